@@ -1,0 +1,73 @@
+// swift-tools-version: 6.0
+//
+// nnU-Net (v1) for Swift: a self-configuring medical image segmentation framework.
+// Library first: four library targets, one thin executable (`nnunet`), examples and tests.
+
+import PackageDescription
+
+/// `nifti1_io.h`/`nifti2_io.h` include `<znzlib.h>`, which Debian installs in /usr/include/nifti.
+/// Every target that (transitively) imports the CNIfTI module needs the search path.
+let niftiInclude: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I/usr/include/nifti"])]
+
+let package = Package(
+    name: "NNUNet",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "NNUNetCore", targets: ["NNUNetCore"]),
+        .library(name: "NNUNetPlanning", targets: ["NNUNetPlanning"]),
+        .library(name: "NNUNetTraining", targets: ["NNUNetTraining"]),
+        .library(name: "NNUNetEvaluation", targets: ["NNUNetEvaluation"]),
+        .executable(name: "nnunet", targets: ["nnunet-cli"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries from Debian: libnifti2-dev, libopenblas-dev, liblapacke-dev, zlib1g-dev.
+        .systemLibrary(name: "CNIfTI", path: "Sources/CNIfTI"),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE"),
+
+        .target(
+            name: "NNUNetCore",
+            dependencies: ["CNIfTI", "COpenBLAS", "CLAPACKE"],
+            swiftSettings: niftiInclude
+        ),
+        .target(name: "NNUNetPlanning", dependencies: ["NNUNetCore"], swiftSettings: niftiInclude),
+        .target(name: "NNUNetEvaluation", dependencies: ["NNUNetCore"], swiftSettings: niftiInclude),
+        .target(
+            name: "NNUNetTraining",
+            dependencies: ["NNUNetCore", "NNUNetPlanning", "NNUNetEvaluation"],
+            swiftSettings: niftiInclude
+        ),
+        .executableTarget(
+            name: "nnunet-cli",
+            dependencies: [
+                "NNUNetCore", "NNUNetPlanning", "NNUNetTraining", "NNUNetEvaluation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: niftiInclude
+        ),
+
+        // Examples: programs a user would write against the public API. Built in CI.
+        .executableTarget(
+            name: "GenerateSyntheticTask",
+            dependencies: ["NNUNetCore"],
+            path: "Examples/GenerateSyntheticTask",
+            swiftSettings: niftiInclude
+        ),
+
+        .testTarget(name: "NNUNetCoreTests", dependencies: ["NNUNetCore"], swiftSettings: niftiInclude),
+        .testTarget(name: "NNUNetPlanningTests", dependencies: ["NNUNetPlanning"], swiftSettings: niftiInclude),
+        .testTarget(name: "NNUNetEvaluationTests", dependencies: ["NNUNetEvaluation"], swiftSettings: niftiInclude),
+        .testTarget(name: "NNUNetTrainingTests", dependencies: ["NNUNetTraining"], swiftSettings: niftiInclude),
+        .testTarget(
+            name: "NNUNetCLITests",
+            dependencies: [
+                "nnunet-cli", "NNUNetCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: niftiInclude
+        ),
+    ]
+)

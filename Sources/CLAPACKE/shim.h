@@ -1,0 +1,2 @@
+// LAPACKE (Debian: liblapacke-dev): dense linear algebra (solves, decompositions).
+#include <lapacke.h>

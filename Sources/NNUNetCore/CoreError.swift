@@ -1,0 +1,62 @@
+import Foundation
+
+/// Errors raised by NNUNetCore: file formats, raw datasets and their folders.
+///
+/// Every case carries the file or folder involved and says what to do next, so that a command-line user can fix the
+/// problem without reading the source.
+public enum CoreError: Error, LocalizedError, CustomStringConvertible, Equatable {
+    /// A file could not be read as NIfTI (missing, truncated, not NIfTI, unsupported datatype...).
+    case unreadableImage(path: String, reason: String)
+    /// An image could not be written.
+    case unwritableImage(path: String, reason: String)
+    /// A NIfTI datatype this package does not handle (complex, RGB, ...).
+    case unsupportedDataType(path: String, code: Int32)
+    /// The data given to the writer does not fit the shape or the datatype.
+    case invalidVolume(String)
+    /// A JSON file (dataset.json, splits, ...) is missing or malformed.
+    case invalidJSON(path: String, reason: String)
+    /// An environment variable the command needs is not set.
+    case missingEnvironmentVariable(name: String, purpose: String)
+    /// A task id or name that matches no folder, or several.
+    case unknownTask(String, searched: [String])
+    case ambiguousTask(id: Int, names: [String])
+    /// A folder or file that should exist does not.
+    case missingPath(path: String, hint: String)
+    /// A raw task folder that does not follow the expected layout.
+    case invalidTaskFolder(path: String, reason: String)
+    /// Generic file-system failure (copy, rename, create folder).
+    case fileSystem(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unreadableImage(path, reason):
+            return "Cannot read image '\(path)': \(reason)"
+        case let .unwritableImage(path, reason):
+            return "Cannot write image '\(path)': \(reason)"
+        case let .unsupportedDataType(path, code):
+            return "Image '\(path)' has NIfTI datatype \(code), which is not supported. "
+                + "Convert it to uint8, int8, int16, uint16, int32, uint32, int64, float32 or float64."
+        case let .invalidVolume(reason):
+            return "Invalid volume: \(reason)"
+        case let .invalidJSON(path, reason):
+            return "Cannot use JSON file '\(path)': \(reason)"
+        case let .missingEnvironmentVariable(name, purpose):
+            return "The environment variable \(name) is not set. It must point to \(purpose). "
+                + "Set it (e.g. 'export \(name)=/data/nnUNet/...') or pass the folder explicitly."
+        case let .unknownTask(task, searched):
+            return "Could not find a task matching '\(task)'. Searched: \(searched.joined(separator: ", ")). "
+                + "Check the task id, or convert/create the task first (e.g. 'nnunet convert-decathlon-task')."
+        case let .ambiguousTask(id, names):
+            return "Task id \(id) matches several task names: \(names.joined(separator: ", ")). "
+                + "Each task id must belong to one task name; rename or remove the extra folders."
+        case let .missingPath(path, hint):
+            return "'\(path)' does not exist. \(hint)"
+        case let .invalidTaskFolder(path, reason):
+            return "The task folder '\(path)' is not usable: \(reason)"
+        case let .fileSystem(path, reason):
+            return "File system operation on '\(path)' failed: \(reason)"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}

@@ -1,0 +1,114 @@
+import Foundation
+
+/// `dataset.json` in the MSD / nnU-Net v1 schema (reference sheet §1).
+///
+/// Only `modality`, `labels`, `training` and `test` are used by the pipeline; the descriptive keys are kept so that
+/// a file written by ``write(to:)`` looks like the ones users know. Unknown keys are ignored when decoding.
+public struct DatasetDescription: Codable, Sendable, Equatable {
+    /// One training entry: paths relative to the task folder, e.g. `./imagesTr/CASE.nii.gz` (no modality suffix).
+    public struct TrainingEntry: Codable, Sendable, Equatable {
+        public var image: String
+        public var label: String
+        public init(image: String, label: String) {
+            self.image = image
+            self.label = label
+        }
+    }
+
+    public var name: String?
+    public var description: String?
+    public var reference: String?
+    public var licence: String?
+    public var release: String?
+    public var tensorImageSize: String?
+    /// Modality index ("0", "1", ...) to name ("CT", "MRI", "T2", ...).
+    public var modality: [String: String]
+    /// Label value ("0", "1", ...) to name; "0" is background.
+    public var labels: [String: String]
+    public var numTraining: Int?
+    public var numTest: Int?
+    public var training: [TrainingEntry]
+    /// Test images, e.g. `./imagesTs/CASE.nii.gz`.
+    public var test: [String]
+
+    public init(name: String, description: String = "", reference: String = "", licence: String = "",
+                release: String = "", tensorImageSize: String = "4D", modality: [String: String],
+                labels: [String: String], training: [TrainingEntry], test: [String]) {
+        self.name = name
+        self.description = description
+        self.reference = reference
+        self.licence = licence
+        self.release = release
+        self.tensorImageSize = tensorImageSize
+        self.modality = modality
+        self.labels = labels
+        self.numTraining = training.count
+        self.numTest = test.count
+        self.training = training
+        self.test = test
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        description = try c.decodeIfPresent(String.self, forKey: .description)
+        reference = try c.decodeIfPresent(String.self, forKey: .reference)
+        licence = try c.decodeIfPresent(String.self, forKey: .licence)
+        release = try c.decodeIfPresent(String.self, forKey: .release)
+        tensorImageSize = try c.decodeIfPresent(String.self, forKey: .tensorImageSize)
+        modality = try c.decode([String: String].self, forKey: .modality)
+        labels = try c.decode([String: String].self, forKey: .labels)
+        numTraining = try c.decodeIfPresent(Int.self, forKey: .numTraining)
+        numTest = try c.decodeIfPresent(Int.self, forKey: .numTest)
+        training = try c.decodeIfPresent([TrainingEntry].self, forKey: .training) ?? []
+        test = try c.decodeIfPresent([String].self, forKey: .test) ?? []
+    }
+
+    /// Number of input modalities (channels).
+    public var modalityCount: Int { modality.count }
+
+    /// Modality names in index order.
+    public var modalityNames: [String] {
+        (0..<modality.count).map { modality[String($0)] ?? "" }
+    }
+
+    /// Label values declared by the file, sorted (background 0 included).
+    public var labelValues: [Int] { labels.keys.compactMap { Int($0) }.sorted() }
+
+    /// Case identifiers of the training set: the image entry's file name minus `.nii.gz`.
+    public var trainingIdentifiers: [String] { training.map { Self.identifier(ofEntry: $0.image) } }
+
+    /// Case identifiers of the test set.
+    public var testIdentifiers: [String] { test.map { Self.identifier(ofEntry: $0) } }
+
+    static func identifier(ofEntry entry: String) -> String {
+        let base = (entry as NSString).lastPathComponent
+        return base.hasSuffix(".nii.gz") ? String(base.dropLast(7)) : base
+    }
+
+    /// Loads and decodes `dataset.json`.
+    /// - Throws: ``CoreError/invalidJSON(path:reason:)`` naming the file and the first problem.
+    public static func load(from url: URL) throws -> DatasetDescription {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw CoreError.missingPath(path: url.path, hint: "Every task folder needs a dataset.json (MSD format).")
+        }
+        do {
+            return try JSONDecoder().decode(DatasetDescription.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw CoreError.invalidJSON(path: url.path, reason: "the key '\(key.stringValue)' is missing")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let where_ = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw CoreError.invalidJSON(path: url.path, reason: "unexpected value at '\(where_)'")
+        } catch {
+            throw CoreError.invalidJSON(path: url.path, reason: "not valid JSON (\(error.localizedDescription))")
+        }
+    }
+
+    /// Writes the file (sorted keys, indented), atomically.
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try AtomicFile.write(try encoder.encode(self), to: url)
+    }
+}

@@ -1,0 +1,165 @@
+import CNIfTI
+import Foundation
+
+/// Reading and writing NIfTI images (`.nii`, `.nii.gz`) through libnifti.
+///
+/// Geometry follows SimpleITK, which is what nnU-Net v1 uses: the array is (z, y, x) (last NIfTI axis first), and
+/// spacing, origin and direction are ITK's (LPS, (x, y, z) order). The affine comes from the sform when
+/// `sform_code > 0`, otherwise from the qform (or the pixdim-only "method 1" matrix when both codes are 0).
+public enum NIfTI {
+    /// libnifti keeps one global option block; silence its own stderr messages once, before first use.
+    /// Our errors carry the file name and the reason instead.
+    static let configured: Void = { nifti_set_debug_level(0) }()
+
+    /// Reads an image: all channels, values as Float32 with `scl_slope`/`scl_inter` applied.
+    ///
+    /// - Parameter url: a `.nii` or `.nii.gz` file (NIfTI-1 or NIfTI-2).
+    /// - Returns: the voxels (channels from a 4D file's fourth axis) and the geometry.
+    /// - Throws: ``CoreError/unreadableImage(path:reason:)`` naming the file for a missing, truncated or non-NIfTI
+    ///   file, ``CoreError/unsupportedDataType(path:code:)`` for complex/RGB data.
+    public static func read(_ url: URL) throws -> Volume {
+        _ = configured
+        let path = url.path
+        try checkHeader(path)
+        guard let nim = nifti_image_read(path, 0) else {
+            throw CoreError.unreadableImage(path: path, reason: "libnifti could not parse the header")
+        }
+        defer { nifti_image_free(nim) }
+        let header = try Header(nim.pointee, path: path)
+        guard nifti_image_load(nim) == 0, let raw = nim.pointee.data else {
+            throw CoreError.unreadableImage(
+                path: path,
+                reason: "the voxel data could not be read completely (file truncated or corrupt; expected "
+                    + "\(header.voxelCount * header.dataType.byteCount) bytes of \(header.dataType) voxels)")
+        }
+        let count = header.voxelCount
+        var values = [Float](repeating: 0, count: count)
+        values.withUnsafeMutableBufferPointer { out in
+            convert(raw, dataType: header.dataType, count: count, into: out.baseAddress!)
+        }
+        let slope = nim.pointee.scl_slope, intercept = nim.pointee.scl_inter
+        if slope.isFinite, intercept.isFinite, slope != 0, !(slope == 1 && intercept == 0) {
+            for i in 0..<count { values[i] = Float(Double(values[i]) * slope + intercept) }
+        }
+        return Volume(data: values, channels: header.channels, shape: header.shape, geometry: header.geometry,
+                      sourceDataType: header.dataType)
+    }
+
+    /// Reads only the header: shape, channels, datatype and geometry, without loading voxels.
+    public static func readHeader(_ url: URL) throws -> Header {
+        _ = configured
+        let path = url.path
+        try checkHeader(path)
+        guard let nim = nifti_image_read(path, 0) else {
+            throw CoreError.unreadableImage(path: path, reason: "libnifti could not parse the header")
+        }
+        defer { nifti_image_free(nim) }
+        return try Header(nim.pointee, path: path)
+    }
+
+    /// What a NIfTI header says about an image.
+    public struct Header: Sendable, Equatable {
+        /// Spatial shape (z, y, x).
+        public var shape: [Int]
+        /// Volumes along the fourth axis (1 for a 3D image).
+        public var channels: Int
+        public var dataType: NIfTIDataType
+        public var geometry: ImageGeometry
+
+        var voxelCount: Int { channels * shape.reduce(1, *) }
+
+        init(_ nim: nifti_image, path: String) throws {
+            guard let type = NIfTIDataType(rawValue: nim.datatype) else {
+                throw CoreError.unsupportedDataType(path: path, code: nim.datatype)
+            }
+            dataType = type
+            let dims = [nim.nx, nim.ny, nim.nz, nim.nt, nim.nu, nim.nv, nim.nw].map { max(Int($0), 1) }
+            guard dims[4] == 1, dims[5] == 1, dims[6] == 1 else {
+                throw CoreError.unreadableImage(
+                    path: path, reason: "it has \(nim.ndim) dimensions \(dims); only 3D images and 4D "
+                        + "multi-channel images are supported")
+            }
+            guard dims[0...3].allSatisfy({ $0 < 1 << 20 }), dims[0...3].reduce(1, *) < 1 << 34 else {
+                throw CoreError.unreadableImage(path: path, reason: "implausible dimensions \(dims[0...3])")
+            }
+            shape = [dims[2], dims[1], dims[0]]
+            channels = dims[3]
+
+            let unitScale: Double
+            switch nim.xyz_units & 0x07 {
+            case NIFTI_UNITS_METER: unitScale = 1000
+            case NIFTI_UNITS_MICRON: unitScale = 0.001
+            default: unitScale = 1
+            }
+            let spacing = [nim.dx, nim.dy, nim.dz].map { $0 > 0 && $0.isFinite ? $0 * unitScale : 1.0 }
+            let m = nim.sform_code > 0 ? nim.sto_xyz.m : nim.qto_xyz.m
+            let rows = [[m.0.0, m.0.1, m.0.2, m.0.3], [m.1.0, m.1.1, m.1.2, m.1.3], [m.2.0, m.2.1, m.2.2, m.2.3]]
+            var direction = [Double](repeating: 0, count: 9)
+            for column in 0..<3 {
+                let norm = (0..<3).map { rows[$0][column] * rows[$0][column] }.reduce(0, +).squareRoot()
+                for row in 0..<3 {
+                    let lpsSign: Double = row < 2 ? -1 : 1
+                    direction[row * 3 + column] = norm > 0 ? lpsSign * rows[row][column] / norm
+                        : (row == column ? lpsSign : 0)
+                }
+            }
+            let origin = [-rows[0][3] * unitScale, -rows[1][3] * unitScale, rows[2][3] * unitScale]
+            geometry = ImageGeometry(itkSpacing: spacing, itkOrigin: origin, itkDirection: direction)
+        }
+    }
+
+    /// Checks the first bytes (through zlib, so plain and gzipped files alike) for a NIfTI-1 or NIfTI-2 header, so
+    /// that a non-NIfTI or badly truncated file gets a precise message instead of libnifti's generic failure.
+    private static func checkHeader(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CoreError.unreadableImage(path: path, reason: "the file does not exist")
+        }
+        guard !isDirectory.boolValue else {
+            throw CoreError.unreadableImage(path: path, reason: "it is a folder, not a file")
+        }
+        guard path.hasSuffix(".nii") || path.hasSuffix(".nii.gz") else {
+            throw CoreError.unreadableImage(path: path, reason: "only .nii and .nii.gz files are supported")
+        }
+        guard let file = gzopen(path, "rb") else {
+            throw CoreError.unreadableImage(path: path, reason: "the file cannot be opened (permissions?)")
+        }
+        defer { gzclose(file) }
+        var bytes = [UInt8](repeating: 0, count: 544)
+        let got = bytes.withUnsafeMutableBytes { gzread(file, $0.baseAddress, 544) }
+        guard got >= 348 else {
+            throw CoreError.unreadableImage(
+                path: path, reason: got < 0 ? "the gzip stream is corrupt" : "the file is too short for a NIfTI header "
+                    + "(\(max(got, 0)) bytes; truncated?)")
+        }
+        let sizeLE = Int32(bytes[0]) | Int32(bytes[1]) << 8 | Int32(bytes[2]) << 16 | Int32(bytes[3]) << 24
+        let sizeBE = sizeLE.byteSwapped
+        let isNIfTI1 = (sizeLE == 348 || sizeBE == 348) && (bytes[344] == 0x6E /* n */)
+            && (bytes[345] == 0x2B || bytes[345] == 0x69) && bytes[346] == 0x31
+        let isNIfTI2 = (sizeLE == 540 || sizeBE == 540) && got >= 540 && bytes[4] == 0x6E
+            && (bytes[5] == 0x2B || bytes[5] == 0x69) && bytes[6] == 0x32
+        guard isNIfTI1 || isNIfTI2 else {
+            throw CoreError.unreadableImage(path: path, reason: "it is not a NIfTI-1 or NIfTI-2 file (no NIfTI magic)")
+        }
+    }
+
+    /// Widens raw voxels of `dataType` to Float32.
+    private static func convert(_ raw: UnsafeMutableRawPointer, dataType: NIfTIDataType, count: Int,
+                                into out: UnsafeMutablePointer<Float>) {
+        func widen<T>(_ type: T.Type, _ transform: (T) -> Float) {
+            let source = raw.bindMemory(to: T.self, capacity: count)
+            for i in 0..<count { out[i] = transform(source[i]) }
+        }
+        switch dataType {
+        case .uint8: widen(UInt8.self) { Float($0) }
+        case .int8: widen(Int8.self) { Float($0) }
+        case .int16: widen(Int16.self) { Float($0) }
+        case .uint16: widen(UInt16.self) { Float($0) }
+        case .int32: widen(Int32.self) { Float($0) }
+        case .uint32: widen(UInt32.self) { Float($0) }
+        case .int64: widen(Int64.self) { Float($0) }
+        case .float32: widen(Float.self) { $0 }
+        case .float64: widen(Double.self) { Float($0) }
+        }
+    }
+}

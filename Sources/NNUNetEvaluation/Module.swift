@@ -1,0 +1,2 @@
+/// Evaluation module. See docs.
+public enum NNUNetEvaluationModule {}

@@ -1,0 +1,2 @@
+/// Planning module. See docs.
+public enum NNUNetPlanningModule {}

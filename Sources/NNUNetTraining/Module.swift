@@ -1,0 +1,2 @@
+/// Training module. See docs.
+public enum NNUNetTrainingModule {}

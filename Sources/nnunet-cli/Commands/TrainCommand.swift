@@ -1,0 +1,43 @@
+import ArgumentParser
+
+/// `nnunet train CONFIG TRAINER TASK FOLD` (v1 `nnUNet_train`).
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train one fold of a configuration (2d, 3d_lowres, 3d_fullres, 3d_cascade_fullres).",
+        aliases: ["nnUNet_train"]
+    )
+
+    @Argument(help: "2d, 3d_lowres, 3d_fullres or 3d_cascade_fullres.") var configurationName: String
+    @Argument(help: "Trainer class name, e.g. nnUNetTrainerV2.") var trainer: String
+    @Argument(help: "Task id or name.") var task: String
+    @Argument(help: "Fold 0-4 or 'all'.") var fold: String
+
+    @Flag(name: .customLong("val", withSingleDash: true), help: "Only run validation (final checkpoint).")
+    var validationOnly = false
+    @Flag(name: .customShort("c"), help: "Continue from the latest checkpoint.") var continueTraining = false
+    @Option(name: .customShort("p"), help: "Plans identifier.") var plansIdentifier = "nnUNetPlansv2.1"
+    @Flag(name: .customLong("npz"), help: "Save softmax predictions in validation (needed for ensembling).")
+    var saveNpz = false
+    @Flag(name: .customLong("use_compressed_data")) var useCompressedData = false
+    @Flag(name: .customLong("deterministic"), help: "Bit-reproducible training.") var deterministic = false
+    @Flag(name: .customLong("fp32")) var fp32 = false
+    @Flag(name: .customLong("valbest"), help: "Validate with model_best.") var validateBest = false
+    @Option(name: .customLong("val_folder")) var validationFolder = "validation_raw"
+    @Flag(name: .customLong("disable_saving")) var disableSaving = false
+    @Flag(name: .customLong("disable_postprocessing_on_folds")) var disablePostprocessingOnFolds = false
+    @Flag(name: .customLong("disable_validation_inference")) var disableValidationInference = false
+    @Flag(name: .customLong("val_disable_overwrite")) var validationDisableOverwrite = false
+    @Flag(name: .customLong("disable_next_stage_pred")) var disableNextStagePrediction = false
+    @Option(name: .customLong("pretrained_weights", withSingleDash: true)) var pretrainedWeights: String?
+    @Flag(name: .customLong("find_lr")) var findLearningRate = false
+    @Option(name: .customLong("epochs"), help: "Number of epochs (default 1000).") var epochs: Int?
+    @Option(name: .customLong("iterations-per-epoch"), help: "Training iterations per epoch (default 250).")
+    var iterationsPerEpoch: Int?
+    @Option(name: .customLong("validation-iterations"), help: "Validation iterations per epoch (default 50).")
+    var validationIterations: Int?
+
+    func run() throws {
+        throw CLIError.notYetAvailable(command: "train", what: "the U-Net trainer")
+    }
+}

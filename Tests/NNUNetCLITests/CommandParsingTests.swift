@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Testing
+@testable import nnunet_cli
+
+@Suite("Command-line parsing")
+struct CommandParsingTests {
+    @Test("v1 flag spellings are accepted")
+    func v1Flags() throws {
+        let command = try NNUNetCommand.parseAsRoot([
+            "plan-and-preprocess", "-t", "4", "5", "-pl3d", "ExperimentPlanner3D_v21_32GB", "-pl2d", "None",
+            "-tl", "2", "-tf", "3", "--verify_dataset_integrity", "-no_pp",
+        ])
+        let plan = try #require(command as? PlanAndPreprocessCommand)
+        #expect(plan.tasks == ["4", "5"])
+        #expect(plan.planner3D == "ExperimentPlanner3D_v21_32GB")
+        #expect(plan.planner2D == "None")
+        #expect(plan.threadsLowres == 2 && plan.threadsFullres == 3)
+        #expect(plan.verifyDatasetIntegrity && plan.noPreprocessing)
+
+        let convert = try #require(try NNUNetCommand.parseAsRoot([
+            "convert_decathlon_task", "-i", "Task04_Hippocampus", "-output_task_id", "4",
+        ]) as? ConvertDecathlonTaskCommand)
+        #expect(convert.outputTaskID == 4)
+
+        let predict = try #require(try NNUNetCommand.parseAsRoot([
+            "predict", "-i", "in", "-o", "out", "-t", "4", "-tr", "MyTrainer", "-f", "0", "1", "-z", "-chk",
+            "model_best", "--step_size", "0.25", "--disable_tta",
+        ]) as? PredictCommand)
+        #expect(predict.trainer == "MyTrainer" && predict.folds == ["0", "1"] && predict.saveNpz)
+        #expect(predict.checkpoint == "model_best" && predict.stepSize == 0.25 && predict.disableTTA)
+        #expect(predict.model == "3d_fullres")
+
+        let train = try #require(try NNUNetCommand.parseAsRoot([
+            "train", "3d_fullres", "nnUNetTrainerV2", "4", "all", "--npz", "-c", "--epochs", "3",
+        ]) as? TrainCommand)
+        #expect(train.fold == "all" && train.saveNpz && train.continueTraining && train.epochs == 3)
+
+        let evaluate = try #require(try NNUNetCommand.parseAsRoot([
+            "evaluate-folder", "-ref", "gt", "-pred", "pred", "-l", "1", "2",
+        ]) as? EvaluateFolderCommand)
+        #expect(evaluate.labels == [1, 2])
+    }
+
+    @Test("every subcommand has help text", arguments: NNUNetCommand.configuration.subcommands.map {
+        $0.configuration.commandName ?? ""
+    })
+    func helpTexts(name: String) {
+        let help = NNUNetCommand.helpMessage(for: NNUNetCommand.configuration.subcommands.first {
+            $0.configuration.commandName == name
+        }!)
+        #expect(help.contains("USAGE"))
+    }
+
+    @Test("commands that are not built yet say so and fail")
+    func notYetAvailable() throws {
+        for arguments in [["train", "3d_fullres", "nnUNetTrainerV2", "4", "0"],
+                          ["predict", "-i", "a", "-o", "b", "-t", "4"],
+                          ["install-pretrained-model-from-zip", "x.zip"]] {
+            var command = try NNUNetCommand.parseAsRoot(arguments)
+            #expect(throws: CLIError.self) { try command.run() }
+        }
+    }
+}
