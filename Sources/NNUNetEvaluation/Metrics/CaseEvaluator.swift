@@ -1,0 +1,91 @@
+import Foundation
+import NNUNetCore
+
+/// Evaluates one case: a predicted and a reference label map.
+///
+/// Port of v1 `evaluation/evaluator.py` `Evaluator.evaluate` / `NiftiEvaluator` with the default metrics and
+/// `nan_for_nonexisting=True`: for each label L, test = (prediction == L), reference = (ground truth == L), then
+/// the metrics of ``SegmentationMetric``. With ``EvaluationOptions/includesSurfaceMetrics`` the metrics of
+/// ``SurfaceMetrics`` are added, computed with the reference's spacing.
+public enum CaseEvaluator {
+    /// Scores of every label of ``EvaluationOptions/labels`` for two volumes of the same shape.
+    ///
+    /// - Parameters:
+    ///   - prediction: predicted label map (one channel, (z, y, x)).
+    ///   - reference: reference label map, same shape.
+    ///   - caseName: used in error messages.
+    /// - Throws: ``EvaluationError/shapeMismatch(caseName:prediction:reference:)``,
+    ///   ``EvaluationError/geometryMismatch(caseName:detail:)`` (when checked), or
+    ///   ``EvaluationError/notASegmentation(path:channels:)`` for multi-channel volumes.
+    public static func evaluate(prediction: Volume, reference: Volume, caseName: String, options: EvaluationOptions,
+                                threads: Int = ThreadSettings.defaultThreads) throws -> [LabelScores] {
+        guard prediction.channels == 1 else {
+            throw EvaluationError.notASegmentation(path: caseName + " (prediction)", channels: prediction.channels)
+        }
+        guard reference.channels == 1 else {
+            throw EvaluationError.notASegmentation(path: caseName + " (reference)", channels: reference.channels)
+        }
+        guard prediction.shape == reference.shape else {
+            throw EvaluationError.shapeMismatch(caseName: caseName, prediction: prediction.shape,
+                                                reference: reference.shape)
+        }
+        if options.checksGeometry, !prediction.geometry.isClose(to: reference.geometry) {
+            let p = prediction.geometry, r = reference.geometry
+            throw EvaluationError.geometryMismatch(
+                caseName: caseName,
+                detail: "prediction spacing \(p.itkSpacing), origin \(p.itkOrigin), direction \(p.itkDirection); "
+                    + "reference spacing \(r.itkSpacing), origin \(r.itkOrigin), direction \(r.itkDirection)")
+        }
+        let counts = ConfusionCounting.counts(prediction: prediction.data, reference: reference.data,
+                                              labels: options.labels, threads: threads)
+        var result: [LabelScores] = []
+        for (label, count) in zip(options.labels, counts) {
+            var values: [String: Double] = [:]
+            for metric in SegmentationMetric.v1Defaults { values[metric.rawValue] = metric.value(for: count) }
+            if options.includesSurfaceMetrics {
+                let surface = SurfaceMetrics.compute(prediction: prediction.data, reference: reference.data,
+                                                     shape: reference.shape, spacing: reference.geometry.spacing,
+                                                     label: Float(label), tolerance: options.surfaceDiceTolerance,
+                                                     threads: threads)
+                for (key, value) in surface.summaryValues(tolerance: options.surfaceDiceTolerance) {
+                    values[key] = value
+                }
+            }
+            result.append(LabelScores(label: String(label), values: values))
+        }
+        return result
+    }
+
+    /// Reads two NIfTI files and scores them; `test` and `reference` in the result are the two paths.
+    ///
+    /// - Throws: ``EvaluationError/unreadableFile(path:reason:)`` naming the file that could not be read, and the
+    ///   errors of ``evaluate(prediction:reference:caseName:options:threads:)``.
+    public static func evaluate(predictionFile: URL, referenceFile: URL, options: EvaluationOptions,
+                                threads: Int = ThreadSettings.defaultThreads) throws -> CaseScores {
+        let prediction = try readSegmentation(predictionFile)
+        let reference = try readSegmentation(referenceFile)
+        let name = caseName(of: predictionFile)
+        let labels = try evaluate(prediction: prediction, reference: reference, caseName: name, options: options,
+                                  threads: threads)
+        return CaseScores(labels: labels, test: predictionFile.path, reference: referenceFile.path)
+    }
+
+    /// Reads a single-channel label map, turning reader errors into ``EvaluationError/unreadableFile(path:reason:)``.
+    public static func readSegmentation(_ url: URL) throws -> Volume {
+        let volume: Volume
+        do {
+            volume = try NIfTI.read(url)
+        } catch let error as CoreError {
+            throw EvaluationError.unreadableFile(path: url.path, reason: error.description)
+        }
+        guard volume.channels == 1 else { throw EvaluationError.notASegmentation(path: url.path, channels: volume.channels) }
+        return volume
+    }
+
+    /// `case_000` for `.../case_000.nii.gz`.
+    static func caseName(of url: URL) -> String {
+        let name = url.lastPathComponent
+        for suffix in [".nii.gz", ".nii"] where name.hasSuffix(suffix) { return String(name.dropLast(suffix.count)) }
+        return name
+    }
+}
