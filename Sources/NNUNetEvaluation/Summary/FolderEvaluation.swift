@@ -20,6 +20,7 @@ public enum FolderEvaluation {
                                        jsonOutput: URL? = nil, name: String = "", description: String = "",
                                        author: String = "Fabian", task: String = "",
                                        threads: Int = ThreadSettings.defaultThreads) throws -> EvaluationSummary {
+        guard !pairs.isEmpty else { throw EvaluationError.invalidArgument("There are no cases to evaluate.") }
         var results = [Result<CaseScores, Error>?](repeating: nil, count: pairs.count)
         let outer = max(1, min(threads, pairs.count))
         let inner = max(1, threads / outer)
