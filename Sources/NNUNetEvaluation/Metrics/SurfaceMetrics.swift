@@ -11,7 +11,8 @@ import NNUNetCore
 /// - d(v, S) is the Euclidean distance, in mm, from voxel centre v to the nearest surface voxel of S (exact EDT).
 /// - HD95 = 95th percentile (numpy's linear interpolation) of the pooled distances test-surface → reference-surface
 ///   and reference-surface → test-surface.
-/// - ASSD = (mean of test → reference distances + mean of reference → test distances) / 2.
+/// - ASSD = mean of the pooled distances test → reference and reference → test (medpy ≥ 0.5's `assd`; medpy 0.4
+///   averaged the two directional means instead).
 /// - NSD(τ) = (#test surface voxels within τ of the reference surface + #reference surface voxels within τ of the test
 ///   surface) / (#test surface voxels + #reference surface voxels) (Nikolov et al. 2021, counted on voxels, not
 ///   surfels).
@@ -65,7 +66,7 @@ public struct SurfaceMetrics: Sendable, Equatable {
             return SurfaceMetrics(hausdorff95: .nan, averageSymmetricSurfaceDistance: .nan, normalizedSurfaceDice: nsd)
         }
         let hd95 = percentile(toRef + toTest, 95)
-        let assd = (toRef.reduce(0, +) / Double(toRef.count) + toTest.reduce(0, +) / Double(toTest.count)) / 2
+        let assd = NumPyMean.mean(toRef + toTest)
         return SurfaceMetrics(hausdorff95: hd95, averageSymmetricSurfaceDistance: assd, normalizedSurfaceDice: nsd)
     }
 
