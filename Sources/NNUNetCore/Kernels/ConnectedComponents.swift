@@ -50,19 +50,21 @@ package struct ComponentRuns: Sendable {
     /// Writes the label volume (0 = background, 1...count), C order (z, y, x), as `scipy.ndimage.label` returns it.
     package func labelVolume(threads: Int = ThreadSettings.defaultThreads) -> [Int32] {
         let rows = shape[0] * shape[1], width = shape[2]
-        var labels = [Int32](repeating: 0, count: rows * width)
-        guard !labels.isEmpty else { return labels }
-        labels.withUnsafeMutableBufferPointer { out in
-            let base = out.baseAddress!
+        guard rows * width > 0 else { return [] }
+        // Uninitialised allocation; each thread zeroes and fills its own rows (parallel first touch).
+        let labels = [Int32](unsafeUninitializedCapacity: rows * width) { buffer, initialized in
+            let base = buffer.baseAddress!
             parallelFor(rows, threads: threads, minimumChunk: 64) { range in
+                (base + range.lowerBound * width).initialize(repeating: 0, count: range.count * width)
                 for row in range {
                     let offset = row * width
                     for run in rowStart[row]..<rowStart[row + 1] {
                         let c = runComponent[run]
-                        for x in Int(runStart[run])...Int(runEnd[run]) { base[offset + x] = c }
+                        (base + offset + Int(runStart[run])).update(repeating: c, count: Int(runEnd[run] - runStart[run]) + 1)
                     }
                 }
             }
+            initialized = rows * width
         }
         return labels
     }
@@ -252,22 +254,27 @@ package enum ConnectedComponents {
                     rowStart[localRow + 1] = rowEnd
                     guard rowEnd > first else { continue }
                     for id in first..<rowEnd { parent.append(Int32(id)) }
-                    var neighbours: [(Int, Int)] = []
-                    if y > 0 { neighbours.append((rowStart[localRow - 1], first)) }
+                    // Neighbouring rows: (z, y-1), then (z-1, y) or (z-1, y-1...y+1).
+                    let previousRow = y > 0 ? (rowStart[localRow - 1], first) : (0, 0)
+                    var lowerY = 1, upperY = 0
                     if localZ > 0 {
-                        let lowerY = connectivity == .full ? max(0, y - 1) : y
-                        let upperY = connectivity == .full ? min(height - 1, y + 1) : y
-                        for ny in lowerY...upperY {
-                            let other = (localZ - 1) * height + ny
-                            neighbours.append((rowStart[other], rowStart[other + 1]))
-                        }
+                        lowerY = connectivity == .full ? max(0, y - 1) : y
+                        upperY = connectivity == .full ? min(height - 1, y + 1) : y
                     }
                     runStart.withUnsafeBufferPointer { starts in
                         runEnd.withUnsafeBufferPointer { ends in
                             parent.withUnsafeMutableBufferPointer { p in
-                                for (b0, b1) in neighbours {
-                                    unionOverlapping(p.baseAddress!, first, rowEnd, b0, b1, starts.baseAddress!,
-                                                     ends.baseAddress!, diagonal: diagonal)
+                                let s = starts.baseAddress!, e = ends.baseAddress!, pp = p.baseAddress!
+                                if previousRow.1 > previousRow.0 {
+                                    unionOverlapping(pp, first, rowEnd, previousRow.0, previousRow.1, s, e,
+                                                     diagonal: diagonal)
+                                }
+                                if lowerY <= upperY {
+                                    for ny in lowerY...upperY {
+                                        let other = (localZ - 1) * height + ny
+                                        unionOverlapping(pp, first, rowEnd, rowStart[other], rowStart[other + 1], s, e,
+                                                         diagonal: diagonal)
+                                    }
                                 }
                             }
                         }

@@ -54,21 +54,35 @@ public enum ConfusionCounting {
                 }
                 parallelFor(chunks, threads: chunks) { chunkRange in
                     for chunk in chunkRange {
-                        let h = histogramBase + chunk * slots * slots
+                        // Count into a thread-local histogram (adjacent chunks would share cache lines).
+                        var local = [Int](repeating: 0, count: slots * slots)
                         let begin = chunk * n / chunks, end = (chunk + 1) * n / chunks
-                        if slots == 2 {
-                            // One label: count the three informative cells directly.
-                            var tp = 0, fp = 0, fn = 0
-                            for i in begin..<end {
-                                let a = slot(pBase[i]) == 0, b = slot(rBase[i]) == 0
-                                tp &+= (a && b) ? 1 : 0
-                                fp &+= (a && !b) ? 1 : 0
-                                fn &+= (!a && b) ? 1 : 0
+                        local.withUnsafeMutableBufferPointer { localBuffer in
+                            let h = localBuffer.baseAddress!
+                            if slots == 3 {
+                                // Two labels (the common case): slots 0, 1 and 2 = other.
+                                let l0 = floatLabels[0], l1 = floatLabels[1]
+                                for i in begin..<end {
+                                    let a = pBase[i], b = rBase[i]
+                                    let sa = a == l0 ? 0 : (a == l1 ? 1 : 2), sb = b == l0 ? 0 : (b == l1 ? 1 : 2)
+                                    h[sa &* 3 &+ sb] &+= 1
+                                }
+                            } else if slots == 2 {
+                                let l0 = floatLabels[0]
+                                var tp = 0, fp = 0, fn = 0
+                                for i in begin..<end {
+                                    let a = pBase[i] == l0, b = rBase[i] == l0
+                                    tp &+= (a && b) ? 1 : 0
+                                    fp &+= (a && !b) ? 1 : 0
+                                    fn &+= (!a && b) ? 1 : 0
+                                }
+                                h[0] = tp; h[1] = fp; h[2] = fn; h[3] = (end - begin) - tp - fp - fn
+                            } else {
+                                for i in begin..<end { h[slot(pBase[i]) &* slots &+ slot(rBase[i])] &+= 1 }
                             }
-                            h[0] = tp; h[1] = fp; h[2] = fn; h[3] = (end - begin) - tp - fp - fn
-                        } else {
-                            for i in begin..<end { h[slot(pBase[i]) * slots + slot(rBase[i])] &+= 1 }
                         }
+                        let target = histogramBase + chunk * slots * slots
+                        for k in 0..<(slots * slots) { target[k] = local[k] }
                     }
                 }
             }
