@@ -62,8 +62,7 @@ public enum CaseEvaluator {
     ///   errors of ``evaluate(prediction:reference:caseName:options:threads:)``.
     public static func evaluate(predictionFile: URL, referenceFile: URL, options: EvaluationOptions,
                                 threads: Int = ThreadSettings.defaultThreads) throws -> CaseScores {
-        let prediction = try readSegmentation(predictionFile)
-        let reference = try readSegmentation(referenceFile)
+        let (prediction, reference) = try readPair(predictionFile, referenceFile, threads: threads)
         let name = caseName(of: predictionFile)
         let labels = try evaluate(prediction: prediction, reference: reference, caseName: name, options: options,
                                   threads: threads)
@@ -80,6 +79,22 @@ public enum CaseEvaluator {
         }
         guard volume.channels == 1 else { throw EvaluationError.notASegmentation(path: url.path, channels: volume.channels) }
         return volume
+    }
+
+    /// Reads two label maps, concurrently when `threads` > 1 (decompression dominates file evaluation).
+    static func readPair(_ first: URL, _ second: URL, threads: Int) throws -> (Volume, Volume) {
+        var results: [Result<Volume, Error>?] = [nil, nil]
+        let urls = [first, second]
+        results.withUnsafeMutableBufferPointer { buffer in
+            let out = buffer.baseAddress!
+            parallelFor(2, threads: min(threads, 2)) { range in
+                for i in range { out[i] = Result { try readSegmentation(urls[i]) } }
+            }
+        }
+        guard let a = results[0], let b = results[1] else {
+            throw EvaluationError.invalidArgument("internal: a segmentation was not read")
+        }
+        return (try a.get(), try b.get())
     }
 
     /// `case_000` for `.../case_000.nii.gz`.

@@ -69,8 +69,9 @@ public enum PostprocessingDetermination {
             parallelFor(names.count, threads: outer) { range in
                 for i in range {
                     out[i] = Result {
-                        let raw = try CaseEvaluator.readSegmentation(rawFolder.appendingPathComponent(names[i]))
-                        let gt = try CaseEvaluator.readSegmentation(groundTruthFolder.appendingPathComponent(names[i]))
+                        let (raw, gt) = try CaseEvaluator.readPair(rawFolder.appendingPathComponent(names[i]),
+                                                                   groundTruthFolder.appendingPathComponent(names[i]),
+                                                                   threads: inner)
                         let v = LargestComponentFilter.volumePerVoxel(raw.geometry)
                         var all = raw, perFromRaw = raw
                         LargestComponentFilter.apply(to: &all.data, shape: raw.shape, volumePerVoxel: v,
