@@ -29,7 +29,7 @@ public enum CaseEvaluator {
             throw EvaluationError.shapeMismatch(caseName: caseName, prediction: prediction.shape,
                                                 reference: reference.shape)
         }
-        if options.checksGeometry, !prediction.geometry.isClose(to: reference.geometry) {
+        if options.checksGeometry, !sameGrid(prediction.geometry, reference.geometry) {
             let p = prediction.geometry, r = reference.geometry
             throw EvaluationError.geometryMismatch(
                 caseName: caseName,
@@ -79,6 +79,18 @@ public enum CaseEvaluator {
         }
         guard volume.channels == 1 else { throw EvaluationError.notASegmentation(path: url.path, channels: volume.channels) }
         return volume
+    }
+
+    /// Whether two geometries describe the same voxel grid: spacing within 1e-5 relative, origin within 1e-3 mm
+    /// (+ 1e-5 relative), direction cosines within 1e-4. Looser than numpy's `isclose` on purpose: NIfTI stores the
+    /// affine as float32 and quaternions, so copies of one grid written by different tools differ in the last digits.
+    static func sameGrid(_ a: ImageGeometry, _ b: ImageGeometry) -> Bool {
+        func close(_ x: [Double], _ y: [Double], absolute: Double, relative: Double) -> Bool {
+            zip(x, y).allSatisfy { abs($0 - $1) <= absolute + relative * abs($1) }
+        }
+        return close(a.itkSpacing, b.itkSpacing, absolute: 1e-8, relative: 1e-5)
+            && close(a.itkOrigin, b.itkOrigin, absolute: 1e-3, relative: 1e-5)
+            && close(a.itkDirection, b.itkDirection, absolute: 1e-4, relative: 0)
     }
 
     /// Reads two label maps, concurrently when `threads` > 1 (decompression dominates file evaluation).

@@ -6,8 +6,8 @@ public struct EvaluationOptions: Sendable, Equatable {
     public var includesSurfaceMetrics: Bool
     /// Tolerance τ of the normalised surface Dice, in millimetres.
     public var surfaceDiceTolerance: Double
-    /// Whether prediction and reference must share spacing, origin and direction (numpy `isclose`), not only shape.
-    /// v1 checks only the shape.
+    /// Whether prediction and reference must share spacing, origin and direction (within float32 rounding), not only
+    /// the shape. v1 checks only the shape.
     public var checksGeometry: Bool
 
     public init(labels: [Int], includesSurfaceMetrics: Bool = false, surfaceDiceTolerance: Double = 1.0,

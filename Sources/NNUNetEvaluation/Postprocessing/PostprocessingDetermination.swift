@@ -69,24 +69,28 @@ public enum PostprocessingDetermination {
             parallelFor(names.count, threads: outer) { range in
                 for i in range {
                     out[i] = Result {
-                        let (raw, gt) = try CaseEvaluator.readPair(rawFolder.appendingPathComponent(names[i]),
+                        var (raw, gt) = try CaseEvaluator.readPair(rawFolder.appendingPathComponent(names[i]),
                                                                    groundTruthFolder.appendingPathComponent(names[i]),
                                                                    threads: inner)
                         let v = LargestComponentFilter.volumePerVoxel(raw.geometry)
-                        var all = raw, perFromRaw = raw
-                        LargestComponentFilter.apply(to: &all.data, shape: raw.shape, volumePerVoxel: v,
-                                                     classSets: allClasses, threads: inner)
-                        var perFromAll = all
-                        LargestComponentFilter.apply(to: &perFromRaw.data, shape: raw.shape, volumePerVoxel: v,
-                                                     classSets: perClass, threads: inner)
-                        LargestComponentFilter.apply(to: &perFromAll.data, shape: raw.shape, volumePerVoxel: v,
-                                                     classSets: perClass, threads: inner)
                         let caseName = CaseEvaluator.caseName(of: rawFolder.appendingPathComponent(names[i]))
-                        return try [all, perFromRaw, perFromAll].map { prediction in
+                        func score(_ prediction: Volume) throws -> CaseScores {
                             CaseScores(labels: try CaseEvaluator.evaluate(prediction: prediction, reference: gt,
                                                                           caseName: caseName, options: options,
                                                                           threads: inner))
                         }
+                        // Three volumes in memory at a time: raw, ground truth and one working copy.
+                        var work = raw
+                        LargestComponentFilter.apply(to: &work.data, shape: raw.shape, volumePerVoxel: v,
+                                                     classSets: allClasses, threads: inner)
+                        let allScores = try score(work)
+                        LargestComponentFilter.apply(to: &work.data, shape: raw.shape, volumePerVoxel: v,
+                                                     classSets: perClass, threads: inner)
+                        let perFromAllScores = try score(work)
+                        work = Volume(data: [], shape: [0, 0, 0], geometry: raw.geometry)
+                        LargestComponentFilter.apply(to: &raw.data, shape: raw.shape, volumePerVoxel: v,
+                                                     classSets: perClass, threads: inner)
+                        return [allScores, try score(raw), perFromAllScores]
                     }
                 }
             }

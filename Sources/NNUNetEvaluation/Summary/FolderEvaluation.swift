@@ -16,6 +16,7 @@ public enum FolderEvaluation {
     ///   - threads: cases evaluated concurrently (each case then uses the remaining threads).
     /// - Throws: the first failing case's error (``EvaluationError/unreadableFile(path:reason:)``,
     ///   ``EvaluationError/shapeMismatch(caseName:prediction:reference:)``, ...), in case order.
+    @discardableResult
     public static func aggregateScores(pairs: [(prediction: URL, reference: URL)], options: EvaluationOptions,
                                        jsonOutput: URL? = nil, name: String = "", description: String = "",
                                        author: String = "Fabian", task: String = "",
