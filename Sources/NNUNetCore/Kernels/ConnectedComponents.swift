@@ -238,42 +238,47 @@ package enum ConnectedComponents {
         static func scan(_ mask: UnsafePointer<UInt8>, firstSlice: Int, slices: Int, height: Int, width: Int,
                          connectivity: ComponentConnectivity) -> Slab {
             let diagonal: Int32 = connectivity == .full ? 1 : 0
-            var rowStart = [Int](repeating: 0, count: slices * height + 1)
-            var runStart = [Int32](), runEnd = [Int32](), parent = [Int32]()
-            runStart.reserveCapacity(4096)
-            runEnd.reserveCapacity(4096)
-            parent.reserveCapacity(4096)
-            for localZ in 0..<slices {
-                let z = firstSlice + localZ
-                for y in 0..<height {
-                    let localRow = localZ * height + y
-                    let first = runStart.count
-                    rowStart[localRow] = first
-                    appendRuns(mask + (z * height + y) * width, width: width, &runStart, &runEnd)
-                    let rowEnd = runStart.count
-                    rowStart[localRow + 1] = rowEnd
-                    guard rowEnd > first else { continue }
-                    for id in first..<rowEnd { parent.append(Int32(id)) }
-                    // Neighbouring rows: (z, y-1), then (z-1, y) or (z-1, y-1...y+1).
-                    let previousRow = y > 0 ? (rowStart[localRow - 1], first) : (0, 0)
-                    var lowerY = 1, upperY = 0
-                    if localZ > 0 {
-                        lowerY = connectivity == .full ? max(0, y - 1) : y
-                        upperY = connectivity == .full ? min(height - 1, y + 1) : y
-                    }
-                    runStart.withUnsafeBufferPointer { starts in
-                        runEnd.withUnsafeBufferPointer { ends in
-                            parent.withUnsafeMutableBufferPointer { p in
-                                let s = starts.baseAddress!, e = ends.baseAddress!, pp = p.baseAddress!
-                                if previousRow.1 > previousRow.0 {
-                                    unionOverlapping(pp, first, rowEnd, previousRow.0, previousRow.1, s, e,
-                                                     diagonal: diagonal)
-                                }
-                                if lowerY <= upperY {
-                                    for ny in lowerY...upperY {
-                                        let other = (localZ - 1) * height + ny
-                                        unionOverlapping(pp, first, rowEnd, rowStart[other], rowStart[other + 1], s, e,
-                                                         diagonal: diagonal)
+            let rows = slices * height
+            let slabMask = mask + firstSlice * height * width
+            // Pass 1: count the runs, so that pass 2 writes into exactly sized arrays through pointers.
+            var total = 0
+            for row in 0..<rows { total += forEachRun(slabMask + row * width, width: width) { _, _ in } }
+            var rowStart = [Int](repeating: 0, count: rows + 1)
+            var runStart = [Int32](repeating: 0, count: total), runEnd = runStart, parent = runStart
+            // Pass 2: runs and unions.
+            rowStart.withUnsafeMutableBufferPointer { rowBuffer in
+                runStart.withUnsafeMutableBufferPointer { startBuffer in
+                    runEnd.withUnsafeMutableBufferPointer { endBuffer in
+                        parent.withUnsafeMutableBufferPointer { parentBuffer in
+                            guard total > 0, let r = rowBuffer.baseAddress, let s = startBuffer.baseAddress,
+                                  let e = endBuffer.baseAddress, let p = parentBuffer.baseAddress else { return }
+                            var count = 0
+                            for localZ in 0..<slices {
+                                for y in 0..<height {
+                                    let localRow = localZ * height + y
+                                    let first = count
+                                    r[localRow] = first
+                                    _ = forEachRun(slabMask + localRow * width, width: width) { begin, last in
+                                        s[count] = Int32(truncatingIfNeeded: begin)
+                                        e[count] = Int32(truncatingIfNeeded: last)
+                                        p[count] = Int32(truncatingIfNeeded: count)
+                                        count += 1
+                                    }
+                                    r[localRow + 1] = count
+                                    guard count > first else { continue }
+                                    if y > 0, first > r[localRow - 1] {
+                                        unionOverlapping(p, first, count, r[localRow - 1], first, s, e, diagonal: diagonal)
+                                    }
+                                    if localZ > 0 {
+                                        let lowerY = connectivity == .full ? max(0, y - 1) : y
+                                        let upperY = connectivity == .full ? min(height - 1, y + 1) : y
+                                        for ny in lowerY...upperY {
+                                            let other = (localZ - 1) * height + ny
+                                            if r[other + 1] > r[other] {
+                                                unionOverlapping(p, first, count, r[other], r[other + 1], s, e,
+                                                                 diagonal: diagonal)
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -285,11 +290,11 @@ package enum ConnectedComponents {
                         runEnd: runEnd, parent: parent)
         }
 
-        /// Appends the runs of one row; skips zero bytes eight at a time.
+        /// Calls `body(first x, last x)` for each run of one row and returns the number of runs; skips zero bytes
+        /// eight at a time.
         @inline(__always)
-        static func appendRuns(_ row: UnsafePointer<UInt8>, width: Int, _ runStart: inout [Int32],
-                               _ runEnd: inout [Int32]) {
-            var x = 0
+        static func forEachRun(_ row: UnsafePointer<UInt8>, width: Int, _ body: (Int, Int) -> Void) -> Int {
+            var x = 0, runs = 0
             while x < width {
                 while x + 8 <= width && UnsafeRawPointer(row + x).loadUnaligned(as: UInt64.self) == 0 { x += 8 }
                 while x < width && row[x] == 0 { x += 1 }
@@ -299,9 +304,10 @@ package enum ConnectedComponents {
                     x += 8
                 }
                 while x < width && row[x] != 0 { x += 1 }
-                runStart.append(Int32(begin))
-                runEnd.append(Int32(x - 1))
+                body(begin, x - 1)
+                runs += 1
             }
+            return runs
         }
 
         /// Whether all eight bytes of `word` are nonzero (SWAR zero-byte test: some byte is zero iff

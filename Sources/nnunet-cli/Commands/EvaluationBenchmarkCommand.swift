@@ -35,6 +35,8 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
     var threads = 2
     @Option(help: "Cases in the folder-evaluation scaling test (copies of the NIfTI pair).")
     var folderCases = 8
+    @Option(parsing: .upToNextOption, help: "Only these operations (default: all), e.g. --ops label_scipy_6conn_noise.")
+    var ops: [String] = []
     @Option(help: "Also write the JSON to this file.")
     var jsonOut: String?
 
@@ -105,7 +107,7 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [opsBench, "--inputs-dir", inputs.path, "--repeats", String(repeats),
-                             "--threads", String(threads), "--ops"] + Self.peerOps
+                             "--threads", String(threads), "--ops"] + (ops.isEmpty ? Self.peerOps : Self.peerOps.filter { ops.contains($0) })
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -135,12 +137,13 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
         let labels = try load("labels"), prediction = try load("pred"), noise = try load("noise")
         let shape = labels.shape
         var ops: [String: (seconds: Double, result: String)] = [:]
+        let selected = Set(self.ops.isEmpty ? Self.peerOps + ["folder"] : self.ops)
         let typicalMask = labels.bytes.map { $0 > 0 ? UInt8(1) : 0 }, noiseMask = noise.bytes.map { $0 > 0 ? UInt8(1) : 0 }
         for (name, mask, connectivity) in [("label_scipy_6conn_typical", typicalMask, ComponentConnectivity.face),
                                            ("label_scipy_26conn_typical", typicalMask, .full),
                                            ("label_cc3d_6_typical", typicalMask, .face),
                                            ("label_scipy_6conn_noise", noiseMask, .face),
-                                           ("label_scipy_26conn_noise", noiseMask, .full)] {
+                                           ("label_scipy_26conn_noise", noiseMask, .full)] where selected.contains(name) {
             var count = 0
             let seconds = time {
                 let result = ConnectedComponents.label(mask, shape: shape, connectivity: connectivity, threads: threads)
@@ -149,13 +152,15 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
             ops[name] = (seconds, "num_components=\(count)")
         }
         let labelFloats = labels.bytes.map { Float($0) }, predictionFloats = prediction.bytes.map { Float($0) }
+        guard selected.contains("remove_all_but_largest") || selected.contains("evaluator_in_memory")
+            || selected.contains("evaluator_nifti_case") || selected.contains("folder") else { return (ops, [:]) }
         var counts: [Int] = []
-        ops["remove_all_but_largest"] = (time {
+        if selected.contains("remove_all_but_largest") { ops["remove_all_but_largest"] = (time {
             var copy = labelFloats
             LargestComponentFilter.apply(to: &copy, shape: shape, volumePerVoxel: 1.0 * 0.8 * 0.8,
                                          classSets: [.union([1, 2]), .single(2)], threads: threads)
             counts = [0, 1, 2].map { label in copy.reduce(0) { $0 + ($1 == Float(label) ? 1 : 0) } }
-        }, "counts=\(counts)")
+        }, "counts=\(counts)") }
         let geometry = ImageGeometry(itkSpacing: [0.8, 0.8, 1.0], itkOrigin: [0, 0, 0],
                                      itkDirection: [1, 0, 0, 0, 1, 0, 0, 0, 1])
         let predictionVolume = Volume(data: predictionFloats, shape: shape, geometry: geometry)
