@@ -53,7 +53,7 @@ package struct ComponentRuns: Sendable {
         guard rows * width > 0 else { return [] }
         // Uninitialised allocation; each thread zeroes and fills its own rows (parallel first touch).
         let labels = [Int32](unsafeUninitializedCapacity: rows * width) { buffer, initialized in
-            let base = buffer.baseAddress!
+            guard let base = buffer.baseAddress else { return }
             parallelFor(rows, threads: threads, minimumChunk: 64) { range in
                 (base + range.lowerBound * width).initialize(repeating: 0, count: range.count * width)
                 for row in range {
@@ -94,7 +94,7 @@ package enum ConnectedComponents {
 
         // 1. Runs and unions inside each slab.
         slabs.withUnsafeMutableBufferPointer { slabsOut in
-            let out = slabsOut.baseAddress!
+            guard let out = slabsOut.baseAddress else { return }
             parallelFor(slabCount, threads: slabCount) { slabRange in
                 for s in slabRange {
                     let z0 = s * depth / slabCount, z1 = (s + 1) * depth / slabCount
@@ -136,7 +136,8 @@ package enum ConnectedComponents {
             let starts = runStart, ends = runEnd
             starts.withUnsafeBufferPointer { startBuffer in ends.withUnsafeBufferPointer { endBuffer in
             parent.withUnsafeMutableBufferPointer { parentBuffer in
-                let p = parentBuffer.baseAddress!
+                guard let p = parentBuffer.baseAddress, let starts = startBuffer.baseAddress,
+                      let ends = endBuffer.baseAddress else { return }
                 for s in 1..<slabCount {
                     let z = s * depth / slabCount
                     guard z > 0, z < depth else { continue }
@@ -147,7 +148,7 @@ package enum ConnectedComponents {
                         for ny in lowerY...upperY {
                             let other = (z - 1) * height + ny
                             unionOverlapping(p, rowStart[row], rowStart[row + 1], rowStart[other],
-                                             rowStart[other + 1], startBuffer.baseAddress!, endBuffer.baseAddress!,
+                                             rowStart[other + 1], starts, ends,
                                              diagonal: diagonal)
                         }
                     }
@@ -160,7 +161,7 @@ package enum ConnectedComponents {
         var runComponent = [Int32](repeating: 0, count: totalRuns)
         var voxelCounts = [0]
         if totalRuns > 0 { parent.withUnsafeMutableBufferPointer { parentBuffer in
-            let p = parentBuffer.baseAddress!
+            guard let p = parentBuffer.baseAddress else { return }
             for run in 0..<totalRuns {
                 let root = Int(find(p, Int32(run)))
                 let component: Int32

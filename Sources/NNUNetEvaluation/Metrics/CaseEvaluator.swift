@@ -98,7 +98,7 @@ public enum CaseEvaluator {
         var results: [Result<Volume, Error>?] = [nil, nil]
         let urls = [first, second]
         results.withUnsafeMutableBufferPointer { buffer in
-            let out = buffer.baseAddress!
+            guard let out = buffer.baseAddress else { return }
             parallelFor(2, threads: min(threads, 2)) { range in
                 for i in range { out[i] = Result { try readSegmentation(urls[i]) } }
             }

@@ -120,7 +120,7 @@ enum DistanceTransform {
             // Lines along `axis`: enumerate their start indices.
             let lineCount = f.count / length
             f.withUnsafeMutableBufferPointer { buffer in
-                let base = buffer.baseAddress!
+                guard let base = buffer.baseAddress else { return }
                 parallelFor(lineCount, threads: threads, minimumChunk: 64) { range in
                     var line = [Double](repeating: 0, count: length), out = line
                     var v = [Int](repeating: 0, count: length), z = [Double](repeating: 0, count: length + 1)

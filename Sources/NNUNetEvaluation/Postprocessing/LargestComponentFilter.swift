@@ -41,7 +41,7 @@ public enum LargestComponentFilter {
             let members = classSet.labels.map { Float($0) }
             labels.withUnsafeBufferPointer { source in
                 mask.withUnsafeMutableBufferPointer { target in
-                    let s = source.baseAddress!, t = target.baseAddress!
+                    guard let s = source.baseAddress, let t = target.baseAddress else { return }
                     parallelFor(source.count, threads: threads, minimumChunk: 1 << 16) { range in
                         if members.count == 1 {
                             let m = members[0]
@@ -68,7 +68,7 @@ public enum LargestComponentFilter {
             }
             let width = shape[shape.count - 1]
             labels.withUnsafeMutableBufferPointer { buffer in
-                let base = buffer.baseAddress!
+                guard let base = buffer.baseAddress else { return }
                 let rows = components.rowStart.count - 1
                 parallelFor(rows, threads: threads, minimumChunk: 256) { range in
                     for row in range {

@@ -31,7 +31,7 @@ public enum PostprocessingApplication {
         var errors = [Error?](repeating: nil, count: names.count)
         let outer = max(1, min(threads, names.count)), inner = max(1, threads / outer)
         errors.withUnsafeMutableBufferPointer { buffer in
-            let out = buffer.baseAddress!
+            guard let out = buffer.baseAddress else { return }
             parallelFor(names.count, threads: outer) { range in
                 for i in range {
                     do {

@@ -26,7 +26,7 @@ public enum FolderEvaluation {
         let outer = max(1, min(threads, pairs.count))
         let inner = max(1, threads / outer)
         results.withUnsafeMutableBufferPointer { buffer in
-            let out = buffer.baseAddress!
+            guard let out = buffer.baseAddress else { return }
             parallelFor(pairs.count, threads: outer) { range in
                 for i in range {
                     out[i] = Result {

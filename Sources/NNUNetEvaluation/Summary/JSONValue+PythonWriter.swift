@@ -73,7 +73,7 @@ extension JSONValue {
         // Python: value = 0.d1d2... x 10^point; scientific when point < -3 or point > 16.
         if point < -3 || point > 16 {
             let mantissa = digits.count > 1
-                ? String(digits.first!) + "." + digits.dropFirst() : String(digits)
+                ? String(digits.prefix(1)) + "." + digits.dropFirst() : String(digits)
             let e = point - 1
             let magnitude = Swift.abs(e)
             return sign + mantissa + "e" + (e < 0 ? "-" : "+") + (magnitude < 10 ? "0" : "") + String(magnitude)
