@@ -145,6 +145,20 @@ struct FolderEvaluationTests {
         }
     }
 
+    @Test("foreground_mean rewrites the file exactly as v1 does (golden from v1's foreground_mean)")
+    func foregroundMeanGolden() throws {
+        try TestSupport.withTemporaryFolder { folder in
+            let url = folder.appendingPathComponent("summary.json")
+            try FileManager.default.copyItem(
+                at: TestSupport.reference.appendingPathComponent("postprocessing/validation_raw/summary.json"), to: url)
+            try EvaluationSummary.addForegroundMean(toFileAt: url)
+            let golden = TestSupport.repositoryRoot.appendingPathComponent(
+                "Tests/Golden/evaluation/foreground_mean_validation_raw.json")
+            expectSameSummary(try JSONValue.read(url), try JSONValue.read(golden), relative: 0)
+            #expect(try String(contentsOf: url, encoding: .utf8) == String(contentsOf: golden, encoding: .utf8))
+        }
+    }
+
     @Test("foreground_mean adds results.mean.mean over labels other than 0")
     func foregroundMean() throws {
         let summary = try EvaluationSummary.read(Self.evalReference.appendingPathComponent("summary.json"))
