@@ -241,52 +241,57 @@ package enum ConnectedComponents {
             let diagonal: Int32 = connectivity == .full ? 1 : 0
             let rows = slices * height
             let slabMask = mask + firstSlice * height * width
-            // Pass 1: count the runs, so that pass 2 writes into exactly sized arrays through pointers.
-            var total = 0
-            for row in 0..<rows { total += forEachRun(slabMask + row * width, width: width) { _, _ in } }
             var rowStart = [Int](repeating: 0, count: rows + 1)
-            var runStart = [Int32](repeating: 0, count: total), runEnd = runStart, parent = runStart
-            // Pass 2: runs and unions.
+            // Runs, their ends and parents in one growable allocation of three Int32 lanes (no Array append checks).
+            var capacity = max(1024, rows)
+            var storage = UnsafeMutablePointer<Int32>.allocate(capacity: 3 * capacity)
+            defer { storage.deallocate() }
+            var count = 0
             rowStart.withUnsafeMutableBufferPointer { rowBuffer in
-                runStart.withUnsafeMutableBufferPointer { startBuffer in
-                    runEnd.withUnsafeMutableBufferPointer { endBuffer in
-                        parent.withUnsafeMutableBufferPointer { parentBuffer in
-                            guard total > 0, let r = rowBuffer.baseAddress, let s = startBuffer.baseAddress,
-                                  let e = endBuffer.baseAddress, let p = parentBuffer.baseAddress else { return }
-                            var count = 0
-                            for localZ in 0..<slices {
-                                for y in 0..<height {
-                                    let localRow = localZ * height + y
-                                    let first = count
-                                    r[localRow] = first
-                                    _ = forEachRun(slabMask + localRow * width, width: width) { begin, last in
-                                        s[count] = Int32(truncatingIfNeeded: begin)
-                                        e[count] = Int32(truncatingIfNeeded: last)
-                                        p[count] = Int32(truncatingIfNeeded: count)
-                                        count += 1
-                                    }
-                                    r[localRow + 1] = count
-                                    guard count > first else { continue }
-                                    if y > 0, first > r[localRow - 1] {
-                                        unionOverlapping(p, first, count, r[localRow - 1], first, s, e, diagonal: diagonal)
-                                    }
-                                    if localZ > 0 {
-                                        let lowerY = connectivity == .full ? max(0, y - 1) : y
-                                        let upperY = connectivity == .full ? min(height - 1, y + 1) : y
-                                        for ny in lowerY...upperY {
-                                            let other = (localZ - 1) * height + ny
-                                            if r[other + 1] > r[other] {
-                                                unionOverlapping(p, first, count, r[other], r[other + 1], s, e,
-                                                                 diagonal: diagonal)
-                                            }
-                                        }
-                                    }
+                guard let r = rowBuffer.baseAddress else { return }
+                for localZ in 0..<slices {
+                    for y in 0..<height {
+                        let localRow = localZ * height + y
+                        let first = count
+                        r[localRow] = first
+                        _ = forEachRun(slabMask + localRow * width, width: width) { begin, last in
+                            if count == capacity {
+                                let grown = UnsafeMutablePointer<Int32>.allocate(capacity: 6 * capacity)
+                                for lane in 0..<3 {
+                                    (grown + lane * 2 * capacity).moveInitialize(from: storage + lane * capacity,
+                                                                                  count: capacity)
+                                }
+                                storage.deallocate()
+                                storage = grown
+                                capacity *= 2
+                            }
+                            storage[count] = Int32(truncatingIfNeeded: begin)
+                            storage[capacity + count] = Int32(truncatingIfNeeded: last)
+                            storage[2 * capacity + count] = Int32(truncatingIfNeeded: count)
+                            count += 1
+                        }
+                        r[localRow + 1] = count
+                        guard count > first else { continue }
+                        let s = storage, e = storage + capacity, p = storage + 2 * capacity
+                        if y > 0, first > r[localRow - 1] {
+                            unionOverlapping(p, first, count, r[localRow - 1], first, s, e, diagonal: diagonal)
+                        }
+                        if localZ > 0 {
+                            let lowerY = connectivity == .full ? max(0, y - 1) : y
+                            let upperY = connectivity == .full ? min(height - 1, y + 1) : y
+                            for ny in lowerY...upperY {
+                                let other = (localZ - 1) * height + ny
+                                if r[other + 1] > r[other] {
+                                    unionOverlapping(p, first, count, r[other], r[other + 1], s, e, diagonal: diagonal)
                                 }
                             }
                         }
                     }
                 }
             }
+            let runStart = Array(UnsafeBufferPointer(start: storage, count: count))
+            let runEnd = Array(UnsafeBufferPointer(start: storage + capacity, count: count))
+            let parent = Array(UnsafeBufferPointer(start: storage + 2 * capacity, count: count))
             return Slab(firstSlice: firstSlice, slices: slices, rowStart: rowStart, runStart: runStart,
                         runEnd: runEnd, parent: parent)
         }
