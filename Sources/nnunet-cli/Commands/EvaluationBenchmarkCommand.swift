@@ -52,7 +52,7 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
 
     func run() throws {
         let inputs = URL(fileURLWithPath: inputsDir, isDirectory: true)
-        var peerRuns: [[String: Any]] = []
+        var peerRuns: [JSONValue] = []
         var swiftRuns: [[String: (seconds: Double, result: String)]] = []
         var scaling: [String: Double] = [:]
         for round in 0..<rounds {
@@ -65,45 +65,46 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
             swiftRuns.append(swift.ops)
             for (key, value) in swift.scaling { scaling[key] = min(scaling[key] ?? .infinity, value) }
         }
-        var report: [String: Any] = ["tool": "nnunet benchmark evaluation", "threads": threads, "rounds": rounds,
-                                     "repeats": repeats, "cpu_cores": ProcessInfo.processInfo.activeProcessorCount]
-        var ops: [String: Any] = [:]
+        var ops: [(String, JSONValue)] = []
         for name in Self.peerOps {
-            var entry: [String: Any] = [:]
             let swiftTimes = swiftRuns.compactMap { $0[name]?.seconds }
+            guard !swiftTimes.isEmpty else { continue }
             let swiftMedian = Self.median(swiftTimes)
-            entry["swift_median_seconds"] = swiftMedian
-            entry["swift_result"] = swiftRuns.last?[name]?.result ?? ""
-            let peerTimes = peerRuns.compactMap { (($0["ops"] as? [String: Any])?[name] as? [String: Any])?["median_seconds"] as? Double }
+            var entry: [(String, JSONValue)] = [("swift_median_seconds", .double(swiftMedian)),
+                                                ("swift_result", .string(swiftRuns.last?[name]?.result ?? ""))]
+            let peerTimes = peerRuns.compactMap { $0["ops"]?[name]?["median_seconds"]?.doubleValue }
             if !peerTimes.isEmpty {
                 let peerMedian = Self.median(peerTimes)
-                entry["peer_median_seconds"] = peerMedian
-                entry["ratio_swift_over_peer"] = swiftMedian / peerMedian
-                entry["speedup_peer_over_swift"] = peerMedian / swiftMedian
-                if let result = ((peerRuns.last?["ops"] as? [String: Any])?[name] as? [String: Any])?["result"] {
-                    entry["peer_result"] = result
-                }
+                entry += [("peer_median_seconds", .double(peerMedian)),
+                          ("ratio_swift_over_peer", .double(swiftMedian / peerMedian)),
+                          ("speedup_peer_over_swift", .double(peerMedian / swiftMedian))]
+                if let result = peerRuns.last?["ops"]?[name]?["result"] { entry.append(("peer_result", result)) }
             }
-            ops[name] = entry
+            ops.append((name, .object(entry)))
         }
-        report["ops"] = ops
-        let one = scaling["folder_1_thread_seconds"] ?? .nan, many = scaling["folder_\(threads)_threads_seconds"] ?? .nan
-        report["folder_evaluation"] = ["cases": folderCases, "seconds_1_thread": one, "seconds_\(threads)_threads": many,
-                                       "speedup": one / many]
+        var report: [(String, JSONValue)] = [
+            ("tool", .string("nnunet benchmark evaluation")), ("threads", .int(threads)), ("rounds", .int(rounds)),
+            ("repeats", .int(repeats)), ("cpu_cores", .int(ProcessInfo.processInfo.activeProcessorCount)),
+            ("ops", .object(ops)),
+        ]
+        if let one = scaling["folder_1_thread_seconds"], let many = scaling["folder_\(threads)_threads_seconds"] {
+            report.append(("folder_evaluation", .object([
+                ("cases", .int(folderCases)), ("seconds_1_thread", .double(one)),
+                ("seconds_\(threads)_threads", .double(many)), ("speedup", .double(one / many)),
+            ])))
+        }
         if let peer = peerRuns.last {
-            for key in ["numpy", "scipy", "nnunet", "cc3d"] { report["peer_\(key)"] = peer[key] }
+            for key in ["numpy", "scipy", "nnunet", "cc3d"] { if let value = peer[key] { report.append(("peer_\(key)", value)) } }
         }
-        let data = try JSONSerialization.data(withJSONObject: Self.finite(report), options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
-        if let jsonOut {
-            let pretty = try JSONSerialization.data(withJSONObject: Self.finite(report), options: [.sortedKeys, .prettyPrinted])
-            try pretty.write(to: URL(fileURLWithPath: jsonOut))
-        }
+        // Our JSON writer keeps every float exactly (Python repr), so peer values are not re-rounded.
+        let document = JSONValue.object(report)
+        print(document.serialized(sortKeys: true))
+        if let jsonOut { try document.serialized(sortKeys: true, indent: 1).write(toFile: jsonOut, atomically: true, encoding: .utf8) }
     }
 
     // MARK: - Peer
 
-    func runPeer(python: String, inputs: URL) throws -> [String: Any] {
+    func runPeer(python: String, inputs: URL) throws -> JSONValue {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [opsBench, "--inputs-dir", inputs.path, "--repeats", String(repeats),
@@ -115,7 +116,7 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0,
-              let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+              let json = try? JSONValue.parse(String(decoding: data, as: UTF8.self), source: "ops_bench.py output") else {
             throw CLIError.failed("ops_bench.py failed (exit \(process.terminationStatus)); run it by hand to see why.")
         }
         return json
@@ -124,14 +125,13 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
     // MARK: - Swift side
 
     func runSwift(inputs: URL) throws -> (ops: [String: (seconds: Double, result: String)], scaling: [String: Double]) {
-        let manifest = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: inputs.appendingPathComponent("inputs.json"))) as? [String: Any]
-        guard let files = manifest?["files"] as? [String: [String: Any]] else {
+        let manifest = try? JSONValue.read(inputs.appendingPathComponent("inputs.json"))
+        guard let files = manifest?["files"] else {
             throw CLIError.failed("\(inputs.path)/inputs.json is missing or malformed; run ops_bench.py once "
                                   + "(or pass --peer-python) to create the inputs.")
         }
         func load(_ key: String) throws -> (bytes: [UInt8], shape: [Int]) {
-            guard let name = files[key]?["file"] as? String else { throw CLIError.failed("inputs.json lacks '\(key)'") }
+            guard let name = files[key]?["file"]?.stringValue else { throw CLIError.failed("inputs.json lacks '\(key)'") }
             return try NPYFile.readUInt8(inputs.appendingPathComponent(name))
         }
         let labels = try load("labels"), prediction = try load("pred"), noise = try load("noise")
@@ -222,16 +222,6 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
         guard !values.isEmpty else { return .nan }
         let sorted = values.sorted(), n = sorted.count
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
-    }
-
-    /// JSONSerialization rejects NaN: replace non-finite numbers by nil-free strings.
-    static func finite(_ value: Any) -> Any {
-        switch value {
-        case let number as Double: return number.isFinite ? number : "NaN"
-        case let dictionary as [String: Any]: return dictionary.mapValues { finite($0) }
-        case let array as [Any]: return array.map { finite($0) }
-        default: return value
-        }
     }
 }
 
