@@ -22,6 +22,19 @@ struct CrossValidationSplitsTests {
         #expect(made == expected)
     }
 
+    @Test("worked examples of the reference sheet §8 (indices into the sorted identifiers)")
+    func workedExamples() {
+        func ids(_ n: Int) -> [String] { (0..<n).map { String(format: "c%02d", $0) } }
+        func indices(_ names: [String]) -> [Int] { names.compactMap { Int($0.dropFirst()) } }
+        let ten = CrossValidationSplits.makeDefault(caseIdentifiers: ids(10))
+        #expect(ten.map { indices($0.val) } == [[0, 7], [3, 9], [4, 6], [1, 8], [2, 5]])
+        let twelve = CrossValidationSplits.makeDefault(caseIdentifiers: ids(12))
+        #expect(twelve.map { indices($0.val) } == [[0, 3, 8], [7, 10, 11], [6, 9], [1, 4], [2, 5]])
+        let beyond = CrossValidationSplits.fold(5, in: ten, caseIdentifiers: ids(10))
+        #expect(indices(beyond.train) == [0, 3, 4, 5, 6, 7, 8, 9])
+        #expect(indices(beyond.val) == [1, 2])
+    }
+
     @Test("NumPy RandomState(12345) stream")
     func mersenneTwister() {
         // numpy.random.RandomState(12345).randint(0, 2**32, dtype=np.uint64) draws genrand_int32 outputs;
