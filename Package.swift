@@ -21,6 +21,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         // System libraries from Debian: libnifti2-dev, libopenblas-dev, liblapacke-dev, zlib1g-dev.
@@ -30,7 +31,7 @@ let package = Package(
 
         .target(
             name: "NNUNetCore",
-            dependencies: ["CNIfTI", "COpenBLAS", "CLAPACKE"],
+            dependencies: ["CNIfTI", "COpenBLAS", "CLAPACKE", "ZIPFoundation"],
             swiftSettings: niftiInclude
         ),
         .target(name: "NNUNetPlanning", dependencies: ["NNUNetCore"], swiftSettings: niftiInclude),
