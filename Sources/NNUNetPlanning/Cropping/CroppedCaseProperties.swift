@@ -43,7 +43,7 @@ enum JSONFile {
     }
 
     static func write<T: Encodable>(_ value: T, to url: URL) throws {
-        try AtomicFile.write(try encode(value), to: url)
+        try NPY.writeAtomically(try encode(value), to: url)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {

@@ -80,7 +80,10 @@ public struct Preprocessor: Sendable {
         cropping.useNonzeroMaskForNorm = plans.useMaskForNorm
         let result = PreprocessedCaseProperties(cropping: cropping, sizeAfterResampling: newShape,
                                                 spacingAfterResampling: target, classLocations: locations)
-        return (Array(outChannels.joined()), [channels] + newShape, result)
+        var joined: [Float] = []
+        joined.reserveCapacity(outChannels.reduce(0) { $0 + $1.count })
+        for channel in outChannels { joined.append(contentsOf: channel) }
+        return (joined, [channels] + newShape, result)
     }
 
     /// Foreground locations for oversampling (v1 `_run_internal`): for each class, all voxels with that label
@@ -152,9 +155,7 @@ public struct Preprocessor: Sendable {
                         let json = folder.appendingPathComponent(id + ".json")
                         try? FileManager.default.removeItem(at: json)
                         try NPY.write(float32: out.array, shape: out.shape, to: folder.appendingPathComponent(id + ".npy"))
-                        let encoder = JSONEncoder()
-                        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                        try AtomicFile.write(try encoder.encode(out.properties), to: json)
+                        try NPY.writeAtomically(try out.properties.jsonData(), to: json)
                     } catch { errors.set(i, error) }
                     report?(counter.increment(), identifiers.count, id)
                 }

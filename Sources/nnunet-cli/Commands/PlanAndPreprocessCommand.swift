@@ -69,7 +69,7 @@ struct PlanAndPreprocessCommand: ParsableCommand {
                 switch event {
                 case let .step(text):
                     ProgressLine.finish()
-                    print(text)
+                    print(String(format: "[%6.2f s] ", Date().timeIntervalSince(start)) + text)
                 case let .caseDone(step, done, total, identifier):
                     ProgressLine.update("  \(step): \(identifier)", done, total)
                 }
