@@ -14,7 +14,7 @@ public enum NumpyStatistics {
         guard !values.isEmpty else { return .nan }
         let s = values.sorted(), n = s.count
         let quantile = q / 100
-        let virtualIndex = Double(n) * quantile + (1 + quantile * (1 - 1 - 1)) - 1
+        let virtualIndex = Double(n - 1) * quantile  // numpy's 'linear' method: (n - 1) q
         let clamped = min(max(virtualIndex, 0), Double(n - 1))
         let previous = clamped.rounded(.down)
         let lower = Int(previous), upper = min(lower + 1, n - 1)
