@@ -55,7 +55,8 @@ public enum Cropper {
                 throw PlanningError.shapeMismatch(caseIdentifier: id, path: url.path, expected: reference.shape,
                                                   found: volume.shape)
             }
-            let bad = volume.data.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+            // libnifti turns NaN/inf into 0 while reading, so look at the raw voxels of float files.
+            let bad = try NIfTI.countNonFiniteVoxels(url)
             if bad > 0 { throw PlanningError.nonFiniteImage(caseIdentifier: id, path: url.path, count: bad) }
             if first == nil { first = volume }
             channels.append(volume.data)
