@@ -204,7 +204,11 @@ public enum NPY {
             (0..<count).map { f(raw.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self)) }
         }
         switch dataType {
-        case .float32: return load(Float.self) { $0 }
+        case .float32:
+            return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                if count > 0 { memcpy(buffer.baseAddress!, raw.baseAddress!, count * 4) }
+                initialized = count
+            }
         case .float64: return load(Double.self) { Float($0) }
         case .uint8, .bool: return load(UInt8.self) { Float($0) }
         case .int8: return load(Int8.self) { Float($0) }

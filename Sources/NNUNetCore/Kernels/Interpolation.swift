@@ -200,7 +200,7 @@ public enum Resampling {
         precondition(shape.count == newShape.count && input.count == shape.reduce(1, *),
                      "resizeSegmentation: \(input.count) values, shape \(shape), new shape \(newShape)")
         if shape == newShape { return input }
-        let labels = Array(Set(input)).sorted()
+        let labels = uniqueValues(input)
         let outCount = newShape.reduce(1, *)
         if labels.count <= 1 { return [Float](repeating: labels.first ?? 0, count: outCount) }
         let s = as3D(shape), t = as3D(newShape)
@@ -243,6 +243,20 @@ public enum Resampling {
             }
         }
         return output
+    }
+
+    /// The distinct values of a label map, ascending (`np.unique`); fast for the few labels of a segmentation.
+    public static func uniqueValues(_ values: [Float]) -> [Float] {
+        var seen: [Float] = []
+        var last = Float.nan
+        for v in values where v != last {
+            last = v
+            if !seen.contains(v) {
+                seen.append(v)
+                if seen.count > 64 { return Array(Set(values)).sorted() }
+            }
+        }
+        return seen.sorted()
     }
 
     /// Nearest-neighbour resize (skimage `resize(order=0, mode='edge')`).

@@ -89,7 +89,7 @@ public enum Cropper {
         seg = NonzeroMask.crop(seg, shape: shape, to: box)
         let croppedMask = NonzeroMask.crop(mask, shape: shape, to: box)
         for i in seg.indices where seg[i] == 0 && !croppedMask[i] { seg[i] = -1 }
-        let classes = Array(Set(seg)).sorted().map(Double.init)
+        let classes = Resampling.uniqueValues(seg).map(Double.init)
         for i in seg.indices where seg[i] < -1 { seg[i] = 0 }
         array += seg
         let geometry = reference.geometry
