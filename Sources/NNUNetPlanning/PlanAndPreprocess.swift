@@ -6,8 +6,8 @@ import NNUNetCore
 ///
 /// Folders: reads `nnUNet_raw_data/TaskXXX_NAME`, writes `nnUNet_cropped_data/TaskXXX_NAME` and
 /// `nnUNet_preprocessed/TaskXXX_NAME` (`dataset_properties.json`, `dataset.json`, plans JSONs, `gt_segmentations/`,
-/// stage folders). Every file is written atomically, so a rerun after an interruption redoes what is missing and
-/// never mistakes a partial file for a finished one.
+/// stage folders). Every file is written atomically, and a plans file only after its stage folders are complete, so
+/// a rerun after an interruption redoes what is missing and never mistakes partial work for finished work.
 public enum PlanAndPreprocess {
     /// What to run.
     public struct Options: Sendable {
@@ -76,15 +76,18 @@ public enum PlanAndPreprocess {
                                                    croppedFiles: croppedFiles, preprocessedFolder: preprocessed.path)
             try recordMaskFlags(plans.useMaskForNorm, croppedFolder: cropped, identifiers: properties.caseIdentifiers)
             let file = preprocessed.appendingPathComponent(planner.plansFileName)
+            if options.preprocess {
+                try copyGroundTruth(from: cropped, to: preprocessed)
+                let preprocessor = Preprocessor(plans: plans)
+                try preprocessor.run(croppedFolder: cropped, taskFolder: preprocessed, threads: { stage in
+                    plans.numStages > 1 && stage == 0 && planner.dimensionality == .threeD
+                        ? options.threadsLowres : options.threadsFullres
+                }, progress: { folder in caseProgress(folder) })
+            }
+            // The plans file is written last: a run interrupted during preprocessing leaves no plans that would
+            // point a trainer at incomplete stage folders.
             try plans.write(to: file)
             results.append(PlannedConfiguration(planner: planner, plans: plans, file: file))
-            guard options.preprocess else { continue }
-            try copyGroundTruth(from: cropped, to: preprocessed)
-            let preprocessor = Preprocessor(plans: plans)
-            try preprocessor.run(croppedFolder: cropped, taskFolder: preprocessed, threads: { stage in
-                plans.numStages > 1 && stage == 0 && planner.dimensionality == .threeD
-                    ? options.threadsLowres : options.threadsFullres
-            }, progress: { folder in caseProgress(folder) })
         }
         return results
     }
