@@ -19,10 +19,12 @@ public enum NonzeroMask {
     /// becomes `true`.
     public static func fillHoles(_ mask: inout [Bool], shape: [Int]) {
         let (nz, ny, nx) = (shape[0], shape[1], shape[2])
+        precondition(mask.count == nz * ny * nx && mask.count < Int(Int32.max), "fillHoles: mask/shape mismatch")
         var outside = [Bool](repeating: false, count: mask.count)
-        var stack: [Int] = []
+        // Int32 indices halve the worst-case stack of a large CT volume (volumes are < 2^31 voxels).
+        var stack: [Int32] = []
         func seed(_ i: Int) {
-            if !mask[i] && !outside[i] { outside[i] = true; stack.append(i) }
+            if !mask[i] && !outside[i] { outside[i] = true; stack.append(Int32(truncatingIfNeeded: i)) }
         }
         for z in 0..<nz {
             for y in 0..<ny {
@@ -32,7 +34,8 @@ public enum NonzeroMask {
             }
         }
         let plane = ny * nx
-        while let i = stack.popLast() {
+        while let top = stack.popLast() {
+            let i = Int(top)
             let x = i % nx, y = (i / nx) % ny, z = i / plane
             if x > 0 { seed(i - 1) }
             if x < nx - 1 { seed(i + 1) }

@@ -148,7 +148,7 @@ public struct Preprocessor: Sendable {
                 for i in range {
                     let id = identifiers[i]
                     do {
-                        let input = try NPY.read(croppedFolder.appendingPathComponent(id + ".npy"))
+                        let input = try MappedNPY(croppedFolder.appendingPathComponent(id + ".npy"))
                         let props = try CroppedCaseProperties.load(from: croppedFolder.appendingPathComponent(id + ".json"))
                         let out = preprocess(array: input.floats(), shape: input.shape, properties: props,
                                              targetSpacing: stagePlan.currentSpacing, threads: kernelThreads)
