@@ -5,7 +5,8 @@ struct BenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark",
         abstract: "Time the hot paths (convolution, training step, augmentation, inference, real data).",
-        subcommands: [BenchmarkNotYetAvailable.self, EvaluationBenchmarkCommand.self]
+        subcommands: [BenchmarkNotYetAvailable.self, EvaluationBenchmarkCommand.self, BenchmarkResampleCommand.self,
+                      BenchmarkPlanAndPreprocessCommand.self]
     )
 }
 
