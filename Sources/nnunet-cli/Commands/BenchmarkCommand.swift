@@ -5,7 +5,7 @@ struct BenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark",
         abstract: "Time the hot paths (convolution, training step, augmentation, inference, real data).",
-        subcommands: [BenchmarkNotYetAvailable.self]
+        subcommands: [BenchmarkNotYetAvailable.self, BenchmarkAugmentationCommand.self]
     )
 }
 
