@@ -105,12 +105,13 @@ def main():
                                                pin_memory=False)
     for _ in range(args.warmup):
         next(train)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     for _ in range(args.batches):
         next(train)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     print(json.dumps({"peer": "batchgenerators get_moreDA_augmentation (single-threaded)",
-                      "batches_per_second": args.batches / elapsed, "batches": args.batches,
+                      "batches_per_second": args.batches / elapsed, "cpu_batches_per_second": args.batches / cpu,
+                      "batches": args.batches,
                       "batch_size": batch_size, "patch_size": patch.tolist(), "basic_patch_size": basic.tolist()}))
 
 

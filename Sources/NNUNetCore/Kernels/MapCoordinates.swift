@@ -116,16 +116,19 @@ package enum MapCoordinates {
         let m = map.matrix, b = map.offset
         let (oz, oy, ox) = (outputShape[0], outputShape[1], outputShape[2])
         let outBox = UnsafeSendableBox(output)
-        parallelFor(oz * oy, threads: threads, minimumChunk: 8) { rows in
-            for row in rows {
-                let z = Double(row / oy), y = Double(row % oy)
-                var cz = m[0] * z + m[1] * y + b[0]
-                var cy = m[3] * z + m[4] * y + b[1]
-                var cx = m[6] * z + m[7] * y + b[2]
-                let base = row * ox
-                for x in 0..<ox {
-                    outBox.value[base + x] = prepared.value(cz, cy, cx)
-                    cz += m[2]; cy += m[5]; cx += m[8]
+        prepared.values.withUnsafeBufferPointer { v in
+            let source = UnsafeSendableBox(v)
+            parallelFor(oz * oy, threads: threads, minimumChunk: 8) { rows in
+                for row in rows {
+                    let z = Double(row / oy), y = Double(row % oy)
+                    var cz = m[0] * z + m[1] * y + b[0]
+                    var cy = m[3] * z + m[4] * y + b[1]
+                    var cx = m[6] * z + m[7] * y + b[2]
+                    let base = row * ox
+                    for x in 0..<ox {
+                        outBox.value[base + x] = prepared.value(source.value, cz, cy, cx)
+                        cz += m[2]; cy += m[5]; cx += m[8]
+                    }
                 }
             }
         }
@@ -169,6 +172,16 @@ package enum MapCoordinates {
                     }
                     let (z0, z1, tz) = linearTaps(cz, nz), (y0, y1, ty) = linearTaps(cy, ny)
                     let (x0, x1, tx) = linearTaps(cx, nx)
+                    // Common case: all eight neighbours carry the same label, whose indicator is then 1.
+                    let r00 = (z0 * ny + y0) * nx, r01 = (z0 * ny + y1) * nx
+                    let r10 = (z1 * ny + y0) * nx, r11 = (z1 * ny + y1) * nx
+                    let first = input[r00 + x0]
+                    if input[r00 + x1] == first && input[r01 + x0] == first && input[r01 + x1] == first
+                        && input[r10 + x0] == first && input[r10 + x1] == first && input[r11 + x0] == first
+                        && input[r11 + x1] == first {
+                        outBox.value[base + x] = first
+                        continue
+                    }
                     var distinct = 0
                     for dz in 0..<2 {
                         let wz = dz == 0 ? 1 - tz : tz
@@ -203,46 +216,92 @@ package enum MapCoordinates {
     // MARK: Prefiltering
 
     /// In-place cubic B-spline prefilter along every axis of length > 1, mirror boundary (scipy `spline_filter`
-    /// with `mode='mirror'`), computed in Double per line.
+    /// with `mode='mirror'`).
+    ///
+    /// Unser's recursive filter: gain (1 − z)(1 − 1/z), causal pass c[i] += z·c[i − 1] from the mirror-symmetric
+    /// initial value Σ z^k·c[k] (truncated where z^k < 1e-12 on long lines, exact on short ones), anti-causal pass
+    /// c[i] = z·(c[i + 1] − c[i]). Lines of an axis are filtered together (one contiguous plane row at a time), in
+    /// Float.
     package static func cubicSplineFilter(_ values: inout [Float], shape: [Int]) {
         let shape3 = shape.count == 3 ? shape : [1] + shape
-        for axis in 0..<3 where shape3[axis] > 1 {
-            let n = shape3[axis]
-            let stride = shape3[(axis + 1)...].reduce(1, *)
-            let outer = shape3[..<axis].reduce(1, *)
-            var line = [Double](repeating: 0, count: n)
-            values.withUnsafeMutableBufferPointer { v in
-                for o in 0..<outer {
-                    for inner in 0..<stride {
-                        let start = o * n * stride + inner
-                        for i in 0..<n { line[i] = Double(v[start + i * stride]) }
-                        filterLine(&line)
-                        for i in 0..<n { v[start + i * stride] = Float(line[i]) }
+        let z = cubicPole
+        let gain = (1 - z) * (1 - 1 / z)
+        let axes = (0..<3).filter { shape3[$0] > 1 }
+        guard !axes.isEmpty else { return }
+        let totalGain = Float(pow(gain, Double(axes.count)))
+        values.withUnsafeMutableBufferPointer { v in
+            guard let base = v.baseAddress else { return }
+            for i in 0..<v.count { base[i] *= totalGain }
+            for axis in axes {
+                let n = shape3[axis]
+                let inner = shape3[(axis + 1)...].reduce(1, *)
+                let outer = shape3[..<axis].reduce(1, *)
+                if inner == 1 {
+                    // Contiguous lines: transpose to (n, lines) so that the recursion runs over whole rows.
+                    let lines = outer
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: n * lines)
+                    defer { scratch.deallocate() }
+                    for line in 0..<lines {
+                        let source = base + line * n
+                        for i in 0..<n { scratch[i * lines + line] = source[i] }
                     }
+                    filterLines(scratch, count: n, width: lines)
+                    for line in 0..<lines {
+                        let destination = base + line * n
+                        for i in 0..<n { destination[i] = scratch[i * lines + line] }
+                    }
+                } else {
+                    for o in 0..<outer { filterLines(base + o * n * inner, count: n, width: inner) }
                 }
             }
         }
     }
 
-    /// The 1D recursive filter (Unser's algorithm) with mirror-symmetric initial conditions.
-    static func filterLine(_ c: inout [Double]) {
-        let n = c.count
-        guard n > 1 else { return }
+    /// Filters `width` interleaved lines: element i of line k is at `rows[i * width + k]` (gain already applied).
+    static func filterLines(_ rows: UnsafeMutablePointer<Float>, count n: Int, width: Int) {
         let z = cubicPole
-        let gain = (1 - z) * (1 - 1 / z)
-        for i in 0..<n { c[i] *= gain }
-        // Causal initialisation for the mirror extension (exact, over the whole line).
-        var zi = z
-        let zn1 = pow(z, Double(n - 1))
-        var sum = c[0] + zn1 * c[n - 1]
-        for i in 1..<(n - 1) {
-            sum += zi * (c[i] + zn1 * c[n - 1 - i])
-            zi *= z
+        let zf = Float(z)
+        // Causal initial value (mirror boundary): c0 = Σ_k z^k c[k] over the whole mirrored period, which for long
+        // lines is the truncated series; for short ones the exact closed form.
+        let horizon = Int((log(1e-12) / log(abs(z))).rounded(.up))
+        let first = rows
+        if n > horizon {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { sum in
+                for k in 0..<width { sum[k] = 0 }
+                var zk = 1.0
+                for i in 0..<horizon {
+                    let w = Float(zk), row = rows + i * width
+                    zk *= z
+                    for k in 0..<width { sum[k] += w * row[k] }
+                }
+                for k in 0..<width { first[k] = sum[k] }
+            }
+        } else {
+            let zn1 = pow(z, Double(n - 1))
+            let last = rows + (n - 1) * width
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: width) { sum in
+                for k in 0..<width { sum[k] = Double(first[k]) + zn1 * Double(last[k]) }
+                var zi = z
+                for i in 1..<(n - 1) {
+                    let row = rows + i * width, mirrored = rows + (n - 1 - i) * width
+                    for k in 0..<width { sum[k] += zi * (Double(row[k]) + zn1 * Double(mirrored[k])) }
+                    zi *= z
+                }
+                let scale = 1 / (1 - zn1 * zn1)
+                for k in 0..<width { first[k] = Float(sum[k] * scale) }
+            }
         }
-        c[0] = sum / (1 - zn1 * zn1)
-        for i in 1..<n { c[i] += z * c[i - 1] }
-        c[n - 1] = (z / (z * z - 1)) * (z * c[n - 2] + c[n - 1])
-        for i in stride(from: n - 2, through: 0, by: -1) { c[i] = z * (c[i + 1] - c[i]) }
+        for i in 1..<n {
+            let row = rows + i * width, previous = rows + (i - 1) * width
+            for k in 0..<width { row[k] += zf * previous[k] }
+        }
+        let last = rows + (n - 1) * width, beforeLast = rows + (n - 2) * width
+        let anti = Float(z / (z * z - 1))
+        for k in 0..<width { last[k] = anti * (zf * beforeLast[k] + last[k]) }
+        for i in stride(from: n - 2, through: 0, by: -1) {
+            let row = rows + i * width, next = rows + (i + 1) * width
+            for k in 0..<width { row[k] = zf * (next[k] - row[k]) }
+        }
     }
 
     // MARK: Internals
@@ -261,24 +320,25 @@ package enum MapCoordinates {
     static func copyShifted(_ input: UnsafeBufferPointer<Float>, inputShape: [Int],
                             into output: UnsafeMutableBufferPointer<Float>, outputShape: [Int], shift: [Int],
                             boundary: InterpolationBoundary) {
-        let (ny, nx) = (inputShape[1], inputShape[2])
+        let (nz, ny, nx) = (inputShape[0], inputShape[1], inputShape[2])
         let (oy, ox) = (outputShape[1], outputShape[2])
+        let cval: Float? = { if case let .constant(c) = boundary { return c } else { return nil } }()
+        // The x range that lies inside the input.
+        let x0 = min(max(-shift[2], 0), ox), x1 = max(min(nx - shift[2], ox), x0)
         for z in 0..<outputShape[0] {
             for y in 0..<oy {
                 let base = (z * oy + y) * ox
-                for x in 0..<ox {
-                    var idx = [z + shift[0], y + shift[1], x + shift[2]]
-                    var inside = true
-                    for d in 0..<3 where idx[d] < 0 || idx[d] >= inputShape[d] {
-                        inside = false
-                        idx[d] = min(max(idx[d], 0), inputShape[d] - 1)
-                    }
-                    if case let .constant(cval) = boundary, !inside {
-                        output[base + x] = cval
-                    } else {
-                        output[base + x] = input[(idx[0] * ny + idx[1]) * nx + idx[2]]
-                    }
+                let sz = z + shift[0], sy = y + shift[1]
+                let rowInside = sz >= 0 && sz < nz && sy >= 0 && sy < ny
+                if let cval, !rowInside {
+                    for x in 0..<ox { output[base + x] = cval }
+                    continue
                 }
+                let row = (min(max(sz, 0), nz - 1) * ny + min(max(sy, 0), ny - 1)) * nx
+                for x in 0..<ox where x < x0 || x >= x1 {
+                    output[base + x] = cval ?? input[row + min(max(x + shift[2], 0), nx - 1)]
+                }
+                for x in x0..<x1 { output[base + x] = input[row + x + shift[2]] }
             }
         }
     }
@@ -338,8 +398,13 @@ package enum MapCoordinates {
         }
 
         /// The interpolated value at input coordinate (z, y, x).
-        @inline(__always)
         func value(_ z: Double, _ y: Double, _ x: Double) -> Float {
+            values.withUnsafeBufferPointer { value($0, z, y, x) }
+        }
+
+        /// The interpolated value at input coordinate (z, y, x), reading `v` (this value's `values`).
+        @inline(__always)
+        func value(_ v: UnsafeBufferPointer<Float>, _ z: Double, _ y: Double, _ x: Double) -> Float {
             var cz = z, cy = y, cx = x
             switch boundary {
             case let .constant(cval):
@@ -356,51 +421,56 @@ package enum MapCoordinates {
                 cy = min(max(cy, 0), Double(ny - 1))
                 cx = min(max(cx, 0), Double(nx - 1))
             }
-            return values.withUnsafeBufferPointer { v in
-                switch order {
-                case 0:
-                    let iz = Int((cz + 0.5).rounded(.down)), iy = Int((cy + 0.5).rounded(.down))
-                    let ix = Int((cx + 0.5).rounded(.down))
-                    return v[(min(iz, nz - 1) * ny + min(iy, ny - 1)) * nx + min(ix, nx - 1)]
-                case 1:
-                    let (z0, z1, tz) = linearTaps(cz, nz), (y0, y1, ty) = linearTaps(cy, ny)
-                    let (x0, x1, tx) = linearTaps(cx, nx)
-                    let fz = Float(tz), fy = Float(ty), fx = Float(tx)
-                    @inline(__always) func lerpX(_ zi: Int, _ yi: Int) -> Float {
-                        let r = (zi * ny + yi) * nx
-                        return v[r + x0] * (1 - fx) + v[r + x1] * fx
-                    }
-                    let a = lerpX(z0, y0) * (1 - fy) + lerpX(z0, y1) * fy
-                    let b = lerpX(z1, y0) * (1 - fy) + lerpX(z1, y1) * fy
-                    return a * (1 - fz) + b * fz
-                default:
-                    let (sz, wz) = cubicTaps(cz), (sy, wy) = cubicTaps(cy), (sx, wx) = cubicTaps(cx)
-                    let xi = (mirror(sx, nx), mirror(sx + 1, nx), mirror(sx + 2, nx), mirror(sx + 3, nx))
-                    var total: Float = 0
-                    for a in 0..<4 {
-                        let zi = mirror(sz + a, nz)
-                        var plane: Float = 0
-                        for b in 0..<4 {
-                            let r = (zi * ny + mirror(sy + b, ny)) * nx
-                            let line = v[r + xi.0] * wx.0 + v[r + xi.1] * wx.1 + v[r + xi.2] * wx.2
-                                + v[r + xi.3] * wx.3
-                            plane += line * weight(wy, b)
-                        }
-                        total += plane * weight(wz, a)
-                    }
-                    return total
+            guard let p = v.baseAddress else { return 0 }
+            switch order {
+            case 0:
+                let iz = Int((cz + 0.5).rounded(.down)), iy = Int((cy + 0.5).rounded(.down))
+                let ix = Int((cx + 0.5).rounded(.down))
+                return p[(min(iz, nz - 1) * ny + min(iy, ny - 1)) * nx + min(ix, nx - 1)]
+            case 1:
+                let (z0, z1, tz) = linearTaps(cz, nz), (y0, y1, ty) = linearTaps(cy, ny)
+                let (x0, x1, tx) = linearTaps(cx, nx)
+                let fz = Float(tz), fy = Float(ty), fx = Float(tx)
+                @inline(__always) func lerpX(_ zi: Int, _ yi: Int) -> Float {
+                    let r = (zi * ny + yi) * nx
+                    return p[r + x0] * (1 - fx) + p[r + x1] * fx
                 }
+                let a = lerpX(z0, y0) * (1 - fy) + lerpX(z0, y1) * fy
+                let b = lerpX(z1, y0) * (1 - fy) + lerpX(z1, y1) * fy
+                return a * (1 - fz) + b * fz
+            default:
+                return cubic(p, cz, cy, cx)
             }
         }
-    }
 
-    @inline(__always)
-    static func weight(_ w: (Float, Float, Float, Float), _ i: Int) -> Float {
-        switch i {
-        case 0: return w.0
-        case 1: return w.1
-        case 2: return w.2
-        default: return w.3
+        /// Cubic B-spline evaluation: Σ wz·wy·wx·c over the 4 × 4 × 4 taps (mirrored at the edges).
+        @inline(__always)
+        func cubic(_ p: UnsafePointer<Float>, _ cz: Double, _ cy: Double, _ cx: Double) -> Float {
+            let (sz, wz) = cubicTaps(cz), (sy, wy) = cubicTaps(cy), (sx, wx) = cubicTaps(cx)
+            let planeStride = ny * nx
+            if sx >= 0 && sx + 3 < nx && sy >= 0 && sy + 3 < ny && sz >= 0 && sz + 3 < nz {
+                // Interior: contiguous 4-tap rows.
+                @inline(__always) func row(_ r: UnsafePointer<Float>) -> Float {
+                    r[0] * wx.0 + r[1] * wx.1 + r[2] * wx.2 + r[3] * wx.3
+                }
+                @inline(__always) func plane(_ q: UnsafePointer<Float>) -> Float {
+                    row(q) * wy.0 + row(q + nx) * wy.1 + row(q + 2 * nx) * wy.2 + row(q + 3 * nx) * wy.3
+                }
+                let q = p + (sz * ny + sy) * nx + sx
+                return plane(q) * wz.0 + plane(q + planeStride) * wz.1 + plane(q + 2 * planeStride) * wz.2
+                    + plane(q + 3 * planeStride) * wz.3
+            }
+            let x0 = mirror(sx, nx), x1 = mirror(sx + 1, nx), x2 = mirror(sx + 2, nx), x3 = mirror(sx + 3, nx)
+            @inline(__always) func row(_ r: UnsafePointer<Float>) -> Float {
+                r[x0] * wx.0 + r[x1] * wx.1 + r[x2] * wx.2 + r[x3] * wx.3
+            }
+            @inline(__always) func plane(_ zi: Int) -> Float {
+                let q = p + zi * planeStride
+                return row(q + mirror(sy, ny) * nx) * wy.0 + row(q + mirror(sy + 1, ny) * nx) * wy.1
+                    + row(q + mirror(sy + 2, ny) * nx) * wy.2 + row(q + mirror(sy + 3, ny) * nx) * wy.3
+            }
+            return plane(mirror(sz, nz)) * wz.0 + plane(mirror(sz + 1, nz)) * wz.1 + plane(mirror(sz + 2, nz)) * wz.2
+                + plane(mirror(sz + 3, nz)) * wz.3
         }
     }
 

@@ -70,16 +70,22 @@ struct BenchmarkAugmentationCommand: ParsableCommand {
                                    batchSize: stagePlan.batchSize)
         let transforms = AugmentationPipeline.training(parameters, deepSupervisionScales: scales)
 
-        var ours: [Double] = [], peer: [Double] = []
+        var ours: [Double] = [], oursCPU: [Double] = [], peer: [Double] = [], peerCPU: [Double] = []
         for round in 0..<rounds {
             let loader = BatchLoader.make(dataset: dataset, sampler: sampler, transforms: transforms,
                                           workers: threads, seed: seed &+ UInt64(round))
             for _ in 0..<warmup { _ = try loader.next() }
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = DispatchTime.now().uptimeNanoseconds, startCPU = ProcessMemory.cpuSeconds()
             for _ in 0..<batches { _ = try loader.next() }
             ours.append(Double(batches) / (Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
+            // Workers may run ahead by the queue's capacity; CPU time over the same span is close to the work done.
+            oursCPU.append(Double(batches) / (ProcessMemory.cpuSeconds() - startCPU))
             loader.stop()
-            if let peerPython { peer.append(try runPeer(python: peerPython, folder: folder, stage: stageKey)) }
+            if let peerPython {
+                let figures = try runPeer(python: peerPython, folder: folder, stage: stageKey)
+                peer.append(figures.wall)
+                peerCPU.append(figures.cpu)
+            }
         }
         let median = { (values: [Double]) in values.sorted()[values.count / 2] }
         var result: [String: Any] = [
@@ -89,12 +95,15 @@ struct BenchmarkAugmentationCommand: ParsableCommand {
             "synthetic": temporary != nil || synthetic || preprocessed == nil, "batches": batches,
             "batches_per_second": median(ours), "batches_per_second_per_thread": median(ours) / Double(threads),
             "batches_per_second_rounds": ours, "peak_rss_mib": ProcessMemory.peakResidentMiB(),
+            "cpu_batches_per_second": median(oursCPU),
         ]
         if !peer.isEmpty {
             result["peer_batches_per_second"] = median(peer)
             result["peer_rounds"] = peer
             result["peer"] = "batchgenerators get_moreDA_augmentation, 1 thread"
+            result["peer_cpu_batches_per_second"] = median(peerCPU)
             result["speedup_per_core"] = median(ours) / Double(threads) / median(peer)
+            result["speedup_cpu_time"] = median(oursCPU) / median(peerCPU)
         }
         let text = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
         if json {
@@ -106,7 +115,7 @@ struct BenchmarkAugmentationCommand: ParsableCommand {
     }
 
     /// Runs the peer script on the same folder and plan and returns its batches per second.
-    private func runPeer(python: String, folder: URL, stage: String) throws -> Double {
+    private func runPeer(python: String, folder: URL, stage: String) throws -> (wall: Double, cpu: Double) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [peerScript, "--plans", plans, "--preprocessed", folder.path, "--stage", stage,
@@ -119,10 +128,11 @@ struct BenchmarkAugmentationCommand: ParsableCommand {
         guard process.terminationStatus == 0,
               let line = String(decoding: output, as: UTF8.self).split(separator: "\n").last,
               let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let value = object["batches_per_second"] as? Double else {
+              let value = object["batches_per_second"] as? Double,
+              let cpu = object["cpu_batches_per_second"] as? Double else {
             throw CLIError.failed("The peer script '\(peerScript)' failed (status \(process.terminationStatus)).")
         }
-        return value
+        return (value, cpu)
     }
 }
 
@@ -150,8 +160,20 @@ private struct PlansSubset: Decodable {
     }
 }
 
-/// Peak resident memory of this process (Linux `VmHWM`), in MiB; 0 where unavailable.
+/// Peak resident memory (Linux `VmHWM`, MiB; 0 where unavailable) and CPU time of this process.
 private enum ProcessMemory {
+    /// User + system CPU seconds of all threads so far.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6
+    }
+
     static func peakResidentMiB() -> Double {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
