@@ -51,7 +51,7 @@ package struct AffineCoordinateMap: Sendable, Equatable {
     }
 
     /// The integer shift if the map is an identity with an integral offset, else nil.
-    var integralTranslation: [Int]? {
+    package var integralTranslation: [Int]? {
         guard matrix == [1, 0, 0, 0, 1, 0, 0, 0, 1] else { return nil }
         let rounded = offset.map { $0.rounded() }
         guard rounded == offset else { return nil }

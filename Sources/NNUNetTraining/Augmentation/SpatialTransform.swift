@@ -88,31 +88,39 @@ public struct SpatialTransform: Transform {
 
     /// Draws this sample's rotation and scale and returns the output → input coordinate map.
     func drawMap(dims: Int, inShape: [Int], outShape: [Int], random: inout SeededGenerator) -> AffineCoordinateMap {
-        var modified = false
-        // `linear` maps centred output coordinates to centred input coordinates (3 x 3, row-major).
-        var linear: [Double] = [1, 0, 0, 0, 1, 0, 0, 0, 1]
+        var angles: [Double]?
+        var scale: Double?
         if random.happens(withProbability: rotationProbability) {
             let ax = random.nextUniform(in: rotationX)
+            angles = dims == 3 ? [ax, random.nextUniform(in: rotationY), random.nextUniform(in: rotationZ)] : [ax]
+        }
+        if random.happens(withProbability: scaleProbability) { scale = random.splitFactor(scaleRange) }
+        return Self.coordinateMap(angles: angles, scale: scale, dims: dims, inShape: inShape, outShape: outShape)
+    }
+
+    /// The output → input coordinate map for given angles (3D: x, y, z; 2D: one) and scale; both nil → centre crop.
+    ///
+    /// c_in = s · Rᵀ · (o − (P − 1)/2) + (S/2 − 0.5), R = batchgenerators' rotation matrix (applied to row vectors);
+    /// `inShape`/`outShape` have 3 entries (z = 1 for 2D, whose z coordinate stays 0).
+    static func coordinateMap(angles: [Double]?, scale: Double?, dims: Int, inShape: [Int],
+                              outShape: [Int]) -> AffineCoordinateMap {
+        guard angles != nil || scale != nil else {
+            return .translation((0..<3).map { Double((inShape[$0] - outShape[$0]) / 2) })
+        }
+        // `linear` maps centred output coordinates to centred input coordinates (3 x 3, row-major).
+        var linear: [Double] = [1, 0, 0, 0, 1, 0, 0, 0, 1]
+        if let angles {
             if dims == 3 {
-                let ay = random.nextUniform(in: rotationY), az = random.nextUniform(in: rotationZ)
-                linear = Self.transposed(Self.rotation3D(x: ax, y: ay, z: az))
+                linear = transposed(rotation3D(x: angles[0], y: angles[1], z: angles[2]))
             } else {
-                let (c, s) = (cos(ax), sin(ax))
-                // Row vectors times [[c, -s], [s, c]], i.e. new = R^T · old, embedded with z untouched.
+                let (c, s) = (cos(angles[0]), sin(angles[0]))
+                // Row vectors times [[c, -s], [s, c]], i.e. new = Rᵀ · old, embedded with z untouched.
                 linear = [1, 0, 0, 0, c, s, 0, -s, c]
             }
-            modified = true
         }
-        if random.happens(withProbability: scaleProbability) {
-            let factor = random.splitFactor(scaleRange)
-            linear = linear.enumerated().map { index, value in (dims == 2 && index < 3) ? value : value * factor }
-            modified = true
+        if let factor = scale {
+            for index in (dims == 2 ? 3 : 0)..<9 { linear[index] *= factor }
         }
-        if !modified {
-            let shift = (0..<3).map { Double((inShape[$0] - outShape[$0]) / 2) }
-            return .translation(shift)
-        }
-        // c_in = L · (o − (P − 1)/2) + (S/2 − 0.5); the z axis of a 2D batch stays at 0.
         let outCentre = outShape.map { Double($0 - 1) / 2 }
         var inCentre = inShape.map { Double($0) / 2 - 0.5 }
         if dims == 2 { inCentre[0] = 0 }

@@ -24,9 +24,11 @@ extension SeededGenerator {
     /// v1's two-sided factor draw: with probability 0.5 (and when the range starts below 1) U(lower, 1), else
     /// U(max(lower, 1), upper).
     mutating func splitFactor(_ range: ClosedRange<Double>) -> Double {
+        // numpy's uniform(low, high) = low + (high − low)·u, also when high < low (a range entirely below 1).
         if nextUniform() < 0.5 && range.lowerBound < 1 {
-            return nextUniform(in: range.lowerBound...1)
+            return range.lowerBound + (1 - range.lowerBound) * nextUniform()
         }
-        return nextUniform(in: Swift.max(range.lowerBound, 1)...range.upperBound)
+        let low = Swift.max(range.lowerBound, 1)
+        return low + (range.upperBound - low) * nextUniform()
     }
 }

@@ -66,7 +66,14 @@ enum NaiveInterpolation {
     /// map_coordinates at one point, orders 0, 1, 3, constant (mirror taps inside) or nearest (order 3: pad 12).
     static func value(_ input: [Float], shape: [Int], point: [Double], order: Int,
                       boundary: InterpolationBoundary) -> Double {
-        var shape = shape, values = input.map(Double.init), p = point
+        values(input, shape: shape, points: [point], order: order, boundary: boundary)[0]
+    }
+
+    /// map_coordinates at many points (the spline coefficients are solved once).
+    static func values(_ input: [Float], shape: [Int], points: [[Double]], order: Int,
+                       boundary: InterpolationBoundary) -> [Double] {
+        var shape = shape, values = input.map(Double.init)
+        var shift = [0.0, 0.0, 0.0]
         if order == 3, boundary == .nearest {
             let padded = shape.map { $0 > 1 ? $0 + 24 : $0 }
             var v = [Double](repeating: 0, count: padded.reduce(1, *))
@@ -80,10 +87,20 @@ enum NaiveInterpolation {
                     }
                 }
             }
-            p = p.enumerated().map { d, c in shape[d] > 1 ? c + 12 : c }
+            shift = shape.map { $0 > 1 ? 12 : 0 }
             shape = padded
             values = v
         }
+        let c = order == 3 ? coefficients(values, shape: shape) : values
+        return points.map { point in
+            evaluate(values: values, coefficients: c, shape: shape,
+                     point: (0..<3).map { point[$0] + shift[$0] }, order: order, boundary: boundary)
+        }
+    }
+
+    static func evaluate(values: [Double], coefficients c: [Double], shape: [Int], point: [Double], order: Int,
+                         boundary: InterpolationBoundary) -> Double {
+        var p = point
         switch boundary {
         case let .constant(cval):
             if (0..<3).contains(where: { p[$0] < 0 || p[$0] > Double(shape[$0] - 1) }) { return Double(cval) }
@@ -110,7 +127,6 @@ enum NaiveInterpolation {
             }
             return total
         default:
-            let c = coefficients(values, shape: shape)
             var total = 0.0
             let lo = p.map { Int($0.rounded(.down)) - 2 }
             for z in lo[0]...(lo[0] + 4) {
