@@ -150,3 +150,31 @@ struct MapCoordinatesTests {
         }
     }
 }
+
+@Suite("resize through map_coordinates (skimage semantics)")
+struct ResizeTests {
+    @Test("cubic upsampling with edge border equals skimage resize (golden, skimage 0.26), clip included")
+    func cubicResize() {
+        // skimage.transform.resize(a, (5, 7), order=3, mode='edge', anti_aliasing=False) on this 3 x 4 image.
+        let a: [Float] = [1, 5, 2, 7, 0, -2, 4, 1, 3, 3, -1, 2]
+        let golden: [Double] = [
+            0.610858142375946, 3.106743574142456, 5.7130937576293945, 3.5892558097839355, 1.797430396080017,
+            5.1965532302856445, 7.0, 0.2454756647348404, 0.8025810718536377, 1.782322645187378, 2.5545895099639893,
+            3.2990164756774902, 4.212282180786133, 4.727348327636719, 0.34406405687332153, -1.1905450820922852, -2.0,
+            1.1004809141159058, 4.108600616455078, 2.503030300140381, 0.5724009871482849, 1.896425485610962,
+            1.2968777418136597, 0.5318578481674194, 0.6561037302017212, 1.121189832687378, 1.1700209379196167,
+            1.0851531028747559, 3.1085290908813477, 3.8545498847961426, 3.8213040828704834, 0.7170950770378113,
+            -1.4973362684249878, 0.5940099954605103, 2.683624029159546,
+        ]
+        var output = [Float](repeating: 0, count: 35)
+        a.withUnsafeBufferPointer { i in
+            output.withUnsafeMutableBufferPointer { o in
+                MapCoordinates.sample(i, inputShape: [1, 3, 4], into: o, outputShape: [1, 5, 7],
+                                      map: .resize(from: [1, 3, 4], to: [1, 5, 7]), order: 3, boundary: .nearest)
+            }
+        }
+        // skimage clips to the input's range.
+        let clipped = output.map { min(max($0, -2), 7) }
+        for i in 0..<35 { #expect(abs(Double(clipped[i]) - golden[i]) < 2e-5, "voxel \(i)") }
+    }
+}
