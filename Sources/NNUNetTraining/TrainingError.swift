@@ -4,12 +4,26 @@ import Foundation
 public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equatable {
     /// A splits file that exists but cannot be used.
     case invalidSplits(path: String, reason: String)
+    /// A preprocessed case (`CASE.npy` / `CASE.json`) that cannot be read or does not fit its description.
+    case unreadableCase(identifier: String, path: String, reason: String)
+    /// A preprocessed folder without any case.
+    case emptyPreprocessedFolder(path: String)
+    /// The batch loader was stopped before the requested batch was made.
+    case loaderStopped
 
     public var description: String {
         switch self {
         case let .invalidSplits(path, reason):
             return "Cannot use the splits file '\(path)': \(reason). Fix it, or delete it to let nnU-Net create the "
                 + "default 5-fold split."
+        case let .unreadableCase(identifier, path, reason):
+            return "Cannot load preprocessed case '\(identifier)' ('\(path)'): \(reason). Rerun "
+                + "'nnunet plan-and-preprocess' for this task to rewrite the preprocessed data."
+        case let .emptyPreprocessedFolder(path):
+            return "No preprocessed cases (CASE.npy + CASE.json) in '\(path)'. Run 'nnunet plan-and-preprocess' "
+                + "first, or check the --stage."
+        case .loaderStopped:
+            return "The batch loader was stopped; create a new loader to draw more batches."
         }
     }
 

@@ -6,7 +6,7 @@ struct BenchmarkCommand: ParsableCommand {
         commandName: "benchmark",
         abstract: "Time the hot paths (convolution, training step, augmentation, inference, real data).",
         subcommands: [BenchmarkNotYetAvailable.self, EvaluationBenchmarkCommand.self, BenchmarkResampleCommand.self,
-                      BenchmarkPlanAndPreprocessCommand.self]
+                      BenchmarkPlanAndPreprocessCommand.self, BenchmarkAugmentationCommand.self]
     )
 }
 
