@@ -19,6 +19,7 @@ public enum DecathlonConverter {
     ///   - rawDataFolder: `$nnUNet_raw_data_base/nnUNet_raw_data` (created if missing).
     ///   - threads: files converted in parallel.
     ///   - progress: called with (files done, total) after each file.
+    @discardableResult
     public static func convert(msdFolder: URL, outputTaskID: Int? = nil, rawDataFolder: URL, threads: Int = 2,
                                progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> URL {
         let description = try DatasetDescription.load(from: msdFolder.appendingPathComponent("dataset.json"))
