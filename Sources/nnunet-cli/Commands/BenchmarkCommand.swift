@@ -5,16 +5,6 @@ struct BenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark",
         abstract: "Time the hot paths (convolution, training step, augmentation, inference, real data).",
-        subcommands: [BenchmarkNotYetAvailable.self]
+        subcommands: [BenchmarkConv3DCommand.self]
     )
-}
-
-/// Placeholder until the first benchmark exists, so that `nnunet benchmark` explains itself.
-struct BenchmarkNotYetAvailable: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "conv3d", abstract: "Convolution throughput (not available yet).")
-
-    func run() throws {
-        throw CLIError.notYetAvailable(command: "benchmark conv3d", what: "the convolution kernels")
-    }
 }
