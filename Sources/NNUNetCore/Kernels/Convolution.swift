@@ -171,6 +171,9 @@ enum Convolution {
 
     /// Forward: `out = conv(x, w) + b`. Shapes: x `[N·Cin·inputVoxels]`, w `[Cout·Cin·kvol]`, b `[Cout]`.
     static func forward(_ g: Geometry, input: [Float], weight: [Float], bias: [Float]?, threads: Int) -> [Float] {
+        if g.stride[2] == 1 && g.kernel[2] > 1 {
+            return forwardFolded(g, input: input, weight: weight, bias: bias, threads: threads)
+        }
         let outSize = g.outputSize, outVoxels = g.outputVoxels
         let columnRows = g.inputChannels * g.kernelVolume
         var out = [Float](repeating: 0, count: g.batch * g.outputChannels * outVoxels)
@@ -209,6 +212,9 @@ enum Convolution {
 
     /// Input gradient: `gx[n, ci, i] = Σ_{co,k} w[co,ci,k] · gout[n, co, (i + p - k) / s]` (exact divisions only).
     static func backwardInput(_ g: Geometry, outputGradient: [Float], weight: [Float], threads: Int) -> [Float] {
+        if g.stride[2] == 1 && g.kernel[2] > 1 {
+            return backwardInputFolded(g, outputGradient: outputGradient, weight: weight, threads: threads)
+        }
         let outSize = g.outputSize, outVoxels = g.outputVoxels, kvol = g.kernelVolume
         let columnRows = g.outputChannels * kvol
         // Wᵀ'[ci, (co, k)] = w[co, ci, k]
@@ -249,6 +255,10 @@ enum Convolution {
     /// Weight (and bias) gradient: `gw[co, ci, k] = Σ_{n,o} gout[n,co,o] · x[n, ci, o·s - p + k]`, `gb = Σ gout`.
     static func backwardWeight(_ g: Geometry, input: [Float], outputGradient: [Float], threads: Int)
         -> (weight: [Float], bias: [Float]) {
+        if g.stride[2] == 1 && g.kernel[2] > 1 {
+            return (backwardWeightFolded(g, input: input, outputGradient: outputGradient, threads: threads),
+                    biasGradient(g, outputGradient: outputGradient))
+        }
         let outSize = g.outputSize, outVoxels = g.outputVoxels
         let columnRows = g.inputChannels * g.kernelVolume
         let weightCount = g.outputChannels * columnRows
@@ -298,6 +308,12 @@ enum Convolution {
         for chunk in 0..<chunks {
             for i in 0..<weightCount { gw[i] += partial[chunk * weightCount + i] }
         }
+        return (gw, biasGradient(g, outputGradient: outputGradient))
+    }
+
+    /// `gb[co] = Σ_{n, o} gout[n, co, o]` (Float64 accumulation).
+    static func biasGradient(_ g: Geometry, outputGradient: [Float]) -> [Float] {
+        let outVoxels = g.outputVoxels
         var gb = [Float](repeating: 0, count: g.outputChannels)
         outputGradient.withUnsafeBufferPointer { pg in
             guard let bg = pg.baseAddress else { return }
@@ -310,6 +326,6 @@ enum Convolution {
                 }
             }
         }
-        return (gw, gb)
+        return gb
     }
 }

@@ -29,6 +29,10 @@ struct BenchmarkConv3DCommand: ParsableCommand {
     @Option(name: .customLong("leak-check-iterations"),
             help: "Extra forward+backward runs; reports RSS after 10 and after all of them (0: skip).")
     var leakCheckIterations = 0
+    @Flag(name: .customLong("skip-sgemm"), help: "Do not measure the sgemm baseline (profiling runs).")
+    var skipSGEMM = false
+    @Flag(name: .customLong("forward-only"), help: "Measure the forward pass only (profiling runs).")
+    var forwardOnly = false
     @Flag(name: .customLong("json"), help: "Print one JSON object (the only output on stdout).") var json = false
     @Option(name: .customLong("peer-python"), help: "Python of the peer venv: also run PyTorch's benchmark.")
     var peerPython: String?
@@ -76,8 +80,8 @@ struct BenchmarkConv3DCommand: ParsableCommand {
         }
 
         let forwardMilliseconds = medianMilliseconds(forward)
-        let forwardBackwardMilliseconds = medianMilliseconds(forwardBackward)
-        let sgemm = GEMM.measureThroughput(size: 2048, threads: threads)
+        let forwardBackwardMilliseconds = forwardOnly ? Double.nan : medianMilliseconds(forwardBackward)
+        let sgemm = skipSGEMM ? Double.nan : GEMM.measureThroughput(size: 2048, threads: threads)
         let flops = 2 * Double(channels * channels * 27) * Double(size * size * size) * Double(batch)
         var result: [String: Any] = [
             "benchmark": "conv3d",
@@ -122,6 +126,7 @@ struct BenchmarkConv3DCommand: ParsableCommand {
             }
         }
 
+        result = result.filter { !(($0.value as? Double)?.isNaN ?? false) }
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
