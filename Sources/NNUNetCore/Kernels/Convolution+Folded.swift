@@ -88,7 +88,7 @@ extension Convolution {
         let totalRows = destinationSize[0] * destinationSize[1]
         let rowsPerTile = rowsPerTile(columnRows: kf, lineLength: lineLength, totalRows: totalRows)
         let tilesPerSample = (totalRows + rowsPerTile - 1) / rowsPerTile
-        var out = [Float](repeating: 0, count: batch * destinationChannels * destinationVoxels)
+        var out = Kernels.overwrittenBuffer(count: batch * destinationChannels * destinationVoxels)
         source.withUnsafeBufferPointer { ps in
             weightsByKx.withUnsafeBufferPointer { pw in
                 out.withUnsafeMutableBufferPointer { po in

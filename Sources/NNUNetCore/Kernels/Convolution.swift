@@ -1,4 +1,3 @@
-import Foundation
 /// Convolution kernels: forward, input gradient and weight gradient, for 2D (as depth 1) and 3D, via bounded
 /// im2col tiles and OpenBLAS sgemm.
 ///
@@ -19,7 +18,7 @@ enum Convolution {
     /// Upper bound of one thread's column tile, in bytes (at least one row is always used).
     static let tileBudgetBytes = 8 << 20
     /// Preferred number of destination voxels per tile (GEMM width); measured best near 1024 for 32 channels.
-    static let preferredTileVoxels = Int(ProcessInfo.processInfo.environment["NNUNET_CONV_TILE"] ?? "") ?? 1024
+    static let preferredTileVoxels = 1024
 
     /// Sizes of one convolution; spatial triples are (z, y, x), with z = 1, kernel 1, stride 1, padding 0 in 2D.
     struct Geometry: Equatable {
@@ -176,7 +175,7 @@ enum Convolution {
         }
         let outSize = g.outputSize, outVoxels = g.outputVoxels
         let columnRows = g.inputChannels * g.kernelVolume
-        var out = [Float](repeating: 0, count: g.batch * g.outputChannels * outVoxels)
+        var out = Kernels.overwrittenBuffer(count: g.batch * g.outputChannels * outVoxels)
         let mapZ = AxisMap.forward(kernel: g.kernel[0], stride: g.stride[0], padding: g.padding[0],
                                    source: g.inputSize[0], destination: outSize[0])
         let mapY = AxisMap.forward(kernel: g.kernel[1], stride: g.stride[1], padding: g.padding[1],
@@ -224,7 +223,7 @@ enum Convolution {
                 for k in 0..<kvol { wt[(ci * g.outputChannels + co) * kvol + k] = weight[(co * g.inputChannels + ci) * kvol + k] }
             }
         }
-        var gx = [Float](repeating: 0, count: g.batch * g.inputChannels * g.inputVoxels)
+        var gx = Kernels.overwrittenBuffer(count: g.batch * g.inputChannels * g.inputVoxels)
         let mapZ = AxisMap.transposed(kernel: g.kernel[0], stride: g.stride[0], padding: g.padding[0],
                                       source: outSize[0], destination: g.inputSize[0])
         let mapY = AxisMap.transposed(kernel: g.kernel[1], stride: g.stride[1], padding: g.padding[1],

@@ -152,3 +152,11 @@ enum Kernels {
         }
     }
 }
+
+extension Kernels {
+    /// A buffer of `count` floats that the caller fully overwrites (skips the zero fill of large outputs). Float is a
+    /// trivial type, so the unwritten contents are merely unspecified values; kernels using this write every element.
+    static func overwrittenBuffer(count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+}
