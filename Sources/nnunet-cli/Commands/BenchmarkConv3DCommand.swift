@@ -68,20 +68,26 @@ struct BenchmarkConv3DCommand: ParsableCommand {
             weight.grad = nil
             bias.grad = nil
         }
-        func medianMilliseconds(_ body: () -> Void) -> Double {
+        // Wall-clock and process CPU time per run (CPU time helps on a shared, overloaded machine).
+        var cpuMilliseconds: [String: Double] = [:]
+        func medianMilliseconds(_ name: String, _ body: () -> Void) -> Double {
             for _ in 0..<warmup { body() }
-            var times: [Double] = []
+            var times: [Double] = [], cpu: [Double] = []
             for _ in 0..<iterations {
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = DispatchTime.now().uptimeNanoseconds, cpuStart = Self.processCPUMilliseconds()
                 body()
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-6)
+                cpu.append(Self.processCPUMilliseconds() - cpuStart)
             }
+            cpuMilliseconds[name] = cpu.sorted()[cpu.count / 2]
             return times.sorted()[times.count / 2]
         }
 
-        let forwardMilliseconds = medianMilliseconds(forward)
-        let forwardBackwardMilliseconds = forwardOnly ? Double.nan : medianMilliseconds(forwardBackward)
-        let sgemm = skipSGEMM ? Double.nan : GEMM.measureThroughput(size: 2048, threads: threads)
+        let forwardMilliseconds = medianMilliseconds("forward", forward)
+        let forwardBackwardMilliseconds = forwardOnly ? Double.nan : medianMilliseconds("forward_backward", forwardBackward)
+        let sgemmRates = skipSGEMM ? (wall: Double.nan, cpu: Double.nan)
+            : GEMM.measureThroughput(size: 2048, threads: threads) { Self.processCPUMilliseconds() * 1e-3 }
+        let sgemm = sgemmRates.wall
         let flops = 2 * Double(channels * channels * 27) * Double(size * size * size) * Double(batch)
         var result: [String: Any] = [
             "benchmark": "conv3d",
@@ -94,6 +100,16 @@ struct BenchmarkConv3DCommand: ParsableCommand {
             "forward_backward_gflops": 3 * flops / forwardBackwardMilliseconds / 1e6,
             "sgemm_gflops": sgemm,
         ]
+        // CPU-time rates: FLOPs per (CPU seconds / threads); equal to the wall rates on an idle machine.
+        result["sgemm_cpu_gflops"] = sgemmRates.cpu
+        if let cpu = cpuMilliseconds["forward"] {
+            result["forward_cpu_gflops"] = flops / (cpu / Double(threads)) / 1e6
+        }
+        if let cpu = cpuMilliseconds["forward_backward"] {
+            result["forward_backward_cpu_gflops"] = 3 * flops / (cpu / Double(threads)) / 1e6
+        }
+        result["forward_cpu_ms"] = cpuMilliseconds["forward"]
+        result["forward_backward_cpu_ms"] = cpuMilliseconds["forward_backward"]
         result["forward_fraction_of_sgemm"] = flops / forwardMilliseconds / 1e6 / sgemm
         result["forward_backward_fraction_of_sgemm"] = 3 * flops / forwardBackwardMilliseconds / 1e6 / sgemm
         if leakCheckIterations > 0 {
@@ -133,6 +149,13 @@ struct BenchmarkConv3DCommand: ParsableCommand {
         } else {
             for key in result.keys.sorted() { print("\(key): \(result[key] ?? "")") }
         }
+    }
+
+    /// CPU time used by this process so far (all threads), in milliseconds.
+    static func processCPUMilliseconds() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
+        return Double(spec.tv_sec) * 1e3 + Double(spec.tv_nsec) * 1e-6
     }
 
     /// Peak resident set size of this process (Linux `ru_maxrss` is in KiB).

@@ -46,7 +46,7 @@ struct ConvolutionTests {
 
     @Test("forward over many tiles and threads matches the reference and is thread-count independent")
     func tiled() {
-        // 9 × 40 rows of 40 voxels: rowsPerTile 25 → 15 tiles per sample, split unevenly over 3 threads.
+        // 9 × 40 lines of 40 voxels: many tiles per sample (a dozen lines each), split unevenly over 3 threads.
         let c = ConvCase(batch: 2, cin: 4, cout: 3, size: [9, 40, 40], kernel: [3, 3, 3], stride: [1, 1, 1],
                          padding: [1, 1, 1])
         let x = randomTensor(c.inputShape(), seed: 4)
