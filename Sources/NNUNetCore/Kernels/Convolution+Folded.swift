@@ -94,36 +94,35 @@ extension Convolution {
                 out.withUnsafeMutableBufferPointer { po in
                     guard let bs = ps.baseAddress, let bw = pw.baseAddress, let bo = po.baseAddress else { return }
                     let output = UnsafeSendableBox(bo)
-                    parallelFor(batch * tilesPerSample, threads: threads) { range in
-                        let tileLength = rowsPerTile * lineLength
-                        let col = UnsafeMutablePointer<Float>.allocate(capacity: kf * tileLength)
-                        let product = UnsafeMutablePointer<Float>.allocate(capacity: destinationChannels * tileLength)
-                        defer { col.deallocate(); product.deallocate() }
-                        for item in range {
-                            let n = item / tilesPerSample, tile = item % tilesPerSample
-                            let rows = (tile * rowsPerTile)..<min(totalRows, (tile + 1) * rowsPerTile)
-                            gatherFolded(bs + n * sourceVoxelsPerSample, channels: sourceChannels,
-                                         sourceSize: sourceSize, destinationSize: destinationSize, kernel: kernel,
-                                         mapZ: mapZ, mapY: mapY, base: base, lineLength: lineLength, rows: rows,
-                                         col: col)
-                            let length = rows.count * lineLength
-                            for kx in 0..<kw {
-                                GEMM.multiply(m: destinationChannels, n: length - (kw - 1), k: kf,
-                                              a: bw + kx * destinationChannels * kf, lda: kf, b: col + offsets[kx],
-                                              ldb: length, beta: kx == 0 ? 0 : 1, c: product, ldc: length)
-                            }
-                            let target = output.value + n * destinationChannels * destinationVoxels
-                                + rows.lowerBound * ld
-                            for m in 0..<destinationChannels {
-                                let shift = bias?[m] ?? 0
-                                for r in 0..<rows.count {
-                                    let from = product + m * length + r * lineLength
-                                    let to = target + m * destinationVoxels + r * ld
-                                    if shift == 0 {
-                                        to.update(from: from, count: ld)
-                                    } else {
-                                        for x in 0..<ld { to[x] = from[x] + shift }
-                                    }
+                    let tileLength = rowsPerTile * lineLength
+                    dynamicFor(batch * tilesPerSample, threads: threads, makeScratch: {
+                        (UnsafeMutablePointer<Float>.allocate(capacity: kf * tileLength),
+                         UnsafeMutablePointer<Float>.allocate(capacity: destinationChannels * tileLength))
+                    }, releaseScratch: { $0.0.deallocate(); $0.1.deallocate() }) { scratch, item in
+                        let (col, product) = scratch
+                        let n = item / tilesPerSample, tile = item % tilesPerSample
+                        let rows = (tile * rowsPerTile)..<min(totalRows, (tile + 1) * rowsPerTile)
+                        gatherFolded(bs + n * sourceVoxelsPerSample, channels: sourceChannels,
+                                     sourceSize: sourceSize, destinationSize: destinationSize, kernel: kernel,
+                                     mapZ: mapZ, mapY: mapY, base: base, lineLength: lineLength, rows: rows,
+                                     col: col)
+                        let length = rows.count * lineLength
+                        for kx in 0..<kw {
+                            GEMM.multiply(m: destinationChannels, n: length - (kw - 1), k: kf,
+                                          a: bw + kx * destinationChannels * kf, lda: kf, b: col + offsets[kx],
+                                          ldb: length, beta: kx == 0 ? 0 : 1, c: product, ldc: length)
+                        }
+                        let target = output.value + n * destinationChannels * destinationVoxels
+                            + rows.lowerBound * ld
+                        for m in 0..<destinationChannels {
+                            let shift = bias?[m] ?? 0
+                            for r in 0..<rows.count {
+                                let from = product + m * length + r * lineLength
+                                let to = target + m * destinationVoxels + r * ld
+                                if shift == 0 {
+                                    to.update(from: from, count: ld)
+                                } else {
+                                    for x in 0..<ld { to[x] = from[x] + shift }
                                 }
                             }
                         }
@@ -245,3 +244,4 @@ extension Convolution {
         return gw
     }
 }
+

@@ -158,14 +158,13 @@ enum Convolution {
         let rowsPerTile = rowsPerTile(columnRows: columnRows, lineLength: destinationSize[2], totalRows: totalRows)
         let tilesPerSample = (totalRows + rowsPerTile - 1) / rowsPerTile
         let items = batch * tilesPerSample
-        parallelFor(items, threads: threads) { range in
-            let col = UnsafeMutablePointer<Float>.allocate(capacity: columnRows * rowsPerTile * destinationSize[2])
-            defer { col.deallocate() }
-            for item in range {
-                let n = item / tilesPerSample, tile = item % tilesPerSample
-                let rows = (tile * rowsPerTile)..<min(totalRows, (tile + 1) * rowsPerTile)
-                body(col, n, rows)
-            }
+        // One column buffer per worker, kept for all its tiles.
+        dynamicFor(items, threads: threads, makeScratch: {
+            UnsafeMutablePointer<Float>.allocate(capacity: columnRows * rowsPerTile * destinationSize[2])
+        }, releaseScratch: { $0.deallocate() }) { col, item in
+            let n = item / tilesPerSample, tile = item % tilesPerSample
+            let rows = (tile * rowsPerTile)..<min(totalRows, (tile + 1) * rowsPerTile)
+            body(col, n, rows)
         }
     }
 
@@ -327,5 +326,31 @@ enum Convolution {
             }
         }
         return gb
+    }
+}
+
+extension Convolution {
+    /// Runs `body(scratch, item)` for every item in `0..<count` on `threads` workers that take the next item from a
+    /// shared counter. Dynamic scheduling keeps both cores busy when one thread is slowed down (a shared machine);
+    /// each item's result does not depend on which worker computes it, so the output stays deterministic.
+    /// `makeScratch` / `releaseScratch` run once per worker (its tile buffers).
+    static func dynamicFor<Scratch>(_ count: Int, threads: Int, makeScratch: () -> Scratch,
+                                    releaseScratch: (Scratch) -> Void, body: (Scratch, Int) -> Void) {
+        let workers = max(1, min(threads, count))
+        let next = LockedValue(0)
+        parallelFor(workers, threads: workers) { range in
+            for _ in range {
+                let scratch = makeScratch()
+                defer { releaseScratch(scratch) }
+                while true {
+                    let item: Int = next.withLock { value in
+                        defer { value += 1 }
+                        return value
+                    }
+                    if item >= count { break }
+                    body(scratch, item)
+                }
+            }
+        }
     }
 }
