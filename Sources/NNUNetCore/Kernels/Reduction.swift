@@ -46,6 +46,7 @@ extension Kernels {
     /// Broadcasts `x` of `shape` to `outShape` (copies).
     static func broadcast(_ x: [Float], shape: [Int], to outShape: [Int]) -> [Float] {
         if shape == outShape { return x }
+        if x.count == 1 { return [Float](repeating: x[0], count: outShape.reduce(1, *)) }
         let zero = [Float](repeating: 0, count: 1)
         return binary(x, shape, zero, [], outShape: outShape, .add)
     }
