@@ -1,50 +1,11 @@
+// Softmax and log-softmax along one axis (channels by default); kernels in Kernels/Softmax.swift.
 import Foundation
-
-// Softmax and log-softmax along one axis (channels by default), fused for numerical stability.
-//
-// For outer index o, channel c and inner index i (x viewed as [outer, C, inner]):
-//   softmax:     y[o,c,i] = exp(x[o,c,i] - m) / sum_c' exp(x[o,c',i] - m),  m = max_c x[o,c,i]
-//   log-softmax: y[o,c,i] = x[o,c,i] - m - log(sum_c' exp(x[o,c',i] - m))
-// Backward: softmax gx = y * (g - sum_c g*y); log-softmax gx = g - softmax(x) * sum_c g.
-
-enum SoftmaxKind { case softmax, logSoftmax }
-
-func softmaxKernel(_ x: [Float], outer: Int, channels: Int, inner: Int, kind: SoftmaxKind) -> [Float] {
-    var out = [Float](repeating: 0, count: x.count)
-    x.withUnsafeBufferPointer { px in
-        out.withUnsafeMutableBufferPointer { po in
-            guard let bx = px.baseAddress, let bo = po.baseAddress else { return }
-            let total = outer * inner
-            let threads = x.count >= Kernels.parallelThreshold ? ThreadSettings.defaultThreads : 1
-            let output = UnsafeSendableBox(bo)
-            parallelFor(total, threads: threads, minimumChunk: 256) { range in
-                for index in range {
-                    let o = index / inner, i = index % inner
-                    let src = bx + o * channels * inner + i, dst = output.value + o * channels * inner + i
-                    var m = -Float.infinity
-                    for c in 0..<channels { m = max(m, src[c * inner]) }
-                    var s: Float = 0
-                    for c in 0..<channels { s += Foundation.exp(src[c * inner] - m) }
-                    switch kind {
-                    case .softmax:
-                        let inv = 1 / s
-                        for c in 0..<channels { dst[c * inner] = Foundation.exp(src[c * inner] - m) * inv }
-                    case .logSoftmax:
-                        let shift = m + Foundation.log(s)
-                        for c in 0..<channels { dst[c * inner] = src[c * inner] - shift }
-                    }
-                }
-            }
-        }
-    }
-    return out
-}
 
 /// Softmax along `axis` (default 1: the channels of `NC...`), e.g. class probabilities from logits.
 public func softmax(_ x: Tensor, axis: Int = 1) -> Tensor {
     let a = x.normalizedAxis(axis, op: "softmax")
     let outer = x.shape[..<a].reduce(1, *), channels = x.shape[a], inner = x.shape[(a + 1)...].reduce(1, *)
-    let y = softmaxKernel(x.data, outer: outer, channels: channels, inner: inner, kind: .softmax)
+    let y = Kernels.softmax(x.data, outer: outer, channels: channels, inner: inner, kind: .softmax)
     let shape = x.shape
     return Tensor.record("softmax", shape: shape, data: y, inputs: [x]) { g in
         let yt = Tensor(shape: shape, data: y)
@@ -57,7 +18,7 @@ public func softmax(_ x: Tensor, axis: Int = 1) -> Tensor {
 public func logSoftmax(_ x: Tensor, axis: Int = 1) -> Tensor {
     let a = x.normalizedAxis(axis, op: "logSoftmax")
     let outer = x.shape[..<a].reduce(1, *), channels = x.shape[a], inner = x.shape[(a + 1)...].reduce(1, *)
-    let y = softmaxKernel(x.data, outer: outer, channels: channels, inner: inner, kind: .logSoftmax)
+    let y = Kernels.softmax(x.data, outer: outer, channels: channels, inner: inner, kind: .logSoftmax)
     let shape = x.shape
     return Tensor.record("logSoftmax", shape: shape, data: y, inputs: [x]) { g in
         let p = Tensor(shape: shape, data: Kernels.map(y) { Foundation.exp($0) })
