@@ -183,16 +183,18 @@ extension Convolution {
         let rowsPerTile = rowsPerTile(columnRows: kf, lineLength: lineLength, totalRows: totalRows)
         let tilesPerSample = (totalRows + rowsPerTile - 1) / rowsPerTile
         let items = g.batch * tilesPerSample
-        let chunks = max(1, min(threads, items))
         let accumulatorCount = kw * cout * kf
+        // Fixed groups of tiles, each with its own accumulator, handed out dynamically; summing the groups in order
+        // keeps the result independent of thread timing.
+        let chunks = accumulatorGroups(items: items, threads: threads, accumulatorCount: accumulatorCount)
         var partial = [Float](repeating: 0, count: chunks * accumulatorCount)
         input.withUnsafeBufferPointer { px in
             outputGradient.withUnsafeBufferPointer { pg in
                 partial.withUnsafeMutableBufferPointer { pp in
                     guard let bx = px.baseAddress, let bg = pg.baseAddress, let bp = pp.baseAddress else { return }
                     let accumulators = UnsafeSendableBox(bp)
-                    parallelFor(chunks, threads: chunks) { chunkRange in
-                        for chunk in chunkRange {
+                    dynamicFor(chunks, threads: threads, makeScratch: {}, releaseScratch: { _ in }) { _, chunk in
+                        do {
                             let acc = accumulators.value + chunk * accumulatorCount
                             let tileLength = rowsPerTile * lineLength
                             let col = UnsafeMutablePointer<Float>.allocate(capacity: kf * tileLength)

@@ -271,16 +271,18 @@ enum Convolution {
         let rowsPerTile = rowsPerTile(columnRows: columnRows, lineLength: outSize[2], totalRows: totalRows)
         let tilesPerSample = (totalRows + rowsPerTile - 1) / rowsPerTile
         let items = g.batch * tilesPerSample
-        let chunks = max(1, min(threads, items))
         // One accumulator per chunk, summed in a fixed order afterwards (deterministic for a given thread count).
+        // Fixed groups of tiles, each with its own accumulator, handed out dynamically; summing the groups in order
+        // keeps the result independent of thread timing.
+        let chunks = accumulatorGroups(items: items, threads: threads, accumulatorCount: weightCount)
         var partial = [Float](repeating: 0, count: chunks * weightCount)
         input.withUnsafeBufferPointer { px in
             outputGradient.withUnsafeBufferPointer { pg in
                 partial.withUnsafeMutableBufferPointer { pp in
                     guard let bx = px.baseAddress, let bg = pg.baseAddress, let bp = pp.baseAddress else { return }
                     let accumulators = UnsafeSendableBox(bp)
-                    parallelFor(chunks, threads: chunks) { chunkRange in
-                        for chunk in chunkRange {
+                    dynamicFor(chunks, threads: threads, makeScratch: {}, releaseScratch: { _ in }) { _, chunk in
+                        do {
                             let acc = accumulators.value + chunk * weightCount
                             let first = chunk * items / chunks, last = (chunk + 1) * items / chunks
                             let col = UnsafeMutablePointer<Float>.allocate(
@@ -312,20 +314,28 @@ enum Convolution {
 
     /// `gb[co] = Σ_{n, o} gout[n, co, o]` (Float64 accumulation).
     static func biasGradient(_ g: Geometry, outputGradient: [Float]) -> [Float] {
-        let outVoxels = g.outputVoxels
-        var gb = [Float](repeating: 0, count: g.outputChannels)
+        let outVoxels = g.outputVoxels, channels = g.outputChannels, batch = g.batch
+        var sums = [Double](repeating: 0, count: channels)
         outputGradient.withUnsafeBufferPointer { pg in
-            guard let bg = pg.baseAddress else { return }
-            for n in 0..<g.batch {
-                for co in 0..<g.outputChannels {
-                    let row = bg + (n * g.outputChannels + co) * outVoxels
-                    var s = 0.0
-                    for v in 0..<outVoxels { s += Double(row[v]) }
-                    gb[co] += Float(s)
+            sums.withUnsafeMutableBufferPointer { ps in
+                guard let bg = pg.baseAddress, let bs = ps.baseAddress else { return }
+                let output = UnsafeSendableBox(bs)
+                let threads = outputGradient.count >= Kernels.parallelThreshold ? ThreadSettings.defaultThreads : 1
+                parallelFor(channels, threads: threads) { range in
+                    for co in range {
+                        var s0 = 0.0, s1 = 0.0
+                        for n in 0..<batch {
+                            let row = bg + (n * channels + co) * outVoxels
+                            var v = 0
+                            while v + 1 < outVoxels { s0 += Double(row[v]); s1 += Double(row[v + 1]); v += 2 }
+                            if v < outVoxels { s0 += Double(row[v]) }
+                        }
+                        output.value[co] = s0 + s1
+                    }
                 }
             }
         }
-        return gb
+        return sums.map { Float($0) }
     }
 }
 
@@ -352,5 +362,12 @@ extension Convolution {
                 }
             }
         }
+    }
+
+    /// Number of tile groups (and weight-sized accumulators) of a weight-gradient pass: 4 per thread, as far as
+    /// 64 MiB of accumulators allow, at least one per thread.
+    static func accumulatorGroups(items: Int, threads: Int, accumulatorCount: Int) -> Int {
+        let byMemory = max(1, (64 << 20) / max(1, accumulatorCount * MemoryLayout<Float>.size))
+        return max(1, min(items, max(threads, min(4 * threads, byMemory))))
     }
 }

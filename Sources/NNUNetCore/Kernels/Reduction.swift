@@ -12,6 +12,9 @@ extension Kernels {
         let outStrides = Tensor.strides(of: outShape)
         let inner = rank == 0 ? 1 : shape[rank - 1]
         let innerReduced = rank == 0 ? true : reduce[rank - 1]
+        if outCount == 1 && x.count >= parallelThreshold {
+            return [Float(totalSum(x))]
+        }
         var acc = [Double](repeating: 0, count: outCount)
         let rows = x.count / max(inner, 1)
         x.withUnsafeBufferPointer { px in
@@ -49,5 +52,28 @@ extension Kernels {
         if x.count == 1 { return [Float](repeating: x[0], count: outShape.reduce(1, *)) }
         let zero = [Float](repeating: 0, count: 1)
         return binary(x, shape, zero, [], outShape: outShape, .add)
+    }
+
+    /// Sum of all elements in Float64, split over threads in fixed chunks (combined in chunk order).
+    static func totalSum(_ x: [Float]) -> Double {
+        let chunks = max(1, min(ThreadSettings.defaultThreads, x.count / 65_536))
+        var partial = [Double](repeating: 0, count: chunks)
+        x.withUnsafeBufferPointer { px in
+            partial.withUnsafeMutableBufferPointer { pp in
+                guard let bx = px.baseAddress, let bp = pp.baseAddress else { return }
+                let output = UnsafeSendableBox(bp)
+                parallelFor(chunks, threads: chunks) { range in
+                    for chunk in range {
+                        let start = chunk * x.count / chunks, end = (chunk + 1) * x.count / chunks
+                        var s0 = 0.0, s1 = 0.0
+                        var i = start
+                        while i + 1 < end { s0 += Double(bx[i]); s1 += Double(bx[i + 1]); i += 2 }
+                        if i < end { s0 += Double(bx[i]) }
+                        output.value[chunk] = s0 + s1
+                    }
+                }
+            }
+        }
+        return partial.reduce(0, +)
     }
 }

@@ -57,6 +57,25 @@ struct ConvolutionTests {
                                           kernel: c.kernel, bias: nil, stride: c.stride, padding: c.padding)
         #expect(mismatch(y3.data, reference.values) == nil)
         #expect(y1.data == y3.data)
+        // Backward over many tiles (threaded bias sum, grouped weight accumulators) against one thread.
+        let xg = randomTensor(c.inputShape(), seed: 4, requiresGrad: true)
+        let wg = randomTensor(c.weightShape(), seed: 5, scale: 0.2, requiresGrad: true)
+        let bg = randomTensor([c.cout], seed: 6, requiresGrad: true)
+        let seed = randomTensor(y1.shape, seed: 7)
+        conv(xg, weight: wg, bias: bg, stride: c.stride, padding: c.padding, threads: 3).backward(gradient: seed)
+        let gradients3 = [xg.grad, wg.grad, bg.grad].map { $0?.data ?? [] }
+        xg.grad = nil; wg.grad = nil; bg.grad = nil
+        conv(xg, weight: wg, bias: bg, stride: c.stride, padding: c.padding, threads: 1).backward(gradient: seed)
+        let gradients1 = [xg.grad, wg.grad, bg.grad].map { $0?.data ?? [] }
+        #expect(gradients3[0] == gradients1[0])
+        for i in 1..<3 { #expect(mismatch(gradients3[i], gradients1[i], relative: 1e-5, absolute: 1e-4) == nil) }
+        let expectedBias = (0..<c.cout).map { co in
+            (0..<c.batch).reduce(0.0) { total, n in
+                let voxels = 9 * 40 * 40, start = (n * c.cout + co) * voxels
+                return total + seed.data[start..<(start + voxels)].reduce(0.0) { $0 + Double($1) }
+            }
+        }
+        #expect(mismatch(gradients3[2], expectedBias, relative: 1e-5, absolute: 1e-4) == nil)
     }
 
     @Test("input and weight gradients against the reference adjoint", arguments: convCases)

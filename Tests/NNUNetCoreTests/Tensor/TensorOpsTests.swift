@@ -77,6 +77,14 @@ struct TensorOpsTests {
         #expect(x.sum().shape == [])
     }
 
+    @Test("full sums of large tensors (threaded path) match a float64 loop")
+    func largeSum() {
+        let x = randomTensor([3, 100_003], seed: 33)
+        let expected = x.data.reduce(0.0) { $0 + Double($1) }
+        #expect(abs(Double(x.sum().item) - expected) <= 1e-6 * x.data.reduce(0.0) { $0 + abs(Double($1)) })
+        #expect(abs(Double(x.mean().item) - expected / Double(x.count)) <= 1e-6)
+    }
+
     @Test("slicing, padding, concatenation and reshape")
     func shapes() {
         let x = Tensor(shape: [1, 2, 2, 3], data: (0..<12).map(Float.init))
