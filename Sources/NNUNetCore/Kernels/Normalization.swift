@@ -1,0 +1,96 @@
+import Foundation
+
+extension Kernels {
+    /// Instance normalisation forward, one (n, c) plane of `spatial` voxels at a time.
+    ///
+    /// For plane p = (n, c) with voxels v: mean = Σ x / V, var = Σ (x - mean)² / V (biased),
+    /// invstd = 1 / sqrt(var + eps), y = (x - mean) · invstd · γ[c] + β[c].
+    /// Statistics accumulate in Float64. Returns y and the per-plane mean and invstd (saved for backward).
+    static func instanceNormForward(_ x: [Float], planes: Int, channels: Int, spatial: Int, gamma: [Float]?,
+                                    beta: [Float]?, epsilon: Float) -> (y: [Float], mean: [Float], invstd: [Float]) {
+        var y = [Float](repeating: 0, count: x.count)
+        var means = [Float](repeating: 0, count: planes), invstds = [Float](repeating: 0, count: planes)
+        x.withUnsafeBufferPointer { px in
+            y.withUnsafeMutableBufferPointer { py in
+                means.withUnsafeMutableBufferPointer { pm in
+                    invstds.withUnsafeMutableBufferPointer { pi in
+                        guard let bx = px.baseAddress, let by = py.baseAddress, let bm = pm.baseAddress,
+                              let bi = pi.baseAddress else { return }
+                        let out = UnsafeSendableBox((by, bm, bi))
+                        parallelFor(planes, threads: x.count >= parallelThreshold ? ThreadSettings.defaultThreads : 1) {
+                            range in
+                            for p in range {
+                                let src = bx + p * spatial, dst = out.value.0 + p * spatial
+                                var s = 0.0
+                                for v in 0..<spatial { s += Double(src[v]) }
+                                let mean = s / Double(spatial)
+                                var q = 0.0
+                                for v in 0..<spatial { let d = Double(src[v]) - mean; q += d * d }
+                                let invstd = 1 / (q / Double(spatial) + Double(epsilon)).squareRoot()
+                                let c = p % channels
+                                let scale = Float(invstd) * (gamma?[c] ?? 1)
+                                let shift = (beta?[c] ?? 0) - Float(mean) * scale
+                                for v in 0..<spatial { dst[v] = src[v] * scale + shift }
+                                out.value.1[p] = Float(mean)
+                                out.value.2[p] = Float(invstd)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (y, means, invstds)
+    }
+
+    /// Instance normalisation backward. With x̂ = (x - mean) · invstd and per-plane sums over V voxels:
+    /// dβ[c] = Σ_n Σ g, dγ[c] = Σ_n Σ g·x̂, dx = γ[c] · invstd / V · (V·g - Σ g - x̂ · Σ g·x̂).
+    static func instanceNormBackward(_ g: [Float], x: [Float], mean: [Float], invstd: [Float], planes: Int,
+                                     channels: Int, spatial: Int, gamma: [Float]?)
+        -> (dx: [Float], dGamma: [Float], dBeta: [Float]) {
+        var dx = [Float](repeating: 0, count: x.count)
+        var sumG = [Double](repeating: 0, count: planes), sumGX = [Double](repeating: 0, count: planes)
+        g.withUnsafeBufferPointer { pg in
+            x.withUnsafeBufferPointer { px in
+                dx.withUnsafeMutableBufferPointer { pd in
+                    sumG.withUnsafeMutableBufferPointer { psg in
+                        sumGX.withUnsafeMutableBufferPointer { psgx in
+                            guard let bg = pg.baseAddress, let bx = px.baseAddress, let bd = pd.baseAddress,
+                                  let bsg = psg.baseAddress, let bsgx = psgx.baseAddress else { return }
+                            let out = UnsafeSendableBox((bd, bsg, bsgx))
+                            parallelFor(planes, threads: x.count >= parallelThreshold
+                                        ? ThreadSettings.defaultThreads : 1) { range in
+                                for p in range {
+                                    let gp = bg + p * spatial, xp = bx + p * spatial, dp = out.value.0 + p * spatial
+                                    let m = mean[p], inv = invstd[p]
+                                    var sg = 0.0, sgx = 0.0
+                                    for v in 0..<spatial {
+                                        let xhat = (xp[v] - m) * inv
+                                        sg += Double(gp[v])
+                                        sgx += Double(gp[v] * xhat)
+                                    }
+                                    out.value.1[p] = sg
+                                    out.value.2[p] = sgx
+                                    let c = p % channels
+                                    let k = (gamma?[c] ?? 1) * inv / Float(spatial)
+                                    let a = Float(spatial), b = Float(sg), d = Float(sgx)
+                                    for v in 0..<spatial {
+                                        let xhat = (xp[v] - m) * inv
+                                        dp[v] = k * (a * gp[v] - b - xhat * d)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var dGamma = [Float](repeating: 0, count: channels), dBeta = [Float](repeating: 0, count: channels)
+        var accG = [Double](repeating: 0, count: channels), accB = [Double](repeating: 0, count: channels)
+        for p in 0..<planes {
+            accB[p % channels] += sumG[p]
+            accG[p % channels] += sumGX[p]
+        }
+        for c in 0..<channels { dGamma[c] = Float(accG[c]); dBeta[c] = Float(accB[c]) }
+        return (dx, dGamma, dBeta)
+    }
+}

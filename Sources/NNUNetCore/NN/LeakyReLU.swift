@@ -1,0 +1,11 @@
+/// Leaky ReLU as a layer (no parameters), nnU-Net's `LeakyReLU(negative_slope=1e-2)`.
+public final class LeakyReLU: Module {
+    public let negativeSlope: Float
+
+    public init(negativeSlope: Float = 0.01) {
+        self.negativeSlope = negativeSlope
+        super.init()
+    }
+
+    override public func forward(_ x: Tensor) -> Tensor { leakyReLU(x, negativeSlope: negativeSlope) }
+}
