@@ -21,23 +21,25 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
-        // System libraries from Debian: libnifti2-dev, libopenblas-dev, liblapacke-dev, zlib1g-dev.
+        // System libraries from Debian: libnifti2-dev, libopenblas-dev, liblapacke-dev, zlib1g-dev, libcairo2-dev.
         .systemLibrary(name: "CNIfTI", path: "Sources/CNIfTI"),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE"),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo"),
 
         .target(
             name: "NNUNetCore",
-            dependencies: ["CNIfTI", "COpenBLAS", "CLAPACKE"],
+            dependencies: ["CNIfTI", "COpenBLAS", "CLAPACKE", "ZIPFoundation"],
             swiftSettings: niftiInclude
         ),
         .target(name: "NNUNetPlanning", dependencies: ["NNUNetCore"], swiftSettings: niftiInclude),
         .target(name: "NNUNetEvaluation", dependencies: ["NNUNetCore"], swiftSettings: niftiInclude),
         .target(
             name: "NNUNetTraining",
-            dependencies: ["NNUNetCore", "NNUNetPlanning", "NNUNetEvaluation"],
+            dependencies: ["NNUNetCore", "NNUNetPlanning", "NNUNetEvaluation", "CCairo"],
             swiftSettings: niftiInclude
         ),
         .executableTarget(

@@ -26,6 +26,10 @@ public enum CoreError: Error, LocalizedError, CustomStringConvertible, Equatable
     case invalidTaskFolder(path: String, reason: String)
     /// Generic file-system failure (copy, rename, create folder).
     case fileSystem(path: String, reason: String)
+    /// A pickle that is malformed, truncated or uses unsupported features.
+    case invalidPickle(source: String, reason: String)
+    /// A pickle that names a Python global outside the reader's allow-list (it is never executed).
+    case forbiddenPickleGlobal(source: String, name: String)
 
     public var description: String {
         switch self {
@@ -53,6 +57,12 @@ public enum CoreError: Error, LocalizedError, CustomStringConvertible, Equatable
             return "'\(path)' does not exist. \(hint)"
         case let .invalidTaskFolder(path, reason):
             return "The task folder '\(path)' is not usable: \(reason)"
+        case let .invalidPickle(source, reason):
+            return "Cannot read pickle '\(source)': \(reason)"
+        case let .forbiddenPickleGlobal(source, name):
+            return "Refusing to load pickle '\(source)': it references the Python global '\(name)', which is not on "
+                + "the allow-list of plain data types (pickles can run code; this reader never does). Only nnU-Net "
+                + "plans, splits, model pickles and PyTorch checkpoints are supported."
         case let .fileSystem(path, reason):
             return "File system operation on '\(path)' failed: \(reason)"
         }

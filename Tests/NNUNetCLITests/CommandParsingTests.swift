@@ -56,7 +56,7 @@ struct CommandParsingTests {
     func notYetAvailable() throws {
         for arguments in [["train", "3d_fullres", "nnUNetTrainerV2", "4", "0"],
                           ["predict", "-i", "a", "-o", "b", "-t", "4"],
-                          ["install-pretrained-model-from-zip", "x.zip"]] {
+                          ["ensemble", "-f", "a", "b", "-o", "c"]] {
             var command = try NNUNetCommand.parseAsRoot(arguments)
             #expect(throws: CLIError.self) { try command.run() }
         }

@@ -26,17 +26,9 @@ public enum NIfTI {
         }
         defer { nifti_image_free(nim) }
         let header = try Header(nim.pointee, path: path)
-        guard nifti_image_load(nim) == 0, let raw = nim.pointee.data else {
-            throw CoreError.unreadableImage(
-                path: path,
-                reason: "the voxel data could not be read completely (file truncated or corrupt; expected "
-                    + "\(header.voxelCount * header.dataType.byteCount) bytes of \(header.dataType) voxels)")
-        }
         let count = header.voxelCount
         var values = [Float](repeating: 0, count: count)
-        values.withUnsafeMutableBufferPointer { out in
-            convert(raw, dataType: header.dataType, count: count, into: out.baseAddress!)
-        }
+        try readVoxels(of: nim.pointee, header: header, path: path, into: &values)
         let slope = nim.pointee.scl_slope, intercept = nim.pointee.scl_inter
         if slope.isFinite, intercept.isFinite, slope != 0, !(slope == 1 && intercept == 0) {
             for i in 0..<count { values[i] = Float(Double(values[i]) * slope + intercept) }
@@ -140,6 +132,46 @@ public enum NIfTI {
             && (bytes[5] == 0x2B || bytes[5] == 0x69) && bytes[6] == 0x32
         guard isNIfTI1 || isNIfTI2 else {
             throw CoreError.unreadableImage(path: path, reason: "it is not a NIfTI-1 or NIfTI-2 file (no NIfTI magic)")
+        }
+    }
+
+    /// Reads the voxel block with zlib (plain and gzipped files alike) instead of `nifti_image_load`, which silently
+    /// replaces NaN and infinite floats by 0: SimpleITK keeps them, and the integrity check must see them.
+    private static func readVoxels(of nim: nifti_image, header: Header, path: String, into values: inout [Float])
+        throws {
+        let imagePath = nim.iname.map { String(cString: $0) } ?? path
+        let byteCount = header.voxelCount * header.dataType.byteCount
+        guard let file = gzopen(imagePath, "rb") else {
+            throw CoreError.unreadableImage(path: path, reason: "the voxel data file cannot be opened")
+        }
+        defer { gzclose(file) }
+        _ = gzbuffer(file, 1 << 17)
+        guard gzseek(file, Int(nim.iname_offset), SEEK_SET) == Int(nim.iname_offset) else {
+            throw CoreError.unreadableImage(path: path, reason: "the file ends before its voxel data (truncated?)")
+        }
+        var raw = [UInt8](repeating: 0, count: byteCount)
+        var done = 0
+        try raw.withUnsafeMutableBytes { buffer in
+            while done < byteCount {
+                let chunk = UInt32(min(byteCount - done, 1 << 30))
+                let got = gzread(file, buffer.baseAddress! + done, chunk)
+                guard got > 0 else {
+                    throw CoreError.unreadableImage(
+                        path: path, reason: got < 0 ? "the compressed data is corrupt"
+                            : "the file is truncated: \(done) of \(byteCount) bytes of \(header.dataType) voxel data")
+                }
+                done += Int(got)
+            }
+        }
+        let width = header.dataType.byteCount
+        if width > 1, nim.byteorder != nifti_short_order() {
+            for start in stride(from: 0, to: byteCount, by: width) { raw[start..<(start + width)].reverse() }
+        }
+        raw.withUnsafeMutableBytes { source in
+            values.withUnsafeMutableBufferPointer { out in
+                convert(source.baseAddress!, dataType: header.dataType, count: header.voxelCount,
+                        into: out.baseAddress!)
+            }
         }
     }
 

@@ -1,0 +1,65 @@
+import Foundation
+
+/// Writes plain ``PickleValue``s as a protocol-2 pickle that Python (2.7+ and 3.x) loads with `pickle.load`.
+///
+/// Supported: none, bools, ints, floats, strings, bytes, lists, tuples and dicts (written as plain `dict`s, which
+/// nnU-Net reads wherever it wrote an `OrderedDict`). Arrays and tensors are refused: write them as lists.
+public enum PickleWriter {
+    /// Encodes a value.
+    /// - Throws: ``CoreError/invalidPickle(source:reason:)`` for values that have no plain-pickle form.
+    public static func encode(_ value: PickleValue) throws -> [UInt8] {
+        var out: [UInt8] = [0x80, 2]
+        try write(value, into: &out)
+        out.append(0x2E)  // STOP
+        return out
+    }
+
+    /// Encodes a value and writes it atomically.
+    public static func write(_ value: PickleValue, to url: URL) throws {
+        try AtomicFile.write(Data(try encode(value)), to: url)
+    }
+
+    private static func write(_ value: PickleValue, into out: inout [UInt8]) throws {
+        func le<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        switch value {
+        case .none: out.append(0x4E)
+        case .bool(let b): out.append(b ? 0x88 : 0x89)
+        case .int(let v):
+            if v >= 0, v < 256 { out.append(0x4B); out.append(UInt8(v)) }
+            else if v >= Int(Int32.min), v <= Int(Int32.max) { out.append(0x4A); le(Int32(v)) }
+            else { out.append(0x8A); out.append(8); le(Int64(v)) }
+        case .float(let v):
+            out.append(0x47)
+            withUnsafeBytes(of: v.bitPattern.bigEndian) { out.append(contentsOf: $0) }
+        case .string(let s):
+            let utf8 = Array(s.utf8)
+            out.append(0x58); le(UInt32(utf8.count)); out += utf8
+        case .bytes(let b):
+            // Protocol 2 has no bytes opcode: Python 3 writes _codecs.encode(latin-1 text, 'latin1').
+            out += Array("c_codecs\nencode\n".utf8)
+            let latin = String(String.UnicodeScalarView(b.map { Unicode.Scalar($0) }))
+            try write(.tuple([.string(latin), .string("latin1")]), into: &out)
+            out.append(0x52)
+        case .list(let items):
+            out.append(0x5D)
+            if !items.isEmpty {
+                out.append(0x28)
+                for item in items { try write(item, into: &out) }
+                out.append(0x65)
+            }
+        case .tuple(let items):
+            out.append(0x28)
+            for item in items { try write(item, into: &out) }
+            out.append(0x74)
+        case .dict(let entries):
+            out.append(0x7D)
+            if !entries.isEmpty {
+                out.append(0x28)
+                for entry in entries { try write(entry.key, into: &out); try write(entry.value, into: &out) }
+                out.append(0x75)
+            }
+        case .set, .array, .dtype, .tensor:
+            throw CoreError.invalidPickle(source: "writer", reason: "only plain data can be written (got \(value))")
+        }
+    }
+}

@@ -1,2 +1,0 @@
-/// Training module. See docs.
-public enum NNUNetTrainingModule {}
