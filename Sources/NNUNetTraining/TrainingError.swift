@@ -4,12 +4,26 @@ import Foundation
 public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equatable {
     /// A splits file that exists but cannot be used.
     case invalidSplits(path: String, reason: String)
+    /// A trainer name that is not registered.
+    case unknownTrainer(String, known: [String])
+    /// Training data that is missing or not set up.
+    case missingData(String)
+    /// A checkpoint that cannot be loaded.
+    case corruptCheckpoint(path: String, reason: String)
 
     public var description: String {
         switch self {
         case let .invalidSplits(path, reason):
             return "Cannot use the splits file '\(path)': \(reason). Fix it, or delete it to let nnU-Net create the "
                 + "default 5-fold split."
+        case let .unknownTrainer(name, known):
+            return "Unknown trainer '\(name)'. Registered trainers: \(known.joined(separator: ", ")). A trainer of your "
+                + "own must be registered with TrainerRegistry.shared.register(_:as:) by your program."
+        case let .missingData(what):
+            return "Cannot train: \(what). Run 'nnunet plan-and-preprocess' for the task first."
+        case let .corruptCheckpoint(path, reason):
+            return "Cannot load the checkpoint '\(path)': \(reason). The previous checkpoints in the same folder are "
+                + "untouched; delete the broken file to continue from another one."
         }
     }
 
