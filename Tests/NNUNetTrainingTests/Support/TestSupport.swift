@@ -1,4 +1,5 @@
 import Foundation
+import ZIPFoundation
 
 /// Locations and scratch folders shared by the Training tests.
 enum TestSupport {
@@ -17,7 +18,20 @@ enum TestSupport {
 
     /// Reads a little-endian C-order `.npy` of float32 or uint8 values as Float (test helper for golden files).
     static func readNPY(_ url: URL) throws -> (shape: [Int], values: [Float]) {
-        let data = try Data(contentsOf: url)
+        try parseNPY(try Data(contentsOf: url))
+    }
+
+    /// Reads member `name` of an `.npz` (zip of .npy files).
+    static func readNPZ(_ url: URL, member name: String) throws -> (shape: [Int], values: [Float]) {
+        let archive = try Archive(url: url, accessMode: .read)
+        guard let entry = archive[name] else { throw CocoaError(.fileNoSuchFile) }
+        var data = Data()
+        _ = try archive.extract(entry) { data.append($0) }
+        return try parseNPY(data)
+    }
+
+    static func parseNPY(_ data: Data) throws -> (shape: [Int], values: [Float]) {
+        let data = Data(data)
         let headerLength = Int(data[8]) | Int(data[9]) << 8
         let header = String(decoding: data[10..<(10 + headerLength)], as: UTF8.self)
         let shapeText = header.components(separatedBy: "'shape': (")[1].components(separatedBy: ")")[0]
