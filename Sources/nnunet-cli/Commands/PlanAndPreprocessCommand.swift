@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NNUNetCore
+import NNUNetPlanning
 
 /// `nnunet plan-and-preprocess` (v1 `nnUNet_plan_and_preprocess`).
 struct PlanAndPreprocessCommand: ParsableCommand {
@@ -41,15 +42,41 @@ struct PlanAndPreprocessCommand: ParsableCommand {
     @Option(name: .customLong("gpu-memory-gb"), help: "Plan for this memory budget instead of v1's 8 GB.")
     var gpuMemoryGB: Double?
 
+    func validate() throws {
+        if threadsLowres < 1 || threadsFullres < 1 { throw ValidationError("Please pass thread counts of at least 1.") }
+        if let gb = gpuMemoryGB, !(gb > 0) { throw ValidationError("Please pass a positive --gpu-memory-gb.") }
+        if overwritePlans != nil {
+            throw ValidationError("Please plan without -overwrite_plans: pretrained plans are not supported yet.")
+        }
+    }
+
     func run() throws {
         let paths = EnvironmentPaths.current()
+        var options = PlanAndPreprocess.Options()
+        options.preprocess = !noPreprocessing
+        options.threadsLowres = threadsLowres
+        options.threadsFullres = threadsFullres
+        options.planner3D = planner3D == "None" ? nil : try PlannerConfiguration.named(planner3D)
+        if let gb = gpuMemoryGB, options.planner3D != nil { options.planner3D = .threeD(gpuMemoryGB: gb) }
+        options.planner2D = planner2D == "None" ? nil : try PlannerConfiguration.named(planner2D)
+        let names = try tasks.map { try TaskLocator.resolve($0, paths: paths) }
         if verifyDatasetIntegrity {
-            for task in tasks {
-                let name = try TaskLocator.resolve(task, paths: paths)
-                try VerifyDatasetCommand.verify(folder: try paths.rawData().appendingPathComponent(name))
-            }
+            for name in names { try VerifyDatasetCommand.verify(folder: try paths.rawData().appendingPathComponent(name)) }
         }
-        throw CLIError.notYetAvailable(command: "plan-and-preprocess",
-                                       what: "cropping, fingerprinting, planning and preprocessing")
+        for name in names {
+            let start = Date()
+            let planned = try PlanAndPreprocess.run(taskName: name, paths: paths, options: options) { event in
+                switch event {
+                case let .step(text):
+                    ProgressLine.finish()
+                    print(String(format: "[%6.2f s] ", Date().timeIntervalSince(start)) + text)
+                case let .caseDone(step, done, total, identifier):
+                    ProgressLine.update("  \(step): \(identifier)", done, total)
+                }
+            }
+            ProgressLine.finish()
+            print("\n\(name): done in \(String(format: "%.1f", Date().timeIntervalSince(start))) s\n"
+                  + PlanAndPreprocess.summary(planned))
+        }
     }
 }

@@ -1,0 +1,58 @@
+import Foundation
+import NNUNetCore
+
+/// What v1 keeps in a cropped case's `CASE.pkl`, stored as `CASE.json` next to `CASE.npy`.
+///
+/// Sizes and spacings are in array order (z, y, x); `itk_*` are in ITK order (x, y, z). `classes` are the values of
+/// the cropped label map after −1 marking (so −1 may occur). `use_nonzero_mask_for_norm` is added by the planner.
+/// Port of the properties dict of v1 `preprocessing/cropping.py` `ImageCropper`.
+public struct CroppedCaseProperties: Codable, Sendable, Equatable {
+    public var originalSizeOfRawData: [Int]
+    public var originalSpacing: [Double]
+    public var listOfDataFiles: [String]
+    public var segFile: String?
+    public var itkOrigin: [Double]
+    public var itkSpacing: [Double]
+    public var itkDirection: [Double]
+    /// [[z0, z1], [y0, y1], [x0, x1]], half-open.
+    public var cropBBox: [[Int]]
+    public var classes: [Double]
+    public var sizeAfterCropping: [Int]
+    /// Modality index → whether normalisation uses the nonzero mask (written by the planner).
+    public var useNonzeroMaskForNorm: [Int: Bool]?
+
+    enum CodingKeys: String, CodingKey {
+        case originalSizeOfRawData = "original_size_of_raw_data", originalSpacing = "original_spacing"
+        case listOfDataFiles = "list_of_data_files", segFile = "seg_file", itkOrigin = "itk_origin"
+        case itkSpacing = "itk_spacing", itkDirection = "itk_direction", cropBBox = "crop_bbox", classes
+        case sizeAfterCropping = "size_after_cropping", useNonzeroMaskForNorm = "use_nonzero_mask_for_norm"
+    }
+
+    /// Loads `CASE.json`.
+    public static func load(from url: URL) throws -> CroppedCaseProperties {
+        try JSONFile.decode(CroppedCaseProperties.self, from: url)
+    }
+}
+
+/// JSON helpers shared by the planning files (sorted keys, indented, written atomically).
+enum JSONFile {
+    static func encode<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(value)
+    }
+
+    static func write<T: Encodable>(_ value: T, to url: URL) throws {
+        try NPY.writeAtomically(try encode(value), to: url)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
+        guard let data = try? Data(contentsOf: url) else {
+            throw PlanningError.missingIntermediate(path: url.path, hint: "Run 'nnunet plan-and-preprocess' again.")
+        }
+        do { return try JSONDecoder().decode(type, from: data) } catch {
+            throw PlanningError.missingIntermediate(
+                path: url.path, hint: "It is not a valid \(type) file (\(error)). Delete it and run again.")
+        }
+    }
+}

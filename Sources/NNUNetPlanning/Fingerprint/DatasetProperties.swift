@@ -1,0 +1,117 @@
+import Foundation
+
+/// Intensity statistics of one modality's foreground voxels (CT normalisation), as v1's `intensityproperties.pkl`.
+///
+/// NaN (no foreground) is stored as JSON `null`.
+public struct IntensityStatistics: Codable, Sendable, Equatable {
+    public var median: Double?
+    public var mean: Double?
+    public var sd: Double?
+    public var mn: Double?
+    public var mx: Double?
+    public var percentile99_5: Double?
+    public var percentile00_5: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case median, mean, sd, mn, mx, percentile99_5 = "percentile_99_5", percentile00_5 = "percentile_00_5"
+    }
+
+    /// v1 `DatasetAnalyzer._compute_stats`: median, mean, population sd, min, max, 99.5th and 0.5th percentiles.
+    public init(voxels: [Double]) {
+        self.init()
+        guard !voxels.isEmpty else { return }
+        let n = Double(voxels.count)
+        let mean = voxels.reduce(0, +) / n
+        let variance = voxels.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n
+        self.median = NumpyStatistics.median(voxels)
+        self.mean = mean
+        self.sd = variance.squareRoot()
+        self.mn = voxels.min()
+        self.mx = voxels.max()
+        self.percentile99_5 = NumpyStatistics.percentile(voxels, 99.5)
+        self.percentile00_5 = NumpyStatistics.percentile(voxels, 0.5)
+    }
+
+    public init() {}
+}
+
+/// Pooled intensity statistics of one modality plus the per-case ones (`local_props`).
+public struct ModalityIntensityProperties: Codable, Sendable, Equatable {
+    public var pooled: IntensityStatistics
+    public var localProps: [String: IntensityStatistics]
+
+    enum CodingKeys: String, CodingKey { case localProps = "local_props" }
+
+    public init(pooled: IntensityStatistics, localProps: [String: IntensityStatistics]) {
+        self.pooled = pooled
+        self.localProps = localProps
+    }
+
+    public init(from decoder: any Decoder) throws {
+        pooled = try IntensityStatistics(from: decoder)
+        localProps = try decoder.container(keyedBy: CodingKeys.self).decode([String: IntensityStatistics].self,
+                                                                              forKey: .localProps)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try pooled.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(localProps, forKey: .localProps)
+    }
+}
+
+/// The dataset fingerprint (v1 `dataset_properties.pkl`), stored as `dataset_properties.json`.
+///
+/// Per-case lists follow the sorted case identifiers (``caseIdentifiers``). Sizes and spacings are (z, y, x).
+public struct DatasetProperties: Codable, Sendable, Equatable {
+    /// Cropped sizes per case.
+    public var allSizes: [[Int]]
+    /// Original spacings per case.
+    public var allSpacings: [[Double]]
+    /// Foreground labels from dataset.json (> 0), ascending.
+    public var allClasses: [Int]
+    /// Modality index → name.
+    public var modalities: [Int: String]
+    /// Only when a modality is named `CT`/`ct` (then for every modality); nil otherwise.
+    public var intensityProperties: [Int: ModalityIntensityProperties]?
+    /// Case → cropped voxels / original voxels.
+    public var sizeReductions: [String: Double]
+    /// Sorted case identifiers (the order of ``allSizes`` and ``allSpacings``).
+    public var caseIdentifiers: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case allSizes = "all_sizes", allSpacings = "all_spacings", allClasses = "all_classes", modalities
+        case intensityProperties = "intensityproperties", sizeReductions = "size_reductions"
+        case caseIdentifiers = "case_identifiers"
+    }
+
+    public init(allSizes: [[Int]], allSpacings: [[Double]], allClasses: [Int], modalities: [Int: String],
+                intensityProperties: [Int: ModalityIntensityProperties]?, sizeReductions: [String: Double],
+                caseIdentifiers: [String]) {
+        self.allSizes = allSizes
+        self.allSpacings = allSpacings
+        self.allClasses = allClasses
+        self.modalities = modalities
+        self.intensityProperties = intensityProperties
+        self.sizeReductions = sizeReductions
+        self.caseIdentifiers = caseIdentifiers
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(allSizes, forKey: .allSizes)
+        try c.encode(allSpacings, forKey: .allSpacings)
+        try c.encode(allClasses, forKey: .allClasses)
+        try c.encode(modalities, forKey: .modalities)
+        if let intensityProperties { try c.encode(intensityProperties, forKey: .intensityProperties) } else {
+            try c.encodeNil(forKey: .intensityProperties)
+        }
+        try c.encode(sizeReductions, forKey: .sizeReductions)
+        try c.encode(caseIdentifiers, forKey: .caseIdentifiers)
+    }
+
+    /// Loads `dataset_properties.json`.
+    public static func load(from url: URL) throws -> DatasetProperties {
+        try JSONFile.decode(DatasetProperties.self, from: url)
+    }
+}

@@ -1,2 +1,0 @@
-/// Planning module. See docs.
-public enum NNUNetPlanningModule {}

@@ -1,0 +1,138 @@
+import Foundation
+import NNUNetCore
+
+/// The whole of v1's `nnUNet_plan_and_preprocess` for one task: crop → fingerprint → 3D plans (+ preprocessing) →
+/// 2D plans (+ preprocessing).
+///
+/// Folders: reads `nnUNet_raw_data/TaskXXX_NAME`, writes `nnUNet_cropped_data/TaskXXX_NAME` and
+/// `nnUNet_preprocessed/TaskXXX_NAME` (`dataset_properties.json`, `dataset.json`, plans JSONs, `gt_segmentations/`,
+/// stage folders). Every file is written atomically, so a rerun after an interruption redoes what is missing and
+/// never mistakes a partial file for a finished one.
+public enum PlanAndPreprocess {
+    /// What to run.
+    public struct Options: Sendable {
+        /// The 3D planner (nil: skip, v1 `-pl3d None`).
+        public var planner3D: PlannerConfiguration? = .default3D
+        /// The 2D planner (nil: skip).
+        public var planner2D: PlannerConfiguration? = .default2D
+        /// false: plans only (v1 `-no_pp`).
+        public var preprocess = true
+        /// v1 `-tl`: workers for stage 0 of a two-stage (cascade) plan.
+        public var threadsLowres = 8
+        /// v1 `-tf`: workers for cropping, fingerprinting and all other stages.
+        public var threadsFullres = 8
+        public init() {}
+    }
+
+    /// One plans file that was written.
+    public struct PlannedConfiguration: Sendable {
+        public var planner: PlannerConfiguration
+        public var plans: Plans
+        public var file: URL
+    }
+
+    /// Events reported while running (for progress display).
+    public enum Event: Sendable {
+        case step(String)
+        case caseDone(step: String, done: Int, total: Int, identifier: String)
+    }
+
+    /// Runs everything for one task.
+    ///
+    /// - Parameters:
+    ///   - taskName: `TaskXXX_NAME`.
+    ///   - paths: the three roots (raw base and preprocessed are needed).
+    ///   - report: called with progress events, possibly from worker threads.
+    /// - Returns: the plans written.
+    @discardableResult
+    public static func run(taskName: String, paths: NNUNetPaths, options: Options = Options(),
+                           report: (@Sendable (Event) -> Void)? = nil) throws -> [PlannedConfiguration] {
+        let raw = try paths.rawData().appendingPathComponent(taskName, isDirectory: true)
+        let cropped = try paths.croppedData().appendingPathComponent(taskName, isDirectory: true)
+        let preprocessed = try paths.preprocessedData().appendingPathComponent(taskName, isDirectory: true)
+        guard FileManager.default.fileExists(atPath: raw.appendingPathComponent("dataset.json").path) else {
+            throw PlanningError.missingIntermediate(path: raw.appendingPathComponent("dataset.json").path,
+                                                    hint: "Convert or create the raw task first.")
+        }
+        func caseProgress(_ step: String) -> CaseProgress {
+            { done, total, id in report?(.caseDone(step: step, done: done, total: total, identifier: id)) }
+        }
+        report?(.step("Cropping \(taskName)"))
+        try Cropper.createFolder(cropped)
+        try Cropper.cropTask(taskFolder: raw, outputFolder: cropped, threads: options.threadsFullres,
+                             progress: caseProgress("crop"))
+        report?(.step("Fingerprint"))
+        let properties = try DatasetAnalyzer.analyze(croppedFolder: cropped, threads: options.threadsFullres)
+        try Cropper.createFolder(preprocessed)
+        try AtomicFile.copy(cropped.appendingPathComponent("dataset_properties.json"),
+                            to: preprocessed.appendingPathComponent("dataset_properties.json"))
+        try AtomicFile.copy(raw.appendingPathComponent("dataset.json"),
+                            to: preprocessed.appendingPathComponent("dataset.json"))
+        let croppedFiles = properties.caseIdentifiers.map { cropped.appendingPathComponent($0 + ".npy").path }
+        var results: [PlannedConfiguration] = []
+        for planner in [options.planner3D, options.planner2D].compactMap({ $0 }) {
+            report?(.step("Planning with \(planner.name)"))
+            let plans = try ExperimentPlanner.plan(properties: properties, configuration: planner,
+                                                   croppedFiles: croppedFiles, preprocessedFolder: preprocessed.path)
+            try recordMaskFlags(plans.useMaskForNorm, croppedFolder: cropped, identifiers: properties.caseIdentifiers)
+            let file = preprocessed.appendingPathComponent(planner.plansFileName)
+            try plans.write(to: file)
+            results.append(PlannedConfiguration(planner: planner, plans: plans, file: file))
+            guard options.preprocess else { continue }
+            try copyGroundTruth(from: cropped, to: preprocessed)
+            let preprocessor = Preprocessor(plans: plans)
+            try preprocessor.run(croppedFolder: cropped, taskFolder: preprocessed, threads: { stage in
+                plans.numStages > 1 && stage == 0 && planner.dimensionality == .threeD
+                    ? options.threadsLowres : options.threadsFullres
+            }, progress: { folder in caseProgress(folder) })
+        }
+        return results
+    }
+
+    /// v1 writes `use_nonzero_mask_for_norm` into every cropped case's properties during planning.
+    static func recordMaskFlags(_ flags: [Int: Bool], croppedFolder: URL, identifiers: [String]) throws {
+        for id in identifiers {
+            let url = croppedFolder.appendingPathComponent(id + ".json")
+            var props = try CroppedCaseProperties.load(from: url)
+            if props.useNonzeroMaskForNorm != flags {
+                props.useNonzeroMaskForNorm = flags
+                try JSONFile.write(props, to: url)
+            }
+        }
+    }
+
+    /// Copies `gt_segmentations/` from the cropped to the preprocessed task folder (file by file, atomically).
+    static func copyGroundTruth(from cropped: URL, to preprocessed: URL) throws {
+        let source = cropped.appendingPathComponent("gt_segmentations", isDirectory: true)
+        let target = preprocessed.appendingPathComponent("gt_segmentations", isDirectory: true)
+        try Cropper.createFolder(target)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: source.path)) ?? [] where !name.hasPrefix(".") {
+            try AtomicFile.copy(source.appendingPathComponent(name), to: target.appendingPathComponent(name))
+        }
+    }
+
+    /// A one-screen summary of the plans written (configurations, patch, batch, spacing, 3d_lowres).
+    public static func summary(_ planned: [PlannedConfiguration]) -> String {
+        var lines: [String] = []
+        for p in planned {
+            let plans = p.plans
+            lines.append("\(p.file.lastPathComponent)  (\(p.planner.name), transpose_forward "
+                         + "\(plans.transposeForward), normalization \(plans.normalizationSchemes.sorted { $0.key < $1.key }.map(\.value)))")
+            let names: [String]
+            if p.planner.dimensionality == .twoD { names = ["2d"] } else {
+                names = plans.numStages > 1 ? ["3d_lowres", "3d_fullres"] : ["3d_fullres"]
+            }
+            for (i, name) in names.enumerated() {
+                guard let s = plans.stage(i) else { continue }
+                let spacing = s.currentSpacing.map { String(format: "%.4g", $0) }.joined(separator: ", ")
+                lines.append("  \(name.padding(toLength: 10, withPad: " ", startingAt: 0)) patch \(s.patchSize)  "
+                             + "batch \(s.batchSize)  spacing [\(spacing)]  pools \(s.numPoolPerAxis)  "
+                             + "median \(s.medianPatientSizeInVoxels)")
+            }
+            if p.planner.dimensionality == .threeD {
+                lines.append("  3d_lowres: " + (plans.numStages > 1 ? "yes (cascade possible)" : "no (single stage)"))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
