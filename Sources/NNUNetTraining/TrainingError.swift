@@ -10,6 +10,12 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
     case missingData(String)
     /// A checkpoint that cannot be loaded.
     case corruptCheckpoint(path: String, reason: String)
+    /// A preprocessed case (`CASE.npy` / `CASE.json`) that cannot be read or does not fit its description.
+    case unreadableCase(identifier: String, path: String, reason: String)
+    /// A preprocessed folder without any case.
+    case emptyPreprocessedFolder(path: String)
+    /// The batch loader was stopped before the requested batch was made.
+    case loaderStopped
 
     public var description: String {
         switch self {
@@ -24,6 +30,14 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
         case let .corruptCheckpoint(path, reason):
             return "Cannot load the checkpoint '\(path)': \(reason). The previous checkpoints in the same folder are "
                 + "untouched; delete the broken file to continue from another one."
+        case let .unreadableCase(identifier, path, reason):
+            return "Cannot load preprocessed case '\(identifier)' ('\(path)'): \(reason). Rerun "
+                + "'nnunet plan-and-preprocess' for this task to rewrite the preprocessed data."
+        case let .emptyPreprocessedFolder(path):
+            return "No preprocessed cases (CASE.npy + CASE.json) in '\(path)'. Run 'nnunet plan-and-preprocess' "
+                + "first, or check the --stage."
+        case .loaderStopped:
+            return "The batch loader was stopped; create a new loader to draw more batches."
         }
     }
 

@@ -1,0 +1,65 @@
+import Foundation
+
+/// The augmentation settings of nnUNetTrainerV2 (v1's `data_aug_params` after `setup_DA_params`).
+///
+/// Angles are in radians, ranges closed. Build with ``nnUNetTrainerV2(patchSize:doesDummy2DAugmentation:usesMaskForNormalization:)``
+/// and change fields in a trainer variant before the pipeline is made.
+public struct AugmentationParameters: Sendable, Equatable {
+    /// Final (network) patch size, 2 or 3 entries.
+    public var patchSize: [Int]
+    /// The enlarged patch the training loader samples (§7.2), computed with the *initial* scale range (0.85, 1.25).
+    public var basicPatchSize: [Int]
+    public var isDummy2D: Bool
+    public var rotationX: ClosedRange<Double>
+    public var rotationY: ClosedRange<Double>
+    public var rotationZ: ClosedRange<Double>
+    public var rotationProbability: Double
+    public var scaleRange: ClosedRange<Double>
+    public var scaleProbability: Double
+    public var gammaRange: ClosedRange<Double>
+    public var gammaProbability: Double
+    public var gammaRetainsStatistics: Bool
+    public var mirrorAxes: [Int]
+    /// Per modality: was it normalised inside the nonzero mask (`use_mask_for_norm`)?
+    public var usesMaskForNormalization: [Bool]
+    public var selectedSegmentationChannels: [Int]
+
+    /// v1's defaults for a plan stage: 3D (rotation ±30° per axis), dummy-2D (in-plane ±180°), or 2D (±180°, or
+    /// ±15° when the longest patch edge exceeds 1.5× the shortest).
+    ///
+    /// Port of v1 `nnUNetTrainerV2.setup_DA_params` over `default_3D/2D_augmentation_params`. Elastic deformation is
+    /// off in V2 and not implemented here.
+    public static func nnUNetTrainerV2(patchSize: [Int], doesDummy2DAugmentation: Bool,
+                                       usesMaskForNormalization: [Bool]) -> AugmentationParameters {
+        let degree = Double.pi / 180
+        let is3D = patchSize.count == 3
+        let isDummy2D = is3D && doesDummy2DAugmentation
+        var rotationX = -30 * degree...30 * degree
+        var rotationY = rotationX, rotationZ = rotationX
+        if isDummy2D {
+            rotationX = -180 * degree...180 * degree
+        } else if !is3D {
+            let ratio = Double(patchSize.max() ?? 1) / Double(patchSize.min() ?? 1)
+            rotationX = ratio > 1.5 ? -15 * degree...15 * degree : -180 * degree...180 * degree
+            rotationY = 0...0
+            rotationZ = 0...0
+        }
+        // The basic patch uses the default scale range (0.85, 1.25) before V2 widens it to (0.7, 1.4): §7.2 quirk.
+        let initialScale = 0.85...1.25
+        let basic: [Int]
+        if isDummy2D {
+            basic = [patchSize[0]] + BasicPatchSize.compute(finalPatchSize: Array(patchSize[1...]),
+                                                            rotationX: rotationX, rotationY: rotationY,
+                                                            rotationZ: rotationZ, scaleRange: initialScale)
+        } else {
+            basic = BasicPatchSize.compute(finalPatchSize: patchSize, rotationX: rotationX, rotationY: rotationY,
+                                           rotationZ: rotationZ, scaleRange: initialScale)
+        }
+        return AugmentationParameters(
+            patchSize: patchSize, basicPatchSize: basic, isDummy2D: isDummy2D, rotationX: rotationX,
+            rotationY: rotationY, rotationZ: rotationZ, rotationProbability: 0.2, scaleRange: 0.7...1.4,
+            scaleProbability: 0.2, gammaRange: 0.7...1.5, gammaProbability: 0.3, gammaRetainsStatistics: true,
+            mirrorAxes: is3D ? [0, 1, 2] : [0, 1], usesMaskForNormalization: usesMaskForNormalization,
+            selectedSegmentationChannels: [0])
+    }
+}

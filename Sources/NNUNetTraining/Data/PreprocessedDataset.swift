@@ -1,0 +1,200 @@
+import Foundation
+import NNUNetCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One preprocessed case: `CASE.npy` (float32, (C + 1) × Z × Y × X: modalities, then the segmentation with −1
+/// outside the nonzero mask) and `CASE.json` (properties, including `class_locations`).
+public struct PreprocessedCase: Sendable {
+    public let identifier: String
+    public let arrayURL: URL
+    /// (C + 1, Z, Y, X).
+    public let shape: [Int]
+    /// Byte offset of the voxels in the `.npy` file.
+    let dataOffset: Int
+    /// Stored foreground voxels per label, each (z, y, x) (v1 `class_locations`; a sample, not every voxel).
+    public let classLocations: [Int: [[Int]]]
+
+    /// Number of modalities (the array's channels minus the segmentation).
+    public var modalityCount: Int { shape[0] - 1 }
+    /// The spatial shape (Z, Y, X).
+    public var spatialShape: [Int] { Array(shape[1...]) }
+}
+
+/// The preprocessed cases of one stage folder, read lazily: headers and properties at open, voxels memory-mapped
+/// per access (no case is held in memory, as v1's `np.load(mmap_mode='r')`).
+///
+/// Minimal reader of NumPy `.npy` v1/v2/v3 files holding little-endian float32 in C order; to be consolidated with
+/// Core's NPY reader.
+public struct PreprocessedDataset: Sendable {
+    public let folder: URL
+    public let cases: [PreprocessedCase]
+
+    /// Opens every `CASE.npy` with a `CASE.json` next to it (or only the listed identifiers).
+    ///
+    /// - Throws: ``TrainingError/unreadableCase(identifier:path:reason:)`` for a malformed header or properties file,
+    ///   ``TrainingError/emptyPreprocessedFolder(path:)`` when nothing is found.
+    public init(folder: URL, caseIdentifiers: [String]? = nil) throws {
+        self.folder = folder
+        let identifiers: [String]
+        if let caseIdentifiers {
+            identifiers = caseIdentifiers
+        } else {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            identifiers = names.filter { $0.hasSuffix(".npy") }.map { String($0.dropLast(4)) }
+                .filter { names.contains($0 + ".json") }.sorted()
+        }
+        guard !identifiers.isEmpty else { throw TrainingError.emptyPreprocessedFolder(path: folder.path) }
+        cases = try identifiers.map { try Self.openCase($0, in: folder) }
+    }
+
+    static func openCase(_ identifier: String, in folder: URL) throws -> PreprocessedCase {
+        let arrayURL = folder.appendingPathComponent(identifier + ".npy")
+        let jsonURL = folder.appendingPathComponent(identifier + ".json")
+        func failure(_ path: URL, _ reason: String) -> TrainingError {
+            .unreadableCase(identifier: identifier, path: path.path, reason: reason)
+        }
+        guard let handle = FileHandle(forReadingAtPath: arrayURL.path) else {
+            throw failure(arrayURL, "the file cannot be opened")
+        }
+        defer { try? handle.close() }
+        let prefix = (try? handle.read(upToCount: 65_536)) ?? Data()
+        let header: (shape: [Int], offset: Int)
+        do { header = try NPYHeader.parse(prefix) } catch let error as NPYHeader.Problem {
+            throw failure(arrayURL, error.reason)
+        }
+        guard header.shape.count == 4, header.shape[0] >= 2 else {
+            throw failure(arrayURL, "expected shape (C + 1, Z, Y, X) with C ≥ 1, found \(header.shape)")
+        }
+        let fileSize = (try? handle.seekToEnd()).map { Int($0) } ?? 0
+        guard fileSize >= header.offset + header.shape.reduce(1, *) * 4 else {
+            throw failure(arrayURL, "the file holds \(fileSize) bytes, less than its header's shape \(header.shape) needs")
+        }
+        guard let json = try? Data(contentsOf: jsonURL),
+              let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else {
+            throw failure(jsonURL, "the properties file is missing or not a JSON object")
+        }
+        var locations: [Int: [[Int]]] = [:]
+        if let stored = object["class_locations"] as? [String: Any] {
+            for (key, value) in stored {
+                guard let label = Int(key), let voxels = value as? [[Any]] else {
+                    throw failure(jsonURL, "class_locations['\(key)'] is not a list of [z, y, x] voxels")
+                }
+                locations[label] = try voxels.map { voxel in
+                    let ints = voxel.compactMap { ($0 as? NSNumber)?.intValue }
+                    guard ints.count == 3, zip(ints, header.shape[1...]).allSatisfy({ $0 >= 0 && $0 < $1 }) else {
+                        throw failure(jsonURL, "class_locations['\(key)'] holds \(voxel), not a voxel of "
+                            + "\(Array(header.shape[1...]))")
+                    }
+                    return ints
+                }
+            }
+        }
+        return PreprocessedCase(identifier: identifier, arrayURL: arrayURL, shape: header.shape,
+                                dataOffset: header.offset, classLocations: locations)
+    }
+
+    /// Memory-maps a case's voxels and passes them to `body` as (C + 1, Z, Y, X) float32 values.
+    ///
+    /// - Throws: ``TrainingError/unreadableCase(identifier:path:reason:)`` if the file changed or vanished since the
+    ///   dataset was opened.
+    public func withVoxels<R>(of item: PreprocessedCase, _ body: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
+        let count = item.shape.reduce(1, *)
+        let length = item.dataOffset + count * 4
+        let descriptor = open(item.arrayURL.path, O_RDONLY)
+        guard descriptor >= 0 else {
+            throw TrainingError.unreadableCase(identifier: item.identifier, path: item.arrayURL.path,
+                                               reason: "open failed (\(String(cString: strerror(errno))))")
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, Int(status.st_size) >= length else {
+            throw TrainingError.unreadableCase(identifier: item.identifier, path: item.arrayURL.path,
+                                               reason: "the file is shorter than its header's shape \(item.shape) needs")
+        }
+        guard let base = mmap(nil, length, PROT_READ, MAP_PRIVATE, descriptor, 0), base != MAP_FAILED else {
+            throw TrainingError.unreadableCase(identifier: item.identifier, path: item.arrayURL.path,
+                                               reason: "mmap failed (\(String(cString: strerror(errno))))")
+        }
+        defer { munmap(base, length) }
+        let voxels = UnsafeRawPointer(base).advanced(by: item.dataOffset).assumingMemoryBound(to: Float.self)
+        return try body(UnsafeBufferPointer(start: voxels, count: count))
+    }
+
+    /// Writes one case as `CASE.npy` (NumPy format 1.0, `<f4`, C order) and `CASE.json` (`class_locations`),
+    /// atomically. Used by tests and the synthetic benchmark; numpy reads the array with `np.load(mmap_mode='r')`.
+    public static func writeCase(identifier: String, voxels: [Float], shape: [Int], classLocations: [Int: [[Int]]],
+                                 to folder: URL) throws {
+        precondition(voxels.count == shape.reduce(1, *), "writeCase: \(voxels.count) values for \(shape)")
+        var file = NPYHeader.make(shape: shape)
+        voxels.withUnsafeBytes { file.append(contentsOf: $0) }  // little-endian hosts only (x86-64, arm64)
+        try AtomicFile.write(file, to: folder.appendingPathComponent(identifier + ".npy"))
+        let locations = Dictionary(uniqueKeysWithValues: classLocations.map { (String($0.key), $0.value) })
+        let json = try JSONSerialization.data(withJSONObject: ["class_locations": locations], options: [.sortedKeys])
+        try AtomicFile.write(json, to: folder.appendingPathComponent(identifier + ".json"))
+    }
+}
+
+/// The `.npy` header: magic, version, header length, then a Python dict literal padded to a multiple of 64 bytes.
+enum NPYHeader {
+    struct Problem: Error { let reason: String }
+
+    /// Shape and data offset of a little-endian float32 C-order array.
+    static func parse(_ bytes: Data) throws -> (shape: [Int], offset: Int) {
+        let b = [UInt8](bytes.prefix(12))
+        guard b.count >= 10, b[0] == 0x93, Array(b[1..<6]) == Array("NUMPY".utf8) else {
+            throw Problem(reason: "not a NumPy .npy file (bad magic)")
+        }
+        let major = b[6]
+        let headerLength: Int, start: Int
+        if major == 1 {
+            headerLength = Int(b[8]) | Int(b[9]) << 8
+            start = 10
+        } else if major == 2 || major == 3, b.count >= 12 {
+            headerLength = Int(b[8]) | Int(b[9]) << 8 | Int(b[10]) << 16 | Int(b[11]) << 24
+            start = 12
+        } else {
+            throw Problem(reason: "unsupported .npy version \(major)")
+        }
+        guard bytes.count >= start + headerLength,
+              let text = String(data: bytes.subdata(in: (bytes.startIndex + start)..<(bytes.startIndex + start
+                  + headerLength)), encoding: .utf8) else {
+            throw Problem(reason: "truncated .npy header")
+        }
+        let compact = text.replacingOccurrences(of: " ", with: "")
+        guard compact.contains("'descr':'<f4'") || compact.contains("'descr':'|f4'") else {
+            throw Problem(reason: "expected float32 little-endian data ('<f4'), header is \(text.trimmed)")
+        }
+        guard compact.contains("'fortran_order':False") else {
+            throw Problem(reason: "Fortran-order arrays are not supported")
+        }
+        guard let open = compact.range(of: "'shape':("),
+              let close = compact[open.upperBound...].firstIndex(of: ")") else {
+            throw Problem(reason: "no shape in header \(text.trimmed)")
+        }
+        let shape = compact[open.upperBound..<close].split(separator: ",").compactMap { Int($0) }
+        let offset = start + headerLength
+        guard offset % 4 == 0 else { throw Problem(reason: "data offset \(offset) is not 4-byte aligned") }
+        return (shape, offset)
+    }
+
+    /// A version 1.0 header for a `<f4` C-order array of `shape`.
+    static func make(shape: [Int]) -> Data {
+        let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var dict = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
+        let total = 10 + dict.utf8.count + 1
+        dict += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+        let length = dict.utf8.count
+        data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
+        data.append(contentsOf: Array(dict.utf8))
+        return data
+    }
+}
+
+extension String {
+    fileprivate var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
+}
