@@ -8,6 +8,8 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
     case unknownTrainer(String, known: [String])
     /// Training data that is missing or not set up.
     case missingData(String)
+    /// A fold argument that is neither a number nor `all`.
+    case invalidFold(String)
     /// A checkpoint that cannot be loaded.
     case corruptCheckpoint(path: String, reason: String)
     /// A preprocessed case (`CASE.npy` / `CASE.json`) that cannot be read or does not fit its description.
@@ -27,6 +29,8 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
                 + "own must be registered with TrainerRegistry.shared.register(_:as:) by your program."
         case let .missingData(what):
             return "Cannot train: \(what). Run 'nnunet plan-and-preprocess' for the task first."
+        case let .invalidFold(fold):
+            return "'\(fold)' is not a fold: use 0, 1, 2, 3, 4 (or another number of the splits file) or 'all'."
         case let .corruptCheckpoint(path, reason):
             return "Cannot load the checkpoint '\(path)': \(reason). The previous checkpoints in the same folder are "
                 + "untouched; delete the broken file to continue from another one."

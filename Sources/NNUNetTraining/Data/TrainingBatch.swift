@@ -9,6 +9,8 @@ public struct TrainingBatch {
     public var target: Tensor
     /// Case identifiers of the samples (for error messages and logs).
     public var caseIdentifiers: [String]
+    /// Targets per deep-supervision output, when the loader already made them (else the trainer downsamples).
+    public var deepSupervisionTargets: [Tensor]?
 
     public init(data: Tensor, target: Tensor, caseIdentifiers: [String] = []) {
         self.data = data

@@ -37,6 +37,25 @@ open class NNUNetTrainer: NetworkTrainer {
     /// Loss weights of the deep-supervision outputs, highest resolution first (here: the full-resolution output only).
     open func deepSupervisionWeights() -> [Float] { [1] }
 
+    /// Augmentation ranges and probabilities (v1 `setup_DA_params`).
+    open func augmentationParameters() -> AugmentationParameters { defaultAugmentationParameters() }
+
+    /// The training transforms, in order (v1 `get_moreDA_augmentation`); override to drop, replace or add transforms.
+    open func trainingTransforms(_ parameters: AugmentationParameters, deepSupervisionScales: [[Double]])
+        -> [any Transform] {
+        AugmentationPipeline.training(parameters, deepSupervisionScales: deepSupervisionScales)
+    }
+
+    /// Training and validation cases of this fold, set by the runner from the splits.
+    public var trainingCases: [String] = []
+    public var validationCases: [String] = []
+    /// Background workers of the training loader.
+    public var loaderWorkers = 1
+    /// The plans file the configuration came from (copied to the trainer folder).
+    public var plansFile: URL?
+    /// Messages for the log (e.g. a fold beyond the splits file).
+    public var warnings: [String] = []
+
     override open func makeNetwork(generator: inout SeededGenerator) throws -> Module {
         GenericUNet(inputChannels: configuration.inputChannels, baseFeatures: configuration.baseFeatures,
                     classCount: configuration.classCount, poolKernels: configuration.poolKernels,
@@ -45,11 +64,9 @@ open class NNUNetTrainer: NetworkTrainer {
     }
 
     override open func makeDataLoaders() throws -> (training: BatchSource, validation: BatchSource) {
-        guard let batchSourceFactory else {
-            throw TrainingError.missingData("no data loader is configured for \(configuration.taskName) "
-                                            + "\(configuration.configurationName)")
-        }
-        return try batchSourceFactory(self)
+        if let batchSourceFactory { return try batchSourceFactory(self) }
+        return try makePreprocessedDataLoaders(trainingCases: trainingCases, validationCases: validationCases,
+                                               workers: loaderWorkers)
     }
 
     override open func checkpointExtras() -> [String: String] {
@@ -70,7 +87,8 @@ open class NNUNetTrainer: NetworkTrainer {
 
     /// Targets per used output: the batch's labels downsampled to each deep-supervision scale.
     func targets(for batch: TrainingBatch, count: Int) -> [Tensor] {
-        Array(DeepSupervisionTargets.make(batch.target, poolKernels: configuration.poolKernels).prefix(count))
+        if let made = batch.deepSupervisionTargets, made.count >= count { return Array(made.prefix(count)) }
+        return Array(DeepSupervisionTargets.make(batch.target, poolKernels: configuration.poolKernels).prefix(count))
     }
 
     override open func trainStep(_ batch: TrainingBatch) -> StepResult {

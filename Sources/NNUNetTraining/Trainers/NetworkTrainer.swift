@@ -200,7 +200,7 @@ open class NetworkTrainer {
             let finite = perClass.filter(\.isFinite)
             log.validationMetrics.append(finite.isEmpty ? .nan : finite.reduce(0, +) / Double(finite.count))
             logFile.print("validation loss: \(String(format: "%.4f", log.validationLosses.last ?? .nan))")
-            logFile.print("Average global foreground Dice: \(perClass.map { String(format: "%.4f", $0) })")
+            logFile.print("Average global foreground Dice: [" + perClass.map { String(format: "%.4f", $0) }.joined(separator: ", ") + "]")
             logFile.print("(interpret this as an estimate for the Dice of the different classes. This is not exact.)")
             log.epoch += 1
             let keepGoing = try onEpochEnd()

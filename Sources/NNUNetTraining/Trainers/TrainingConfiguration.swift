@@ -21,6 +21,12 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var batchSize: Int
     /// v1 §6.2: batch Dice for 2d, cascade, and 3d_fullres of two-stage plans.
     public var usesBatchDice: Bool
+    /// Plans flag: rotate in-plane only (anisotropic patches).
+    public var doesDummy2DAugmentation = false
+    /// Per modality: zero the data outside the nonzero mask after augmentation (plans `use_mask_for_norm`).
+    public var usesMaskForNormalization: [Bool] = []
+    /// The preprocessed stage folder (`.../nnUNetData_plans_v2.1_stage0`), when training from preprocessed data.
+    public var preprocessedFolder: String?
 
     public init(configurationName: String, taskName: String, fold: Int?, plansIdentifier: String = "nnUNetPlansv2.1",
                 inputChannels: Int, classCount: Int, baseFeatures: Int = 32, poolKernels: [[Int]],
