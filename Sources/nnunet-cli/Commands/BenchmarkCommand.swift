@@ -5,6 +5,7 @@ struct BenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark",
         abstract: "Time the hot paths (convolution, training step, augmentation, inference, real data).",
-        subcommands: [BenchmarkConv3DCommand.self, BenchmarkResampleCommand.self, BenchmarkAugmentationCommand.self]
+        subcommands: [BenchmarkConv3DCommand.self, BenchmarkResampleCommand.self, BenchmarkAugmentationCommand.self,
+                      EvaluationBenchmarkCommand.self]
     )
 }

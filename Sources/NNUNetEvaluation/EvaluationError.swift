@@ -1,0 +1,75 @@
+import Foundation
+
+/// Errors raised by NNUNetEvaluation: folders and files to evaluate, summaries and postprocessing decisions.
+///
+/// Every case names the file, folder or case involved and says what to do next.
+public enum EvaluationError: Error, LocalizedError, CustomStringConvertible, Equatable {
+    /// The reference and prediction folders do not hold the same file names.
+    case mismatchedFileSets(referenceFolder: String, predictionFolder: String, missingInPrediction: [String],
+                            missingInReference: [String])
+    /// A folder holds no `.nii.gz` files.
+    case emptyFolder(path: String)
+    /// Prediction and reference of one case have different array shapes.
+    case shapeMismatch(caseName: String, prediction: [Int], reference: [Int])
+    /// Prediction and reference of one case have different spacing, origin or direction.
+    case geometryMismatch(caseName: String, detail: String)
+    /// A segmentation file has several channels (a 4D image).
+    case notASegmentation(path: String, channels: Int)
+    /// A file could not be read (wraps the reader's message, which names the file).
+    case unreadableFile(path: String, reason: String)
+    /// A file could not be written.
+    case unwritableFile(path: String, reason: String)
+    /// A JSON file (summary.json, postprocessing.json) is missing or malformed.
+    case invalidJSON(path: String, reason: String)
+    /// Cross-validation folds that should exist do not.
+    case missingFolds(trainerFolder: String, folds: [Int], validationFolder: String)
+    /// The consolidated cross-validation predictions do not cover the ground truth.
+    case incompleteCrossValidation(trainerFolder: String, predictions: Int, groundTruth: Int)
+    /// An argument makes no sense (e.g. an empty label list).
+    case invalidArgument(String)
+
+    public var description: String {
+        switch self {
+        case let .mismatchedFileSets(referenceFolder, predictionFolder, missingInPrediction, missingInReference):
+            var lines = ["The reference folder '\(referenceFolder)' and the prediction folder '\(predictionFolder)' "
+                + "must hold the same .nii.gz file names."]
+            if !missingInPrediction.isEmpty {
+                lines.append("Missing in the predictions (\(missingInPrediction.count)): "
+                    + missingInPrediction.joined(separator: ", "))
+            }
+            if !missingInReference.isEmpty {
+                lines.append("Missing in the references (\(missingInReference.count)): "
+                    + missingInReference.joined(separator: ", "))
+            }
+            lines.append("Predict the missing cases or remove the extra files, then run the evaluation again.")
+            return lines.joined(separator: "\n")
+        case let .emptyFolder(path):
+            return "The folder '\(path)' holds no .nii.gz files. Check the path."
+        case let .shapeMismatch(caseName, prediction, reference):
+            return "Case '\(caseName)': the prediction has shape \(prediction) (z, y, x) but the reference has shape "
+                + "\(reference). Predictions must be exported at the reference's resolution."
+        case let .geometryMismatch(caseName, detail):
+            return "Case '\(caseName)': prediction and reference do not lie on the same grid (\(detail)). "
+                + "Predictions must be exported with the reference's geometry."
+        case let .notASegmentation(path, channels):
+            return "'\(path)' has \(channels) channels; a segmentation must be a single 3D label map."
+        case let .unreadableFile(path, reason):
+            return "Cannot read '\(path)': \(reason)"
+        case let .unwritableFile(path, reason):
+            return "Cannot write '\(path)': \(reason). Check that the folder exists and is writable."
+        case let .invalidJSON(path, reason):
+            return "Cannot use JSON file '\(path)': \(reason)"
+        case let .missingFolds(trainerFolder, folds, validationFolder):
+            return "Some cross-validation folds are missing in '\(trainerFolder)': no "
+                + folds.map { "fold_\($0)/\(validationFolder)" }.joined(separator: ", ")
+                + ". Run the full 5-fold cross-validation (nnunet train ... FOLD for each missing fold) first."
+        case let .incompleteCrossValidation(trainerFolder, predictions, groundTruth):
+            return "The folds in '\(trainerFolder)' hold \(predictions) validation predictions but gt_niftis holds "
+                + "\(groundTruth) cases. It seems that not all folds were trained or validated; finish them first."
+        case let .invalidArgument(message):
+            return message
+        }
+    }
+
+    public var errorDescription: String? { description }
+}

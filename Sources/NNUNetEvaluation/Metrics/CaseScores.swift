@@ -1,0 +1,39 @@
+/// The metrics of one label in one case: metric name → value (NaN where undefined).
+public struct LabelScores: Sendable, Equatable {
+    /// The label as `summary.json` keys it (`"1"`).
+    public var label: String
+    /// Metric name (``SegmentationMetric/rawValue`` or a surface metric name) → value.
+    public var values: [String: Double]
+
+    public init(label: String, values: [String: Double]) {
+        self.label = label
+        self.values = values
+    }
+
+    public static func == (lhs: LabelScores, rhs: LabelScores) -> Bool {
+        lhs.label == rhs.label && lhs.values.count == rhs.values.count
+            && lhs.values.allSatisfy { key, value in
+                guard let other = rhs.values[key] else { return false }
+                return value == other || (value.isNaN && other.isNaN)
+            }
+    }
+}
+
+/// One entry of `summary.json`'s `results.all`: the scores of every evaluated label, and the two file paths.
+public struct CaseScores: Sendable, Equatable {
+    /// Per label, in the order the labels were given.
+    public var labels: [LabelScores]
+    /// Path of the prediction (`test`), as given.
+    public var test: String?
+    /// Path of the reference, as given.
+    public var reference: String?
+
+    public init(labels: [LabelScores], test: String? = nil, reference: String? = nil) {
+        self.labels = labels
+        self.test = test
+        self.reference = reference
+    }
+
+    /// The scores of `label` (e.g. `"1"`).
+    public subscript(label: String) -> LabelScores? { labels.first { $0.label == label } }
+}

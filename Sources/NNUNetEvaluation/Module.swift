@@ -1,2 +1,0 @@
-/// Evaluation module. See docs.
-public enum NNUNetEvaluationModule {}
