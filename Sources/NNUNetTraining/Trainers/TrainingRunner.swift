@@ -20,6 +20,15 @@ public struct TrainingRequest: Sendable {
     public var disableSaving = false
     public var seed: UInt64 = 12345
     public var verbose = true
+    /// v1 `-val`: skip training, validate the final (or, with `validateBest`, the best) checkpoint.
+    public var validationOnly = false
+    public var validateBest = false
+    /// v1 `--disable_validation_inference`, `--val_folder`, `--disable_postprocessing_on_folds`,
+    /// `--val_disable_overwrite`.
+    public var runsValidation = true
+    public var validationFolder = "validation_raw"
+    public var postprocessesFolds = true
+    public var overwritesValidation = true
 
     public init(configurationName: String, trainerName: String, task: String, fold: String) {
         self.configurationName = configurationName
@@ -111,9 +120,32 @@ public enum TrainingRunner {
                                                       + "continue from")
             }
             try trainer.loadCheckpoint(from: checkpoint)
+            // The checkpoint's schedule continues, except for values given explicitly on this command line.
+            if let epochs = request.epochs { trainer.hyperparameters.maxEpochs = epochs }
+            if let iterations = request.iterationsPerEpoch { trainer.hyperparameters.iterationsPerEpoch = iterations }
+            if let iterations = request.validationIterations {
+                trainer.hyperparameters.validationIterationsPerEpoch = iterations
+            }
             trainer.logFile?.print("Continuing from \(checkpoint.lastPathComponent) at epoch \(trainer.log.epoch)")
         }
-        try trainer.runTraining()
+        if request.validationOnly {
+            let name = request.validateBest ? "model_best.model" : "model_final_checkpoint.model"
+            let checkpoint = trainer.outputFolder.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: checkpoint.path) else {
+                throw TrainingError.missingData("'\(checkpoint.path)' does not exist: train the fold before -val")
+            }
+            try trainer.loadCheckpoint(from: checkpoint)
+        } else {
+            try trainer.runTraining()
+        }
+        if request.runsValidation || request.validationOnly, let plansFile = trainer.plansFile {
+            let taskFolder = plansFile.deletingLastPathComponent()
+            try trainer.runFinalValidation(plans: try Plans.load(from: plansFile),
+                                           groundTruthSource: taskFolder.appendingPathComponent("gt_segmentations"),
+                                           folderName: request.validationFolder,
+                                           determinesPostprocessing: request.postprocessesFolds,
+                                           overwrites: request.overwritesValidation)
+        }
         return trainer
     }
 }

@@ -51,8 +51,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        if validationOnly || findLearningRate || pretrainedWeights != nil {
-            throw CLIError.notYetAvailable(command: "train " + (validationOnly ? "-val" : findLearningRate ? "--find_lr"
+        if findLearningRate || pretrainedWeights != nil || saveNpz {
+            throw CLIError.notYetAvailable(command: "train " + (findLearningRate ? "--find_lr" : saveNpz ? "--npz"
                                                                  : "-pretrained_weights"),
                                            what: "this option")
         }
@@ -63,11 +63,16 @@ struct TrainCommand: ParsableCommand {
         request.iterationsPerEpoch = iterationsPerEpoch
         request.validationIterations = validationIterations
         request.disableSaving = disableSaving
+        request.validationOnly = validationOnly
+        request.validateBest = validateBest
+        request.runsValidation = !disableValidationInference
+        request.validationFolder = validationFolder
+        request.postprocessesFolds = !disablePostprocessingOnFolds
+        request.overwritesValidation = !validationDisableOverwrite
         let trained = try TrainingRunner.train(request, paths: EnvironmentPaths.current())
-        print("Training finished: \(trained.outputFolder.path)")
-        if !disableValidationInference {
-            print("Note: validation inference of the fold's cases (validation_raw/, summary.json) is not available in "
-                  + "this version yet; the checkpoints and logs are complete.")
+        print("Finished: \(trained.outputFolder.path)")
+        if request.runsValidation {
+            print("Validation: \(trained.outputFolder.appendingPathComponent(validationFolder).path)/summary.json")
         }
     }
 }

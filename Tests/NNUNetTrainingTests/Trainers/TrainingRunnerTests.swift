@@ -14,7 +14,9 @@ struct TrainingRunnerTests {
         configuration.name = "Tiny"
         configuration.trainingCases = 5
         configuration.testCases = 1
-        configuration.shape = [20, 24, 20]
+        configuration.shape = [12, 28, 24]
+        configuration.spacing = [2.5, 0.9, 0.9]  // anisotropic: exercises transposition and the separate-z rule
+        configuration.obliqueGeometry = true      // non-identity direction and origin must survive export
         configuration.seed = 3
         try SyntheticTaskGenerator.generate(configuration, rawDataFolder: try paths.rawData(), threads: 2)
         var options = PlanAndPreprocess.Options()
@@ -48,6 +50,25 @@ struct TrainingRunnerTests {
             #expect(try CrossValidationSplits.load(from: preprocessed)?.count == 5)
             #expect(trainer.trainingCases.count == 4 && trainer.validationCases.count == 1)
             #expect(trainer.log.epoch == 2 && trainer.log.trainLosses.allSatisfy(\.isFinite))
+            // Validation after training: predictions in the original geometry, ground truth, summary, postprocessing.
+            let validation = fold.appendingPathComponent("validation_raw")
+            let validationCase = try #require(trainer.validationCases.first)
+            let predicted = try NIfTI.read(validation.appendingPathComponent(validationCase + ".nii.gz"))
+            let truth = try NIfTI.read(fold.deletingLastPathComponent().appendingPathComponent(
+                "gt_niftis/\(validationCase).nii.gz"))
+            #expect(predicted.shape == truth.shape && predicted.geometry.isClose(to: truth.geometry))
+            let summaryText = try String(contentsOf: validation.appendingPathComponent("summary.json"), encoding: .utf8)
+            #expect(summaryText.contains("nnUNetTrainerV2 val tiled True") && summaryText.contains("Task600_Tiny"))
+            #expect(FileManager.default.fileExists(atPath: fold.appendingPathComponent("postprocessing.json").path))
+
+            // Prediction of a raw test image through the Swift API: the input's exact shape and geometry.
+            let model = try TrainedModel(trainerFolder: fold.deletingLastPathComponent())
+            model.usesMirroring = false
+            let image = try paths.rawData().appendingPathComponent("Task600_Tiny/imagesTs/tiny_ts000_0000.nii.gz")
+            let labels = try model.predict(imageFiles: [image])
+            let input = try NIfTI.read(image)
+            #expect(labels.shape == input.shape && labels.geometry.isClose(to: input.geometry))
+            #expect(Set(labels.data).isSubset(of: [0, 1, 2]))
 
             // -c with more epochs continues from the final checkpoint.
             request.continueTraining = true
