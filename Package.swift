@@ -62,7 +62,11 @@ let package = Package(
         .testTarget(name: "NNUNetCoreTests", dependencies: ["NNUNetCore"], swiftSettings: niftiInclude),
         .testTarget(name: "NNUNetPlanningTests", dependencies: ["NNUNetPlanning"], swiftSettings: niftiInclude),
         .testTarget(name: "NNUNetEvaluationTests", dependencies: ["NNUNetEvaluation"], swiftSettings: niftiInclude),
-        .testTarget(name: "NNUNetTrainingTests", dependencies: ["NNUNetTraining"], swiftSettings: niftiInclude),
+        .testTarget(
+            name: "NNUNetTrainingTests",
+            dependencies: ["NNUNetTraining", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            swiftSettings: niftiInclude
+        ),
         .testTarget(
             name: "NNUNetCLITests",
             dependencies: [

@@ -4,6 +4,14 @@ import Foundation
 public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equatable {
     /// A splits file that exists but cannot be used.
     case invalidSplits(path: String, reason: String)
+    /// A trainer name that is not registered.
+    case unknownTrainer(String, known: [String])
+    /// Training data that is missing or not set up.
+    case missingData(String)
+    /// A fold argument that is neither a number nor `all`.
+    case invalidFold(String)
+    /// A checkpoint that cannot be loaded.
+    case corruptCheckpoint(path: String, reason: String)
     /// A preprocessed case (`CASE.npy` / `CASE.json`) that cannot be read or does not fit its description.
     case unreadableCase(identifier: String, path: String, reason: String)
     /// A preprocessed folder without any case.
@@ -16,6 +24,16 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
         case let .invalidSplits(path, reason):
             return "Cannot use the splits file '\(path)': \(reason). Fix it, or delete it to let nnU-Net create the "
                 + "default 5-fold split."
+        case let .unknownTrainer(name, known):
+            return "Unknown trainer '\(name)'. Registered trainers: \(known.joined(separator: ", ")). A trainer of your "
+                + "own must be registered with TrainerRegistry.shared.register(_:as:) by your program."
+        case let .missingData(what):
+            return "Cannot train: \(what). Run 'nnunet plan-and-preprocess' for the task first."
+        case let .invalidFold(fold):
+            return "'\(fold)' is not a fold: use 0, 1, 2, 3, 4 (or another number of the splits file) or 'all'."
+        case let .corruptCheckpoint(path, reason):
+            return "Cannot load the checkpoint '\(path)': \(reason). The previous checkpoints in the same folder are "
+                + "untouched; delete the broken file to continue from another one."
         case let .unreadableCase(identifier, path, reason):
             return "Cannot load preprocessed case '\(identifier)' ('\(path)'): \(reason). Rerun "
                 + "'nnunet plan-and-preprocess' for this task to rewrite the preprocessed data."

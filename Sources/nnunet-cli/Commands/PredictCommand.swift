@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import NNUNetCore
+import NNUNetTraining
 
 /// `nnunet predict` (v1 `nnUNet_predict`).
 struct PredictCommand: ParsableCommand {
@@ -34,6 +37,67 @@ struct PredictCommand: ParsableCommand {
     @Flag(name: .customLong("disable_mixed_precision")) var disableMixedPrecision = false
 
     func run() throws {
-        throw CLIError.notYetAvailable(command: "predict", what: "sliding-window inference")
+        if saveNpz || lowresSegmentations != nil || model == "3d_cascade_fullres" || mode != "normal" {
+            throw CLIError.notYetAvailable(command: "predict" + (saveNpz ? " -z" : lowresSegmentations != nil ? " -l"
+                                                                 : model == "3d_cascade_fullres" ? " -m 3d_cascade_fullres"
+                                                                 : " --mode \(mode)"), what: "this option")
+        }
+        guard partID >= 0, numParts >= 1, partID < numParts else {
+            throw ValidationError("--part_id must be in 0..<--num_parts")
+        }
+        let paths = EnvironmentPaths.current()
+        let taskName = try TaskLocator.resolve(task, paths: paths)
+        let trainerFolder = try paths.trainedModels().appendingPathComponent(model).appendingPathComponent(taskName)
+            .appendingPathComponent("\(trainer)__\(plansIdentifier)", isDirectory: true)
+        let start = Date()
+        let trained = try TrainedModel(trainerFolder: trainerFolder, folds: folds.isEmpty ? nil : folds,
+                                       checkpoint: checkpoint)
+        trained.usesMirroring = !disableTTA
+        trained.stepSize = stepSize
+        let inputFolder = URL(fileURLWithPath: input, isDirectory: true)
+        let outputFolder = URL(fileURLWithPath: output, isDirectory: true)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: outputFolder.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw ValidationError("The output '\(output)' is a file; give a folder.")
+        }
+        try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
+        let cases = try RawTask.casesInInferenceFolder(inputFolder, modalities: trained.plans.numModalities)
+        guard !cases.isEmpty else {
+            throw ValidationError("No CASE_XXXX.nii.gz files in '\(input)'. Inputs are named like "
+                                  + "CASE_0000.nii.gz (one file per modality).")
+        }
+        let mine = cases.enumerated().filter { $0.offset % numParts == partID }.map(\.element)
+        print("\(mine.count) cases to predict with \(trained.folds.count) fold(s) of \(trainerFolder.lastPathComponent)"
+              + (disableTTA ? " (no mirroring)" : ""))
+        var failures: [String] = []
+        for (index, item) in mine.enumerated() {
+            let target = outputFolder.appendingPathComponent(item.identifier + ".nii.gz")
+            if !overwriteExisting, FileManager.default.fileExists(atPath: target.path) {
+                print("[\(index + 1)/\(mine.count)] \(item.identifier): exists, skipped (--overwrite_existing redoes it)")
+                continue
+            }
+            if let missing = item.imageFiles.first(where: { !FileManager.default.fileExists(atPath: $0.path) }) {
+                failures.append("\(item.identifier): missing modality file \(missing.path)")
+                print("[\(index + 1)/\(mine.count)] \(item.identifier): SKIPPED, missing \(missing.lastPathComponent)")
+                continue
+            }
+            let caseStart = Date()
+            do {
+                let labels = try trained.predict(imageFiles: item.imageFiles, identifier: item.identifier)
+                try NIfTI.write(labels, to: target, dataType: .uint8)
+                print("[\(index + 1)/\(mine.count)] \(item.identifier): done in "
+                      + String(format: "%.1f s", Date().timeIntervalSince(caseStart)))
+            } catch {
+                failures.append("\(item.identifier): \(error)")
+                print("[\(index + 1)/\(mine.count)] \(item.identifier): FAILED: \(error)")
+            }
+        }
+        try AtomicFile.copy(trainerFolder.appendingPathComponent("plans.json"),
+                            to: outputFolder.appendingPathComponent("plans.json"))
+        try AtomicFile.write(String(format: "%.3f", Date().timeIntervalSince(start)),
+                             to: outputFolder.appendingPathComponent("prediction_time.txt"))
+        if !failures.isEmpty {
+            throw CLIError.failed("\(failures.count) case(s) failed:\n  " + failures.joined(separator: "\n  "))
+        }
     }
 }

@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import NNUNetCore
+import NNUNetTraining
 
 /// `nnunet train CONFIG TRAINER TASK FOLD` (v1 `nnUNet_train`).
 struct TrainCommand: ParsableCommand {
@@ -37,7 +40,39 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("validation-iterations"), help: "Validation iterations per epoch (default 50).")
     var validationIterations: Int?
 
+    func validate() throws {
+        guard TrainingConfiguration.configurationNames.contains(configurationName) else {
+            throw ValidationError("CONFIG must be one of \(TrainingConfiguration.configurationNames.joined(separator: ", ")), "
+                                  + "got '\(configurationName)'.")
+        }
+        guard fold == "all" || Int(fold).map({ $0 >= 0 }) == true else {
+            throw ValidationError("FOLD must be a number (0-4 for the default 5-fold split) or 'all', got '\(fold)'.")
+        }
+    }
+
     func run() throws {
-        throw CLIError.notYetAvailable(command: "train", what: "the U-Net trainer")
+        if findLearningRate || pretrainedWeights != nil || saveNpz {
+            throw CLIError.notYetAvailable(command: "train " + (findLearningRate ? "--find_lr" : saveNpz ? "--npz"
+                                                                 : "-pretrained_weights"),
+                                           what: "this option")
+        }
+        var request = TrainingRequest(configurationName: configurationName, trainerName: trainer, task: task, fold: fold)
+        request.plansIdentifier = plansIdentifier
+        request.continueTraining = continueTraining
+        request.epochs = epochs
+        request.iterationsPerEpoch = iterationsPerEpoch
+        request.validationIterations = validationIterations
+        request.disableSaving = disableSaving
+        request.validationOnly = validationOnly
+        request.validateBest = validateBest
+        request.runsValidation = !disableValidationInference
+        request.validationFolder = validationFolder
+        request.postprocessesFolds = !disablePostprocessingOnFolds
+        request.overwritesValidation = !validationDisableOverwrite
+        let trained = try TrainingRunner.train(request, paths: EnvironmentPaths.current())
+        print("Finished: \(trained.outputFolder.path)")
+        if request.runsValidation {
+            print("Validation: \(trained.outputFolder.appendingPathComponent(validationFolder).path)/summary.json")
+        }
     }
 }

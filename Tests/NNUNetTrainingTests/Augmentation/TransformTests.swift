@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import NNUNetCore
+@testable import NNUNetCore
 @testable import NNUNetTraining
 
 /// A batch of smooth random data and a 3-label segmentation (−1 at the borders), seeded.

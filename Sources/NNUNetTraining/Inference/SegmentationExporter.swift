@@ -1,0 +1,53 @@
+import Foundation
+import NNUNetCore
+import NNUNetPlanning
+
+/// Turns class probabilities in preprocessed space into a label map in the geometry of the original image
+/// (v1 `save_segmentation_nifti_from_softmax`, reference sheet §9.4), with bounded memory.
+///
+/// Each class channel is resampled on its own to the cropped size (order 1; with v1's separate-z rule, linear in-plane
+/// and nearest along the anisotropic axis) and folded into a running argmax, so at most one resampled channel, the
+/// running maximum and the labels exist at a time (never the whole K × volume at original resolution). The labels are
+/// transposed back and pasted into a zero volume of the original size at the crop box.
+public enum SegmentationExporter {
+    /// - Parameters:
+    ///   - probabilities: `[K, z, y, x]` in preprocessed (transposed) space, C order.
+    ///   - shape: the preprocessed spatial shape.
+    ///   - properties: the case's preprocessing properties (crop box, sizes, spacings, ITK geometry).
+    /// - Returns: the label map (uint8 values as Float) with the original image's shape and geometry.
+    public static func labelMap(probabilities: [Float], classCount: Int, shape: [Int],
+                                properties: PreprocessedCaseProperties, transposeForward: [Int],
+                                transposeBackward: [Int], threads: Int = ThreadSettings.defaultThreads) -> Volume {
+        let cropping = properties.cropping
+        let target = transposeForward.map { cropping.sizeAfterCropping[$0] }
+        let axis = Preprocessor.separateAxis(originalSpacing: cropping.originalSpacing,
+                                             targetSpacing: properties.spacingAfterResampling)
+        let voxels = shape.reduce(1, *), targetVoxels = target.reduce(1, *)
+        var best = [Float](repeating: -.infinity, count: targetVoxels)
+        var labels = [Float](repeating: 0, count: targetVoxels)
+        for k in 0..<classCount {
+            let channel = Array(probabilities[(k * voxels)..<((k + 1) * voxels)])
+            let resampled = Resampling.resampleProbabilities(channel, shape: shape, to: target, separateAxis: axis,
+                                                             threads: threads)
+            for i in 0..<targetVoxels where resampled[i] > best[i] {
+                best[i] = resampled[i]
+                labels[i] = Float(k)
+            }
+        }
+        let cropped = Preprocessor.transpose(labels, shape: target, by: transposeBackward)
+        let original = cropping.originalSizeOfRawData
+        var full = [Float](repeating: 0, count: original.reduce(1, *))
+        let box = cropping.cropBBox
+        let size = cropping.sizeAfterCropping
+        var source = 0
+        for z in 0..<size[0] {
+            for y in 0..<size[1] {
+                let row = ((box[0][0] + z) * original[1] + box[1][0] + y) * original[2] + box[2][0]
+                for x in 0..<size[2] { full[row + x] = cropped[source]; source += 1 }
+            }
+        }
+        let geometry = ImageGeometry(itkSpacing: cropping.itkSpacing, itkOrigin: cropping.itkOrigin,
+                                     itkDirection: cropping.itkDirection)
+        return Volume(data: full, shape: original, geometry: geometry)
+    }
+}

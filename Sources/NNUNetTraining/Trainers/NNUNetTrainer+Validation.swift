@@ -1,0 +1,70 @@
+import Foundation
+import NNUNetCore
+import NNUNetEvaluation
+import NNUNetPlanning
+
+extension NNUNetTrainer {
+    /// v1's `validate()` after training (reference sheet §10 "Trainer validation", §11, §12): predicts the fold's
+    /// validation cases from their preprocessed arrays with sliding windows and mirroring into
+    /// `fold_k/validation_raw/CASE.nii.gz` (original geometry), copies their ground truth to the trainer folder's
+    /// `gt_niftis/`, writes `validation_raw/summary.json` (labels 0..K-1, name "<Trainer> val tiled True", task =
+    /// the task folder) and, unless disabled, determines the fold's postprocessing into `postprocessing.json` and
+    /// `validation_raw_postprocessed/`.
+    ///
+    /// - Parameters:
+    ///   - plans: the plans the network was trained with (transposition for the export).
+    ///   - groundTruthSource: the preprocessed task's `gt_segmentations/` folder.
+    /// - Returns: the summary of the raw predictions.
+    @discardableResult
+    public func runFinalValidation(plans: Plans, groundTruthSource: URL, folderName: String = "validation_raw",
+                                   mirroring: Bool = true, determinesPostprocessing: Bool = true,
+                                   overwrites: Bool = true) throws -> EvaluationSummary {
+        try initialize()
+        guard let network, let folder = configuration.preprocessedFolder else {
+            throw TrainingError.missingData("no preprocessed folder is configured for validation")
+        }
+        let stage = URL(fileURLWithPath: folder, isDirectory: true)
+        let output = outputFolder.appendingPathComponent(folderName, isDirectory: true)
+        let groundTruth = outputFolder.deletingLastPathComponent().appendingPathComponent("gt_niftis", isDirectory: true)
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: groundTruth, withIntermediateDirectories: true)
+        var predictor = SlidingWindowPredictor(network: network, patchSize: configuration.patchSize,
+                                               classCount: configuration.classCount)
+        predictor.usesMirroring = mirroring
+        let dataset = try PreprocessedDataset(folder: stage, caseIdentifiers: validationCases)
+        var pairs: [(prediction: URL, reference: URL)] = []
+        for (index, item) in dataset.cases.enumerated() {
+            let prediction = output.appendingPathComponent(item.identifier + ".nii.gz")
+            let reference = groundTruth.appendingPathComponent(item.identifier + ".nii.gz")
+            if !FileManager.default.fileExists(atPath: reference.path) {
+                try AtomicFile.copy(groundTruthSource.appendingPathComponent(item.identifier + ".nii.gz"), to: reference)
+            }
+            pairs.append((prediction, reference))
+            if !overwrites, FileManager.default.fileExists(atPath: prediction.path) { continue }
+            let properties = try PreprocessedCaseProperties.load(from: stage.appendingPathComponent(item.identifier + ".json"))
+            let channels = item.modalityCount, spatial = item.spatialShape
+            let data = try dataset.withVoxels(of: item) { Array($0.prefix(channels * spatial.reduce(1, *))) }
+            let probabilities = predictor.predictProbabilities(data, channels: channels, shape: spatial)
+            let labels = SegmentationExporter.labelMap(probabilities: probabilities, classCount: configuration.classCount,
+                                                       shape: spatial, properties: properties,
+                                                       transposeForward: plans.transposeForward,
+                                                       transposeBackward: plans.transposeBackward)
+            try NIfTI.write(labels, to: prediction, dataType: .uint8)
+            logFile?.print("validation \(index + 1)/\(dataset.cases.count): \(item.identifier)")
+        }
+        let summary = try FolderEvaluation.aggregateScores(
+            pairs: pairs, options: EvaluationOptions(labels: Array(0..<configuration.classCount)),
+            jsonOutput: output.appendingPathComponent("summary.json"), name: "\(Self.trainerName) val tiled True",
+            task: configuration.taskName)
+        let foreground = (1..<configuration.classCount).map { summary.meanDice(of: $0) }
+        logFile?.print("Validation mean Dice per foreground class: ["
+                       + foreground.map { String(format: "%.4f", $0) }.joined(separator: ", ") + "]")
+        if determinesPostprocessing {
+            let decision = try PostprocessingDetermination.determine(
+                base: outputFolder, groundTruthFolder: groundTruth, rawSubfolder: folderName,
+                finalSubfolder: folderName + "_postprocessed")
+            logFile?.print("Postprocessing for this fold: \(decision.forWhichClasses)")
+        }
+        return summary
+    }
+}

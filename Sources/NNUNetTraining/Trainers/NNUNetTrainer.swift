@@ -1,0 +1,130 @@
+import Foundation
+import NNUNetCore
+
+/// nnU-Net's segmentation trainer on top of the generic loop: the Generic U-Net built from the plans, Dice +
+/// cross-entropy, and the argmax pseudo-Dice of validation (v1 `nnUNetTrainer`). ``NNUNetTrainerV2`` adds deep
+/// supervision and v1's V2 defaults; users subclass either and override one hook:
+///
+/// ```swift
+/// final class DiceOnlyTrainer: NNUNetTrainerV2 {
+///     override func makeLoss() -> any SegmentationLoss { SoftDiceLoss(batchDice: configuration.usesBatchDice) }
+/// }
+/// ```
+open class NNUNetTrainer: NetworkTrainer {
+    /// The configuration being trained.
+    public let configuration: TrainingConfiguration
+    /// Provides the batch sources when set (the CLI wires the preprocessed-data loader here; tests plug in others).
+    public var batchSourceFactory: ((NNUNetTrainer) throws -> (training: BatchSource, validation: BatchSource))?
+
+    private var cachedLoss: DeepSupervisionLoss?
+
+    public required init(configuration: TrainingConfiguration, outputFolder: URL,
+                         hyperparameters: TrainingHyperparameters? = nil, seed: UInt64 = 12345) {
+        self.configuration = configuration
+        super.init(outputFolder: outputFolder, hyperparameters: hyperparameters, seed: seed)
+    }
+
+    /// The U-Net, if built.
+    public var unet: GenericUNet? { network as? GenericUNet }
+
+    // MARK: Hooks of this level
+
+    /// The loss of one output (v1: Dice + CE; batch Dice per §6.2). The trainer wraps it for deep supervision.
+    open func makeLoss() -> any SegmentationLoss {
+        DiceCrossEntropyLoss(batchDice: configuration.usesBatchDice)
+    }
+
+    /// Loss weights of the deep-supervision outputs, highest resolution first (here: the full-resolution output only).
+    open func deepSupervisionWeights() -> [Float] { [1] }
+
+    /// Augmentation ranges and probabilities (v1 `setup_DA_params`).
+    open func augmentationParameters() -> AugmentationParameters { defaultAugmentationParameters() }
+
+    /// The training transforms, in order (v1 `get_moreDA_augmentation`); override to drop, replace or add transforms.
+    open func trainingTransforms(_ parameters: AugmentationParameters, deepSupervisionScales: [[Double]])
+        -> [any Transform] {
+        AugmentationPipeline.training(parameters, deepSupervisionScales: deepSupervisionScales)
+    }
+
+    /// Training and validation cases of this fold, set by the runner from the splits.
+    public var trainingCases: [String] = []
+    public var validationCases: [String] = []
+    /// Background workers of the training loader.
+    public var loaderWorkers = 1
+    /// The plans file the configuration came from (copied to the trainer folder).
+    public var plansFile: URL?
+    /// Messages for the log (e.g. a fold beyond the splits file).
+    public var warnings: [String] = []
+
+    override open func makeNetwork(generator: inout SeededGenerator) throws -> Module {
+        GenericUNet(inputChannels: configuration.inputChannels, baseFeatures: configuration.baseFeatures,
+                    classCount: configuration.classCount, poolKernels: configuration.poolKernels,
+                    convKernels: configuration.convKernels, convsPerStage: configuration.convsPerStage,
+                    generator: &generator)
+    }
+
+    override open func makeDataLoaders() throws -> (training: BatchSource, validation: BatchSource) {
+        if let batchSourceFactory { return try batchSourceFactory(self) }
+        return try makePreprocessedDataLoaders(trainingCases: trainingCases, validationCases: validationCases,
+                                               workers: loaderWorkers)
+    }
+
+    override open func checkpointExtras() -> [String: String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let text = (try? encoder.encode(configuration)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return ["configuration": text]
+    }
+
+    // MARK: Steps
+
+    var loss: DeepSupervisionLoss {
+        if let cachedLoss { return cachedLoss }
+        let made = DeepSupervisionLoss(makeLoss(), weights: deepSupervisionWeights())
+        cachedLoss = made
+        return made
+    }
+
+    /// Targets per used output: the batch's labels downsampled to each deep-supervision scale.
+    func targets(for batch: TrainingBatch, count: Int) -> [Tensor] {
+        if let made = batch.deepSupervisionTargets, made.count >= count { return Array(made.prefix(count)) }
+        return Array(DeepSupervisionTargets.make(batch.target, poolKernels: configuration.poolKernels).prefix(count))
+    }
+
+    override open func trainStep(_ batch: TrainingBatch) -> StepResult {
+        guard let unet, let optimizer else { preconditionFailure("trainStep before initialize()") }
+        let loss = self.loss
+        let used = loss.usedOutputCount
+        unet.zeroGradients()
+        let outputs = unet.forwardDeepSupervision(batch.data, outputs: used)
+        let value = loss(outputs: outputs, targets: targets(for: batch, count: used))
+        value.backward()
+        _ = clipGradientNorm(unet.parameters().filter { $0.grad != nil }, maxNorm: Float(hyperparameters.gradientClipNorm))
+        optimizer.step()
+        return StepResult(loss: Double(value.item))
+    }
+
+    override open func validationStep(_ batch: TrainingBatch) -> StepResult {
+        guard let unet else { preconditionFailure("validationStep before initialize()") }
+        let loss = self.loss
+        let used = loss.usedOutputCount
+        let outputs = unet.forwardDeepSupervision(batch.data, outputs: used)
+        var result = StepResult(loss: Double(loss(outputs: outputs, targets: targets(for: batch, count: used)).item))
+        // Online pseudo-Dice: argmax of the full-resolution output against the target, per foreground class.
+        let prediction = outputs[0].argmax(axis: 1).data
+        let target = batch.target.data
+        let classes = configuration.classCount
+        var tp = [Double](repeating: 0, count: classes - 1), fp = tp, fn = tp
+        for i in 0..<min(prediction.count, target.count) {
+            let p = Int(prediction[i]), t = Int(target[i])
+            if p == t { if p > 0 { tp[p - 1] += 1 } } else {
+                if p > 0 { fp[p - 1] += 1 }
+                if t > 0 { fn[t - 1] += 1 }
+            }
+        }
+        result.truePositives = tp
+        result.falsePositives = fp
+        result.falseNegatives = fn
+        return result
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+import NNUNetCore
+
+/// What one training or validation step reports.
+public struct StepResult: Sendable {
+    public var loss: Double
+    /// Per foreground class: true positives, false positives, false negatives of the argmax (validation only).
+    public var truePositives: [Double] = []
+    public var falsePositives: [Double] = []
+    public var falseNegatives: [Double] = []
+
+    public init(loss: Double) { self.loss = loss }
+}
+
+/// The generic epoch loop, checkpoints and logging (v1 `network_training/network_trainer.py`). It knows nothing about
+/// plans or segmentation: ``NNUNetTrainer`` adds that.
+///
+/// The loop is ``runTraining()`` (final); subclasses change behaviour through the `open` hooks. Each hook says whether
+/// an override must call `super`.
+open class NetworkTrainer {
+    /// Where checkpoints, logs and `progress.png` go (`.../fold_k`).
+    public let outputFolder: URL
+    /// Effective hyperparameters (defaults of the class, then overrides).
+    public internal(set) var hyperparameters: TrainingHyperparameters
+    /// Losses and metrics recorded so far.
+    public internal(set) var log = TrainingLog()
+    /// Seed of all randomness of the run.
+    public let seed: UInt64
+    /// The network (set by ``initialize()``).
+    public internal(set) var network: Module?
+    public internal(set) var optimizer: SGD?
+    /// Training log file (set by ``initialize()``).
+    public internal(set) var logFile: TrainingLogFile?
+    /// Whether checkpoints are written (v1 `--disable_saving` turns it off).
+    public var savesCheckpoints = true
+    /// Print per-epoch lines and the in-epoch progress bar.
+    public var isVerbose = true
+
+    var trainingSource: BatchSource?
+    var validationSource: BatchSource?
+    var generator: SeededGenerator
+    private var isInitialized = false
+
+    /// The class's default hyperparameters; variants override this (e.g. fewer epochs).
+    open class var defaultHyperparameters: TrainingHyperparameters { TrainingHyperparameters() }
+
+    /// The name the trainer is registered and saved under (defaults to the class name).
+    open class var trainerName: String { String(describing: self) }
+
+    public init(outputFolder: URL, hyperparameters: TrainingHyperparameters? = nil, seed: UInt64 = 12345) {
+        self.outputFolder = outputFolder
+        self.hyperparameters = hyperparameters ?? Self.defaultHyperparameters
+        self.seed = seed
+        self.generator = SeededGenerator(seed: seed)
+    }
+
+    // MARK: Hooks
+
+    /// Builds the network. Override to change the architecture.
+    open func makeNetwork(generator: inout SeededGenerator) throws -> Module {
+        preconditionFailure("\(type(of: self)) must override makeNetwork(generator:)")
+    }
+
+    /// Builds the optimizer (v1: SGD, Nesterov momentum 0.99, weight decay 3e-5).
+    open func makeOptimizer(parameters: [Tensor]) -> SGD {
+        SGD(parameters: parameters, learningRate: Float(hyperparameters.initialLearningRate),
+            momentum: Float(hyperparameters.momentum), weightDecay: Float(hyperparameters.weightDecay),
+            nesterov: hyperparameters.nesterov)
+    }
+
+    /// The learning rate of an epoch (v1: poly schedule).
+    open func learningRate(epoch: Int) -> Double {
+        PolyLearningRate(initial: hyperparameters.initialLearningRate, maxEpochs: hyperparameters.maxEpochs,
+                         exponent: hyperparameters.polyExponent)(epoch: min(epoch, hyperparameters.maxEpochs - 1))
+    }
+
+    /// Builds the training and validation batch sources.
+    open func makeDataLoaders() throws -> (training: BatchSource, validation: BatchSource) {
+        preconditionFailure("\(type(of: self)) must override makeDataLoaders()")
+    }
+
+    /// One training iteration: forward, loss, backward, clipping, optimizer step.
+    open func trainStep(_ batch: TrainingBatch) -> StepResult {
+        preconditionFailure("\(type(of: self)) must override trainStep(_:)")
+    }
+
+    /// One validation iteration without gradients: loss and the argmax confusion counts.
+    open func validationStep(_ batch: TrainingBatch) -> StepResult {
+        preconditionFailure("\(type(of: self)) must override validationStep(_:)")
+    }
+
+    /// Called once before the first epoch. Overrides must call `super`.
+    open func onTrainingStart() throws {}
+
+    /// Called after the last epoch. Overrides must call `super` (it writes the final checkpoint).
+    open func onTrainingEnd() throws {
+        try saveCheckpoint(named: "model_final_checkpoint")
+        for suffix in ["", ".json"] {
+            try? FileManager.default.removeItem(at: outputFolder.appendingPathComponent("model_latest.model" + suffix))
+        }
+    }
+
+    /// Called at the start of every epoch: sets the learning rate. Overrides must call `super`.
+    open func onEpochStart() {
+        optimizer?.learningRate = Float(learningRate(epoch: log.epoch))
+    }
+
+    /// Called after every epoch (log.epoch already counts it): moving averages, `model_best`, `model_latest`,
+    /// `progress.png`. Returns whether to continue. Overrides must call `super` and return false to stop early.
+    open func onEpochEnd() throws -> Bool {
+        let h = hyperparameters
+        if let metric = log.validationMetrics.last, metric.isFinite {
+            log.metricMovingAverage = log.metricMovingAverage.map { h.metricMovingAverageAlpha * $0
+                + (1 - h.metricMovingAverageAlpha) * metric } ?? metric
+        } else if let loss = log.validationLosses.last {
+            log.metricMovingAverage = -loss
+        }
+        if let loss = log.trainLosses.last {
+            log.trainLossMovingAverage = log.trainLossMovingAverage.map { h.trainLossMovingAverageAlpha * $0
+                + (1 - h.trainLossMovingAverageAlpha) * loss } ?? loss
+        }
+        if let ema = log.metricMovingAverage, ema > (log.bestMetricMovingAverage ?? -.infinity) {
+            log.bestMetricMovingAverage = ema
+            log.bestEpoch = log.epoch - 1
+            logFile?.print("New best EMA pseudo Dice: \(String(format: "%.4f", ema))")
+            try saveCheckpoint(named: "model_best")
+        }
+        if h.saveLatestEvery > 0, log.epoch % h.saveLatestEvery == 0 { try saveCheckpoint(named: "model_latest") }
+        try ProgressPlot(trainingLoss: log.trainLosses, validationLoss: log.validationLosses,
+                         evaluationMetric: log.validationMetrics).write(to: outputFolder.appendingPathComponent("progress.png"))
+        return log.epoch < h.maxEpochs
+    }
+
+    /// Extra, subclass-specific fields stored in each checkpoint's JSON (e.g. the plans, as JSON text).
+    open func checkpointExtras() -> [String: String] { [:] }
+
+    // MARK: The loop
+
+    /// Creates the output folder, the log file, the network and optimizer, and the data loaders (once).
+    public final func initialize() throws {
+        guard !isInitialized else { return }
+        try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
+        logFile = TrainingLogFile(folder: outputFolder, echoesToConsole: isVerbose)
+        var networkGenerator = generator.fork()
+        let network = try makeNetwork(generator: &networkGenerator)
+        self.network = network
+        optimizer = makeOptimizer(parameters: network.parameters())
+        isInitialized = true
+    }
+
+    /// Trains from the current epoch to `maxEpochs` (a resumed trainer continues where its checkpoint stopped).
+    public final func runTraining() throws {
+        try initialize()
+        guard let network, let logFile else { return }
+        let (training, validation) = try makeDataLoaders()
+        trainingSource = training
+        validationSource = validation
+        defer { training.shutdown(); validation.shutdown() }
+        logFile.print("Trainer \(Self.trainerName), hyperparameters: \(describe(hyperparameters))")
+        logFile.print("Network: \(network.parameterCount) parameters")
+        try onTrainingStart()
+        while log.epoch < hyperparameters.maxEpochs {
+            let start = Date()
+            onEpochStart()
+            logFile.print("\nepoch: \(log.epoch)")
+            network.train()
+            var trainLoss = 0.0
+            let iterations = hyperparameters.iterationsPerEpoch
+            for iteration in 0..<iterations {
+                let batch = try training.nextBatch()
+                trainLoss += trainStep(batch).loss
+                if isVerbose { ProgressBar.show(iteration + 1, of: iterations, label: "epoch \(log.epoch)") }
+            }
+            if isVerbose { ProgressBar.finish() }
+            log.trainLosses.append(trainLoss / Double(max(iterations, 1)))
+            logFile.print("train loss : \(String(format: "%.4f", log.trainLosses.last ?? .nan))")
+
+            network.eval()
+            var validationLoss = 0.0
+            var tp: [Double] = [], fp: [Double] = [], fn: [Double] = []
+            let validationIterations = hyperparameters.validationIterationsPerEpoch
+            for _ in 0..<validationIterations {
+                let batch = try validation.nextBatch()
+                let result = withoutGradients { validationStep(batch) }
+                validationLoss += result.loss
+                if tp.isEmpty {
+                    tp = result.truePositives; fp = result.falsePositives; fn = result.falseNegatives
+                } else {
+                    for c in tp.indices {
+                        tp[c] += result.truePositives[c]; fp[c] += result.falsePositives[c]
+                        fn[c] += result.falseNegatives[c]
+                    }
+                }
+            }
+            log.validationLosses.append(validationIterations > 0 ? validationLoss / Double(validationIterations) : .nan)
+            let perClass = tp.indices.map { c in
+                let denominator = 2 * tp[c] + fp[c] + fn[c]
+                return denominator > 0 ? 2 * tp[c] / denominator : Double.nan
+            }
+            let finite = perClass.filter(\.isFinite)
+            log.validationMetrics.append(finite.isEmpty ? .nan : finite.reduce(0, +) / Double(finite.count))
+            logFile.print("validation loss: \(String(format: "%.4f", log.validationLosses.last ?? .nan))")
+            logFile.print("Average global foreground Dice: [" + perClass.map { String(format: "%.4f", $0) }.joined(separator: ", ") + "]")
+            logFile.print("(interpret this as an estimate for the Dice of the different classes. This is not exact.)")
+            log.epoch += 1
+            let keepGoing = try onEpochEnd()
+            logFile.print("lr: \(String(format: "%.6f", Double(optimizer?.learningRate ?? 0)))")
+            logFile.print("This epoch took \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+            if !keepGoing { break }
+        }
+        try onTrainingEnd()
+    }
+
+    private func describe(_ h: TrainingHyperparameters) -> String {
+        "epochs \(h.maxEpochs) x \(h.iterationsPerEpoch) iterations (+\(h.validationIterationsPerEpoch) validation), "
+            + "lr \(h.initialLearningRate), momentum \(h.momentum), weight decay \(h.weightDecay)"
+    }
+}
+
+/// An in-place progress bar on stderr, shown only when stderr is a terminal.
+enum ProgressBar {
+    static let isTerminal = isatty(STDERR_FILENO) != 0
+
+    static func show(_ done: Int, of total: Int, label: String) {
+        guard isTerminal, total > 0 else { return }
+        let width = 30, filled = width * done / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total)".utf8))
+    }
+
+    static func finish() {
+        guard isTerminal else { return }
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+}

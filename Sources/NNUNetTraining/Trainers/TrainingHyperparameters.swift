@@ -1,0 +1,31 @@
+/// The knobs of a training run, with nnU-Net v1's `nnUNetTrainerV2` defaults (reference sheet §6.3, §6.4).
+///
+/// Trainer variants change them by overriding ``NetworkTrainer/defaultHyperparameters``; the CLI may override single
+/// values (`--epochs`, `--iterations-per-epoch`, `--validation-iterations`). The effective values are logged and
+/// stored in every checkpoint, so a resumed run continues with the same schedule.
+public struct TrainingHyperparameters: Codable, Sendable, Equatable {
+    public var initialLearningRate: Double = 1e-2
+    public var momentum: Double = 0.99
+    public var weightDecay: Double = 3e-5
+    public var nesterov = true
+    /// Exponent of the poly schedule lr = lr0 · (1 − epoch / maxEpochs)^exponent.
+    public var polyExponent: Double = 0.9
+    public var maxEpochs = 1000
+    public var iterationsPerEpoch = 250
+    public var validationIterationsPerEpoch = 50
+    /// Fraction of each batch forced onto foreground (the last round(B · 0.33) samples).
+    public var oversampleForegroundPercent: Double = 0.33
+    /// Global L2 norm the gradients are clipped to.
+    public var gradientClipNorm: Double = 12
+    /// If the pseudo-Dice is exactly 0 at this epoch, momentum drops to ``momentumRescueValue`` and weights are
+    /// re-initialised (v1's rescue for runs that did not take off).
+    public var momentumRescueEpoch = 100
+    public var momentumRescueValue: Double = 0.95
+    /// EMA factors of the validation metric (v1: 0.9) and of the training loss (v1: 0.93).
+    public var metricMovingAverageAlpha: Double = 0.9
+    public var trainLossMovingAverageAlpha: Double = 0.93
+    /// `model_latest` is written every this many epochs (v1: 50; here every epoch by default: it is cheap).
+    public var saveLatestEvery = 1
+
+    public init() {}
+}

@@ -1,0 +1,46 @@
+import Foundation
+import NNUNetCore
+
+/// What a training run has recorded so far: v1's `plot_stuff` and `best_stuff`, saved in every checkpoint.
+public struct TrainingLog: Codable, Sendable, Equatable {
+    /// Completed epochs.
+    public var epoch = 0
+    public var trainLosses: [Double] = []
+    public var validationLosses: [Double] = []
+    /// Online pseudo-Dice per epoch (mean over foreground classes).
+    public var validationMetrics: [Double] = []
+    public var trainLossMovingAverage: Double?
+    public var metricMovingAverage: Double?
+    public var bestMetricMovingAverage: Double?
+    public var bestEpoch: Int?
+
+    public init() {}
+}
+
+/// Appends timestamped lines to `training_log_YYYY_M_D_HH_MM_SS.txt` and echoes them to stdout, as v1's
+/// `print_to_log_file`.
+public final class TrainingLogFile: @unchecked Sendable {
+    public let url: URL
+    private let handle: FileHandle?
+    public var echoesToConsole: Bool
+
+    public init(folder: URL, echoesToConsole: Bool = true) {
+        let c = Calendar(identifier: .gregorian).dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date())
+        let name = String(format: "training_log_%d_%d_%d_%02d_%02d_%02d.txt", c.year ?? 0, c.month ?? 0, c.day ?? 0,
+                          c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
+        url = folder.appendingPathComponent(name)
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        handle = try? FileHandle(forWritingTo: url)
+        _ = try? handle?.seekToEnd()
+        self.echoesToConsole = echoesToConsole
+    }
+
+    deinit { try? handle?.close() }
+
+    /// Writes one line (with a timestamp in the file).
+    public func print(_ message: String) {
+        let stamp = ISO8601DateFormatter().string(from: Date())
+        handle?.write(Data("\(stamp): \(message)\n".utf8))
+        if echoesToConsole { Swift.print(message) }
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import NNUNetCore
+import NNUNetPlanning
+
+/// What `nnunet train CONFIG TRAINER TASK FOLD` asks for.
+public struct TrainingRequest: Sendable {
+    public var configurationName: String
+    public var trainerName: String
+    public var task: String
+    /// `0`...`4` (or any fold of the splits file, or beyond: v1's random 80:20 split) or `all`.
+    public var fold: String
+    public var plansIdentifier = "nnUNetPlansv2.1"
+    /// v1 `-c`: continue from the final, latest or best checkpoint.
+    public var continueTraining = false
+    /// Overrides of the trainer's defaults (`--epochs`, `--iterations-per-epoch`, `--validation-iterations`).
+    public var epochs: Int?
+    public var iterationsPerEpoch: Int?
+    public var validationIterations: Int?
+    /// v1 `--disable_saving`.
+    public var disableSaving = false
+    public var seed: UInt64 = 12345
+    public var verbose = true
+    /// v1 `-val`: skip training, validate the final (or, with `validateBest`, the best) checkpoint.
+    public var validationOnly = false
+    public var validateBest = false
+    /// v1 `--disable_validation_inference`, `--val_folder`, `--disable_postprocessing_on_folds`,
+    /// `--val_disable_overwrite`.
+    public var runsValidation = true
+    public var validationFolder = "validation_raw"
+    public var postprocessesFolds = true
+    public var overwritesValidation = true
+
+    public init(configurationName: String, trainerName: String, task: String, fold: String) {
+        self.configurationName = configurationName
+        self.trainerName = trainerName
+        self.task = task
+        self.fold = fold
+    }
+
+    /// The fold as an index (nil for `all`).
+    /// - Throws: ``TrainingError/invalidFold(_:)`` for anything that is neither a number nor `all`.
+    public func foldIndex() throws -> Int? {
+        if fold == "all" { return nil }
+        guard let index = Int(fold), index >= 0 else { throw TrainingError.invalidFold(fold) }
+        return index
+    }
+}
+
+/// The library's training entry point, shared by the CLI and by programs that register their own trainers.
+///
+/// Resolves the task, reads the plans (hand edits honoured), builds the configuration, the splits
+/// (`splits_final.pkl`/`.json`, created as v1 when missing) and the trainer, optionally resumes, and trains into
+/// `RESULTS_FOLDER/nnUNet/CONFIG/TaskXXX_NAME/TRAINER__PLANS/fold_k`.
+public enum TrainingRunner {
+    /// Sets up a trainer for the request without training (useful to inspect or to run validation only).
+    public static func makeTrainer(_ request: TrainingRequest, paths: NNUNetPaths,
+                                   registry: TrainerRegistry = .shared) throws -> NNUNetTrainer {
+        let trainerType = try registry.trainerType(named: request.trainerName)
+        let fold = try request.foldIndex()
+        let taskName = try TaskLocator.resolve(request.task, paths: paths)
+        let taskFolder = try paths.preprocessedData().appendingPathComponent(taskName, isDirectory: true)
+        let plansURL = TrainingConfiguration.plansFile(configurationName: request.configurationName,
+                                                       plansIdentifier: request.plansIdentifier, taskFolder: taskFolder)
+        guard FileManager.default.fileExists(atPath: plansURL.path) else {
+            let id = TaskLocator.parse(taskName)?.id ?? 0
+            throw TrainingError.missingData("the plans file '\(plansURL.path)' does not exist. Run 'nnunet "
+                                            + "plan-and-preprocess -t \(id)' first")
+        }
+        let plans = try Plans.load(from: plansURL)
+        let configuration = try TrainingConfiguration(
+            plans: plans, configurationName: request.configurationName, taskName: taskName, fold: fold,
+            plansIdentifier: request.plansIdentifier, preprocessedTaskFolder: taskFolder)
+
+        let stageFolder = URL(fileURLWithPath: configuration.preprocessedFolder ?? "", isDirectory: true)
+        let identifiers = try FileManager.default.contentsOfDirectory(atPath: stageFolder.path)
+            .filter { $0.hasSuffix(".npy") }.map { String($0.dropLast(4)) }.sorted()
+        guard !identifiers.isEmpty else {
+            throw TrainingError.emptyPreprocessedFolder(path: stageFolder.path)
+        }
+        let splits = try CrossValidationSplits.loadOrCreate(in: taskFolder, caseIdentifiers: identifiers)
+        let split = CrossValidationSplits.fold(fold, in: splits, caseIdentifiers: identifiers)
+
+        let trainerFolder = try paths.trainedModels().appendingPathComponent(request.configurationName)
+            .appendingPathComponent(taskName)
+            .appendingPathComponent("\(request.trainerName)__\(request.plansIdentifier)", isDirectory: true)
+        var hyperparameters = trainerType.defaultHyperparameters
+        if let epochs = request.epochs { hyperparameters.maxEpochs = epochs }
+        if let iterations = request.iterationsPerEpoch { hyperparameters.iterationsPerEpoch = iterations }
+        if let iterations = request.validationIterations { hyperparameters.validationIterationsPerEpoch = iterations }
+        let trainer = trainerType.init(configuration: configuration,
+                                       outputFolder: trainerFolder.appendingPathComponent(configuration.foldFolderName),
+                                       hyperparameters: hyperparameters, seed: request.seed)
+        trainer.trainingCases = split.train
+        trainer.validationCases = split.val
+        trainer.savesCheckpoints = !request.disableSaving
+        trainer.isVerbose = request.verbose
+        trainer.plansFile = plansURL
+        if let fold, fold >= splits.count {
+            trainer.warnings.append("fold \(fold) is beyond the \(splits.count) folds of the splits file: using a "
+                                    + "random 80:20 split of the cases (seeded with \(12345 + fold))")
+        }
+        return trainer
+    }
+
+    /// Trains as requested and returns the trainer (its output folder holds the checkpoints and logs).
+    @discardableResult
+    public static func train(_ request: TrainingRequest, paths: NNUNetPaths, registry: TrainerRegistry = .shared)
+        throws -> NNUNetTrainer {
+        let trainer = try makeTrainer(request, paths: paths, registry: registry)
+        try trainer.initialize()
+        for warning in trainer.warnings { trainer.logFile?.print("WARNING: \(warning)") }
+        if let plansFile = trainer.plansFile {
+            let copy = trainer.outputFolder.deletingLastPathComponent().appendingPathComponent("plans.json")
+            try AtomicFile.copy(plansFile, to: copy)
+        }
+        if request.continueTraining {
+            guard let checkpoint = trainer.checkpointToContinue() else {
+                throw TrainingError.corruptCheckpoint(path: trainer.outputFolder.path, reason: "-c was given but there "
+                                                      + "is no model_final_checkpoint, model_latest or model_best to "
+                                                      + "continue from")
+            }
+            try trainer.loadCheckpoint(from: checkpoint)
+            // The checkpoint's schedule continues, except for values given explicitly on this command line.
+            if let epochs = request.epochs { trainer.hyperparameters.maxEpochs = epochs }
+            if let iterations = request.iterationsPerEpoch { trainer.hyperparameters.iterationsPerEpoch = iterations }
+            if let iterations = request.validationIterations {
+                trainer.hyperparameters.validationIterationsPerEpoch = iterations
+            }
+            trainer.logFile?.print("Continuing from \(checkpoint.lastPathComponent) at epoch \(trainer.log.epoch)")
+        }
+        if request.validationOnly {
+            let name = request.validateBest ? "model_best.model" : "model_final_checkpoint.model"
+            let checkpoint = trainer.outputFolder.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: checkpoint.path) else {
+                throw TrainingError.missingData("'\(checkpoint.path)' does not exist: train the fold before -val")
+            }
+            try trainer.loadCheckpoint(from: checkpoint)
+        } else {
+            try trainer.runTraining()
+        }
+        if request.runsValidation || request.validationOnly, let plansFile = trainer.plansFile {
+            let taskFolder = plansFile.deletingLastPathComponent()
+            try trainer.runFinalValidation(plans: try Plans.load(from: plansFile),
+                                           groundTruthSource: taskFolder.appendingPathComponent("gt_segmentations"),
+                                           folderName: request.validationFolder,
+                                           determinesPostprocessing: request.postprocessesFolds,
+                                           overwrites: request.overwritesValidation)
+        }
+        return trainer
+    }
+}

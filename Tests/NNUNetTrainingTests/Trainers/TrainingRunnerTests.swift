@@ -1,0 +1,101 @@
+import Foundation
+import NNUNetCore
+import NNUNetPlanning
+import Testing
+@testable import NNUNetTraining
+
+/// The real path: generated raw task → plan-and-preprocess → training from the preprocessed stage folder.
+@Suite("Training from preprocessed data")
+struct TrainingRunnerTests {
+    static func preparedPaths(in folder: URL) throws -> NNUNetPaths {
+        let paths = NNUNetPaths.inside(folder)
+        var configuration = SyntheticTaskConfiguration()
+        configuration.taskID = 600
+        configuration.name = "Tiny"
+        configuration.trainingCases = 5
+        configuration.testCases = 1
+        configuration.shape = [12, 28, 24]
+        configuration.spacing = [2.5, 0.9, 0.9]  // anisotropic: exercises transposition and the separate-z rule
+        configuration.obliqueGeometry = true      // non-identity direction and origin must survive export
+        configuration.seed = 3
+        try SyntheticTaskGenerator.generate(configuration, rawDataFolder: try paths.rawData(), threads: 2)
+        var options = PlanAndPreprocess.Options()
+        options.planner2D = nil
+        options.threadsFullres = 2
+        options.threadsLowres = 2
+        try PlanAndPreprocess.run(taskName: "Task600_Tiny", paths: paths, options: options)
+        return paths
+    }
+
+    @Test("nnunet train 3d_fullres nnUNetTrainerV2 600 0 for 2 epochs x 3 iterations, then -c continues")
+    func trainAndContinue() throws {
+        try TestSupport.withTemporaryFolder { folder in
+            let paths = try Self.preparedPaths(in: folder)
+            var request = TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2", task: "600",
+                                          fold: "0")
+            request.epochs = 2
+            request.iterationsPerEpoch = 3
+            request.validationIterations = 2
+            request.verbose = false
+            let trainer = try TrainingRunner.train(request, paths: paths)
+            let fold = try paths.trainedModels()
+                .appendingPathComponent("3d_fullres/Task600_Tiny/nnUNetTrainerV2__nnUNetPlansv2.1/fold_0")
+            #expect(trainer.outputFolder.standardizedFileURL.path == fold.standardizedFileURL.path)
+            for name in ["model_final_checkpoint.model", "model_final_checkpoint.model.json", "progress.png"] {
+                #expect(FileManager.default.fileExists(atPath: fold.appendingPathComponent(name).path), "\(name)")
+            }
+            #expect(FileManager.default.fileExists(atPath: fold.deletingLastPathComponent()
+                .appendingPathComponent("plans.json").path))
+            let preprocessed = try paths.preprocessedData().appendingPathComponent("Task600_Tiny")
+            #expect(try CrossValidationSplits.load(from: preprocessed)?.count == 5)
+            #expect(trainer.trainingCases.count == 4 && trainer.validationCases.count == 1)
+            #expect(trainer.log.epoch == 2 && trainer.log.trainLosses.allSatisfy(\.isFinite))
+            // Validation after training: predictions in the original geometry, ground truth, summary, postprocessing.
+            let validation = fold.appendingPathComponent("validation_raw")
+            let validationCase = try #require(trainer.validationCases.first)
+            let predicted = try NIfTI.read(validation.appendingPathComponent(validationCase + ".nii.gz"))
+            let truth = try NIfTI.read(fold.deletingLastPathComponent().appendingPathComponent(
+                "gt_niftis/\(validationCase).nii.gz"))
+            #expect(predicted.shape == truth.shape && predicted.geometry.isClose(to: truth.geometry))
+            let summaryText = try String(contentsOf: validation.appendingPathComponent("summary.json"), encoding: .utf8)
+            #expect(summaryText.contains("nnUNetTrainerV2 val tiled True") && summaryText.contains("Task600_Tiny"))
+            #expect(FileManager.default.fileExists(atPath: fold.appendingPathComponent("postprocessing.json").path))
+
+            // Prediction of a raw test image through the Swift API: the input's exact shape and geometry.
+            let model = try TrainedModel(trainerFolder: fold.deletingLastPathComponent())
+            model.usesMirroring = false
+            let image = try paths.rawData().appendingPathComponent("Task600_Tiny/imagesTs/tiny_ts000_0000.nii.gz")
+            let labels = try model.predict(imageFiles: [image])
+            let input = try NIfTI.read(image)
+            #expect(labels.shape == input.shape && labels.geometry.isClose(to: input.geometry))
+            #expect(Set(labels.data).isSubset(of: [0, 1, 2]))
+
+            // -c with more epochs continues from the final checkpoint.
+            request.continueTraining = true
+            request.epochs = 3
+            let continued = try TrainingRunner.train(request, paths: paths)
+            #expect(continued.log.epoch == 3 && continued.log.trainLosses.prefix(2) == trainer.log.trainLosses.prefix(2))
+        }
+    }
+
+    @Test("bad requests: unknown trainer, bad fold, missing plans, -c without checkpoint")
+    func badRequests() throws {
+        try TestSupport.withTemporaryFolder { folder in
+            let paths = NNUNetPaths.inside(folder)
+            var configuration = SyntheticTaskConfiguration()
+            configuration.trainingCases = 2
+            configuration.testCases = 0
+            configuration.shape = [12, 12, 12]
+            try SyntheticTaskGenerator.generate(configuration, rawDataFolder: try paths.rawData(), threads: 2)
+            func error(_ request: TrainingRequest) -> String {
+                do { _ = try TrainingRunner.makeTrainer(request, paths: paths); return "" } catch { return "\(error)" }
+            }
+            #expect(error(TrainingRequest(configurationName: "3d_fullres", trainerName: "Nope", task: "500", fold: "0"))
+                .contains("nnUNetTrainerV2_5epochs"))
+            #expect(error(TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2", task: "500",
+                                          fold: "x")).contains("'x' is not a fold"))
+            #expect(error(TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2", task: "500",
+                                          fold: "0")).contains("plan-and-preprocess -t 500"))
+        }
+    }
+}
