@@ -24,7 +24,7 @@ struct UNetParityOpsTests {
             let config = index["config"] as? [String: Any] ?? [:]
             pool = config["pool_op_kernel_sizes"] as? [[Int]] ?? []
             kernels = config["conv_kernel_sizes"] as? [[Int]] ?? []
-            let flat = try NPY.read(folder.appendingPathComponent("params_init.npy")).values
+            let flat = try TestNPY.read(folder.appendingPathComponent("params_init.npy")).values
             var parameters: [String: Tensor] = [:]
             for entry in index["parameters"] as? [[String: Any]] ?? [] {
                 guard let name = entry["name"] as? String, let shape = entry["shape"] as? [Int],
@@ -35,14 +35,14 @@ struct UNetParityOpsTests {
         }
 
         func tensor(_ relativePath: String) throws -> Tensor {
-            let array = try NPY.read(folder.appendingPathComponent(relativePath))
+            let array = try TestNPY.read(folder.appendingPathComponent(relativePath))
             return Tensor(shape: array.shape, data: array.values)
         }
 
         func activation(_ name: String) throws -> Tensor { try tensor("activations/\(name).npy") }
 
         func parameter(_ name: String) throws -> Tensor {
-            guard let p = parameters[name] else { throw NPY.Failure.malformed("no parameter \(name)") }
+            guard let p = parameters[name] else { throw TestNPY.Failure.malformed("no parameter \(name)") }
             return p
         }
 

@@ -83,7 +83,7 @@ struct OptimizerTests {
             with: Data(contentsOf: folder.appendingPathComponent("index.json"))) as? [String: Any] ?? [:]
         let entries = index["parameters"] as? [[String: Any]] ?? []
         #expect(!entries.isEmpty)
-        func load(_ file: String) throws -> [Float] { try NPY.read(folder.appendingPathComponent(file)).values }
+        func load(_ file: String) throws -> [Float] { try TestNPY.read(folder.appendingPathComponent(file)).values }
         let initial = try load("params_init.npy"), grads1 = try load("grads.npy"), grads2 = try load("grads_step2.npy")
         func slices(_ flat: [Float]) -> [[Float]] {
             entries.map { e in

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A minimal reader of little-endian, C-order `.npy` files (float32, float64, uint8), for the parity fixtures.
-enum NPY {
+enum TestNPY {
     struct Array {
         let shape: [Int]
         let values: [Float]
