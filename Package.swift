@@ -59,6 +59,13 @@ let package = Package(
             swiftSettings: niftiInclude
         ),
 
+        .executableTarget(
+            name: "CustomLossTrainer",
+            dependencies: ["NNUNetCore", "NNUNetPlanning", "NNUNetTraining"],
+            path: "Examples/CustomLossTrainer",
+            swiftSettings: niftiInclude
+        ),
+
         .testTarget(name: "NNUNetCoreTests", dependencies: ["NNUNetCore"], swiftSettings: niftiInclude),
         .testTarget(name: "NNUNetPlanningTests", dependencies: ["NNUNetPlanning"], swiftSettings: niftiInclude),
         .testTarget(name: "NNUNetEvaluationTests", dependencies: ["NNUNetEvaluation"], swiftSettings: niftiInclude),

@@ -78,6 +78,38 @@ struct TrainingRunnerTests {
         }
     }
 
+    /// A user's trainer with its own loss (Dice + 100, recognisable in the log), registered by name and trained
+    /// through the same runner as `nnunet train`, as Examples/CustomLossTrainer does.
+    final class ShiftedDiceTrainer: NNUNetTrainerV2 {
+        override class var trainerName: String { "ShiftedDiceTrainer" }
+        override func makeLoss() -> any SegmentationLoss {
+            let dice = SoftDiceLoss(batchDice: configuration.usesBatchDice)
+            return AnyLoss { logits, target in dice(logits: logits, target: target) + 100 }
+        }
+    }
+
+    @Test("a registered user trainer's loss is the one used by the runner")
+    func userTrainer() throws {
+        try TestSupport.withTemporaryFolder { folder in
+            let paths = try Self.preparedPaths(in: folder)
+            TrainerRegistry.shared.register(ShiftedDiceTrainer.self, as: "ShiftedDiceTrainer")
+            var request = TrainingRequest(configurationName: "3d_fullres", trainerName: "ShiftedDiceTrainer",
+                                          task: "600", fold: "0")
+            request.epochs = 1
+            request.iterationsPerEpoch = 2
+            request.validationIterations = 1
+            request.runsValidation = false
+            request.verbose = false
+            let trainer = try TrainingRunner.train(request, paths: paths)
+            let loss = try #require(trainer.log.trainLosses.first)
+            // Dice alone lies in [-1, 0]; deep-supervision weights sum to 1, so the shifted loss lies in [99, 100].
+            #expect(loss >= 99 && loss <= 100, "\(loss)")
+            let (metadata, _) = try NetworkTrainer.readCheckpoint(trainer.outputFolder.appendingPathComponent(
+                "model_final_checkpoint.model"))
+            #expect(metadata.trainer == "ShiftedDiceTrainer")
+        }
+    }
+
     @Test("bad requests: unknown trainer, bad fold, missing plans, -c without checkpoint")
     func badRequests() throws {
         try TestSupport.withTemporaryFolder { folder in
