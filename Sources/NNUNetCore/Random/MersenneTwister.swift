@@ -1,6 +1,6 @@
 /// NumPy's legacy `RandomState` generator (MT19937), bit for bit, for the few places where nnU-Net v1's results
-/// depend on NumPy's random stream: the default cross-validation split (`KFold(shuffle=True, random_state=12345)`) and
-/// the random 80:20 split of folds beyond the split file.
+/// depend on NumPy's random stream: the default cross-validation split (`KFold(shuffle=True, random_state=12345)`),
+/// the random 80:20 split of folds beyond the split file, and the stored foreground locations of preprocessing.
 ///
 /// Everything else in this package uses ``SeededGenerator``.
 public struct MersenneTwister: Sendable {
@@ -69,5 +69,11 @@ public struct MersenneTwister: Sendable {
         var values = Array(0..<n)
         shuffle(&values)
         return values
+    }
+
+    /// `RandomState.choice(n, k, replace=False)`: the first k entries of `permutation(n)` (v1 draws the stored
+    /// foreground locations of preprocessing this way).
+    public mutating func choiceWithoutReplacement(_ n: Int, _ k: Int) -> [Int] {
+        Array(permutation(n).prefix(k))
     }
 }

@@ -90,7 +90,7 @@ public struct Preprocessor: Sendable {
     /// (C order), of which `max(min(10 000, n), ceil(0.01 n))` are drawn without replacement with one
     /// `RandomState(1234)` shared by the classes in order.
     public static func classLocations(seg: [Float], shape: [Int], classes: [Int]) -> [Int: [[Int]]] {
-        var random = LegacyRandomState(seed: classLocationSeed)
+        var random = MersenneTwister(seed: classLocationSeed)
         var result: [Int: [[Int]]] = [:]
         let plane = shape[1] * shape[2]
         for c in classes {

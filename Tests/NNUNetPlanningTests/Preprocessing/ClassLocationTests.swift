@@ -1,3 +1,4 @@
+import NNUNetCore
 import Testing
 @testable import NNUNetPlanning
 
@@ -5,7 +6,7 @@ import Testing
     /// numpy oracle: `r = np.random.RandomState(1234); r.choice(20, 5, replace=False)` → [3, 13, 2, 16, 14], then
     /// `r.choice(100000, 3, replace=False)` → [27737, 90873, 16796].
     @Test func legacyRandomStateMatchesNumpy() {
-        var random = LegacyRandomState(seed: 1234)
+        var random = MersenneTwister(seed: 1234)
         #expect(random.choiceWithoutReplacement(20, 5) == [3, 13, 2, 16, 14])
         #expect(random.choiceWithoutReplacement(100_000, 3) == [27737, 90873, 16796])
     }
