@@ -29,7 +29,7 @@ public final class TrainingLogFile: @unchecked Sendable {
         let name = String(format: "training_log_%d_%d_%d_%02d_%02d_%02d.txt", c.year ?? 0, c.month ?? 0, c.day ?? 0,
                           c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
         url = folder.appendingPathComponent(name)
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         handle = try? FileHandle(forWritingTo: url)
         _ = try? handle?.seekToEnd()
         self.echoesToConsole = echoesToConsole
