@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NNUNetCore
+import NNUNetEvaluation
 import NNUNetTraining
 
 /// `nnunet predict` (v1 `nnUNet_predict`).
@@ -70,6 +71,7 @@ struct PredictCommand: ParsableCommand {
         print("\(mine.count) cases to predict with \(trained.folds.count) fold(s) of \(trainerFolder.lastPathComponent)"
               + (disableTTA ? " (no mirroring)" : ""))
         var failures: [String] = []
+        var predicted: [String] = []
         for (index, item) in mine.enumerated() {
             let target = outputFolder.appendingPathComponent(item.identifier + ".nii.gz")
             if !overwriteExisting, FileManager.default.fileExists(atPath: target.path) {
@@ -85,12 +87,27 @@ struct PredictCommand: ParsableCommand {
             do {
                 let labels = try trained.predict(imageFiles: item.imageFiles, identifier: item.identifier)
                 try NIfTI.write(labels, to: target, dataType: .uint8)
+                predicted.append(target.lastPathComponent)
                 print("[\(index + 1)/\(mine.count)] \(item.identifier): done in "
                       + String(format: "%.1f s", Date().timeIntervalSince(caseStart)))
             } catch {
                 failures.append("\(item.identifier): \(error)")
                 print("[\(index + 1)/\(mine.count)] \(item.identifier): FAILED: \(error)")
             }
+        }
+        // The model's postprocessing (chosen by determine-postprocessing), applied in place to this run's cases.
+        let postprocessing = trainerFolder.appendingPathComponent("postprocessing.json")
+        let written = predicted.filter { FileManager.default.fileExists(atPath: outputFolder.appendingPathComponent($0).path) }
+        if FileManager.default.fileExists(atPath: postprocessing.path), !written.isEmpty {
+            let decision = try PostprocessingDecision.read(postprocessing)
+            try PostprocessingApplication.apply(classSets: decision.forWhichClasses,
+                                                minimumSizes: decision.minValidObjectSizes, inputFolder: outputFolder,
+                                                outputFolder: outputFolder, fileNames: written)
+            try AtomicFile.copy(postprocessing, to: outputFolder.appendingPathComponent("postprocessing.json"))
+            print("Applied postprocessing.json (keep the largest component for \(decision.forWhichClasses))")
+        } else if !FileManager.default.fileExists(atPath: postprocessing.path) {
+            print("No postprocessing.json in the model folder (run 'nnunet determine-postprocessing' after the "
+                  + "cross-validation): the raw predictions are final.")
         }
         try AtomicFile.copy(trainerFolder.appendingPathComponent("plans.json"),
                             to: outputFolder.appendingPathComponent("plans.json"))
