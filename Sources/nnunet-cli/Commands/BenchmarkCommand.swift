@@ -6,6 +6,7 @@ struct BenchmarkCommand: ParsableCommand {
         commandName: "benchmark",
         abstract: "Time the hot paths (convolution, training step, augmentation, inference, real data).",
         subcommands: [BenchmarkConv3DCommand.self, EvaluationBenchmarkCommand.self, BenchmarkResampleCommand.self,
-                      BenchmarkPlanAndPreprocessCommand.self, BenchmarkAugmentationCommand.self]
+                      BenchmarkPlanAndPreprocessCommand.self, BenchmarkAugmentationCommand.self,
+                      BenchmarkTrainStepCommand.self, BenchmarkForwardCommand.self]
     )
 }

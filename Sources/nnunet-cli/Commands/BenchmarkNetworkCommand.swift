@@ -1,0 +1,163 @@
+import ArgumentParser
+import Foundation
+import NNUNetCore
+import NNUNetPlanning
+import NNUNetTraining
+
+/// Options shared by the network benchmarks: a plans file, a stage, threads and the peer.
+struct NetworkBenchmarkOptions: ParsableArguments {
+    @Option(name: .customLong("plans"), help: "Plans JSON with v1 keys (e.g. ../shared/reference/Task004_Hippocampus/plans_3D.json).")
+    var plans: String
+    @Option(name: .customLong("stage"), help: "Stage of the plans (default: the last, i.e. 3d_fullres or 2d).")
+    var stage: Int?
+    @Option(name: .customLong("iterations"), help: "Timed iterations (median reported).") var iterations = 5
+    @Option(name: .customLong("warmup"), help: "Untimed iterations first.") var warmup = 1
+    @Option(name: .customLong("threads"), help: "Threads for the kernels.") var threads = 2
+    @Flag(name: .customLong("json"), help: "Print one JSON object.") var json = false
+    @Option(name: .customLong("peer-python"), help: "Also run ../shared/peer/torch_bench.py with this Python, same run.")
+    var peerPython: String?
+    @Option(name: .customLong("peer-script"), help: "Path of torch_bench.py.") var peerScript = "../shared/peer/torch_bench.py"
+
+    /// The network of the stage, and the stage.
+    func network() throws -> (GenericUNet, StagePlan, Plans) {
+        let loaded = try Plans.load(from: URL(fileURLWithPath: plans))
+        let index = stage ?? (loaded.numStages - 1)
+        guard let stagePlan = loaded.stage(index) else { throw ValidationError("The plans have no stage \(index).") }
+        var generator = SeededGenerator(seed: 0)
+        let network = GenericUNet(inputChannels: loaded.numModalities, baseFeatures: loaded.baseNumFeatures,
+                                  classCount: loaded.numClasses + 1, poolKernels: stagePlan.poolOpKernelSizes,
+                                  convKernels: stagePlan.convKernelSizes, convsPerStage: loaded.convPerStage ?? 2,
+                                  generator: &generator)
+        return (network, stagePlan, loaded)
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? .nan : sorted.count % 2 == 1 ? sorted[sorted.count / 2]
+            : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    /// Runs torch_bench.py for `part` (`train` or `infer`) and returns its JSON.
+    func runPeer(part: String) throws -> [String: Any]? {
+        guard let peerPython else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: peerPython)
+        var arguments = [peerScript, "--plans", plans, "--parts", part, "--threads", String(threads),
+                         "--iters", String(iterations), "--warmup", String(warmup)]
+        if let stage { arguments += ["--stage", String(stage)] }
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            throw CLIError.failed("The peer benchmark '\(peerPython) \(peerScript)' failed (status "
+                                  + "\(process.terminationStatus)).")
+        }
+        return object
+    }
+
+    func report(_ result: [String: Any]) throws {
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for key in result.keys.sorted() { print("\(key): \(result[key] ?? "")") }
+        }
+    }
+
+    /// Finds a number anywhere in the peer's JSON under `key`.
+    static func find(_ key: String, in object: Any?) -> Double? {
+        if let dictionary = object as? [String: Any] {
+            if let value = dictionary[key] as? Double { return value }
+            for value in dictionary.values { if let found = find(key, in: value) { return found } }
+        }
+        return nil
+    }
+}
+
+/// `nnunet benchmark train-step`: full training iterations of a plan's network on random data.
+struct BenchmarkTrainStepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-step",
+        abstract: "Time full training iterations (forward with deep supervision, Dice+CE loss, backward, clipping, "
+            + "SGD) of a plans file's network on random data.")
+
+    @OptionGroup var options: NetworkBenchmarkOptions
+
+    func run() throws {
+        ThreadSettings.defaultThreads = options.threads
+        let (network, stage, plans) = try options.network()
+        let batch = stage.batchSize, patch = stage.patchSize
+        var random = SeededGenerator(seed: 1)
+        let input = Tensor.randomNormal([batch, plans.numModalities] + patch, using: &random)
+        let labels = (0..<(batch * patch.reduce(1, *))).map { _ in Float(Int.random(in: 0...plans.numClasses, using: &random)) }
+        let target = Tensor(shape: [batch, 1] + patch, data: labels)
+        let weights = DeepSupervisionLoss.weights(outputCount: stage.poolOpKernelSizes.count)
+        let loss = DeepSupervisionLoss(DiceCrossEntropyLoss(batchDice: patch.count == 2 || plans.numStages > 1),
+                                       weights: weights)
+        let targets = Array(DeepSupervisionTargets.make(target, poolKernels: stage.poolOpKernelSizes)
+            .prefix(loss.usedOutputCount))
+        let optimizer = SGD(parameters: network.parameters(), learningRate: 0.01)
+        var times: [Double] = []
+        for iteration in 0..<(options.warmup + options.iterations) {
+            let start = Date()
+            network.zeroGradients()
+            let outputs = network.forwardDeepSupervision(input, outputs: loss.usedOutputCount)
+            loss(outputs: outputs, targets: targets).backward()
+            _ = clipGradientNorm(network.parameters().filter { $0.grad != nil }, maxNorm: 12)
+            optimizer.step()
+            if iteration >= options.warmup { times.append(Date().timeIntervalSince(start)) }
+        }
+        var result: [String: Any] = [
+            "benchmark": "train-step", "seconds_per_iteration": NetworkBenchmarkOptions.median(times),
+            "iterations": times, "num_parameters": network.parameterCount,
+            "peak_rss_mib": BenchmarkConv3DCommand.peakRSSMiB(), "threads": options.threads, "patch_size": patch,
+            "batch_size": batch,
+        ]
+        if let peer = try options.runPeer(part: "train"),
+           let seconds = NetworkBenchmarkOptions.find("train_iter_seconds_median", in: peer) {
+            result["peer_seconds_per_iteration"] = seconds
+            result["peer_peak_rss_mib"] = NetworkBenchmarkOptions.find("peak_rss_mib", in: peer)
+            result["ratio_ours_over_peer"] = NetworkBenchmarkOptions.median(times) / seconds
+        }
+        try options.report(result)
+    }
+}
+
+/// `nnunet benchmark forward`: inference of one patch (forward + softmax, no tape).
+struct BenchmarkForwardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forward",
+        abstract: "Time the inference of one patch (batch 1, forward + softmax, no gradients) of a plans file's network.")
+
+    @OptionGroup var options: NetworkBenchmarkOptions
+
+    func run() throws {
+        ThreadSettings.defaultThreads = options.threads
+        let (network, stage, plans) = try options.network()
+        network.eval()
+        var random = SeededGenerator(seed: 1)
+        let input = Tensor.randomNormal([1, plans.numModalities] + stage.patchSize, using: &random)
+        var times: [Double] = []
+        for iteration in 0..<(options.warmup + options.iterations) {
+            let start = Date()
+            _ = withoutGradients { softmax(network(input), axis: 1) }
+            if iteration >= options.warmup { times.append(Date().timeIntervalSince(start)) }
+        }
+        var result: [String: Any] = [
+            "benchmark": "forward", "seconds": NetworkBenchmarkOptions.median(times), "iterations": times,
+            "num_parameters": network.parameterCount, "peak_rss_mib": BenchmarkConv3DCommand.peakRSSMiB(),
+            "threads": options.threads, "patch_size": stage.patchSize,
+        ]
+        if let peer = try options.runPeer(part: "infer"),
+           let seconds = NetworkBenchmarkOptions.find("infer_patch_seconds_median", in: peer) {
+            result["peer_seconds"] = seconds
+            result["ratio_ours_over_peer"] = NetworkBenchmarkOptions.median(times) / seconds
+        }
+        try options.report(result)
+    }
+}
