@@ -7,7 +7,7 @@ nnUNetTrainerV2.setup_DA_params derives from a plans JSON, on a stage folder of 
 MultiThreadedAugmenter), and prints one JSON line with batches_per_second. Needs the peer venv (nnunet 1.7.1,
 batchgenerators 0.25.5):
 
-    /work/peer/.peer-venv/bin/python Examples/peer/augmentation_bench.py --plans PLANS.json --preprocessed DIR
+    .peer-venv/bin/python Examples/peer/augmentation_bench.py --plans PLANS.json --preprocessed DIR
 """
 import argparse
 import json

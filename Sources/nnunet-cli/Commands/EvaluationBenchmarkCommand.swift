@@ -15,7 +15,7 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
             time the peer in the same run, interleaved: peer, Swift, peer, Swift, ...). Prints one JSON object with \
             the medians of both sides and the ratio swift/peer (below 1: Swift is faster).
 
-              nnunet benchmark evaluation --peer-python /work/peer/.peer-venv/bin/python \\
+              nnunet benchmark evaluation --peer-python .peer-venv/bin/python \\
                   --ops-bench ../shared/peer/ops_bench.py --inputs-dir /tmp/peer-ops-inputs --threads 2
             """,
         aliases: ["connected-components"]

@@ -11,7 +11,7 @@ seeded synthetic folds and stores, per scenario in postprocessing_branches/<name
   expected_final_summary.json                                            v1's summary of the postprocessed folder
 Scenarios: merged foreground accepted then one class per class ([[1, 2], 2]); a single class ([[1]]); nothing
 accepted ([]); three classes 1, 2, 10 (string order of classes: [1, 10, 2]).
-Run from the repository root: /work/peer/.peer-venv/bin/python Tests/Golden/evaluation/make_postprocessing_golden.py
+Run from the repository root: .peer-venv/bin/python Tests/Golden/evaluation/make_postprocessing_golden.py
 (seed 4242; nnunet 1.7.1, SimpleITK, numpy as pinned in ../shared/peer/requirements.txt)."""
 import hashlib, json, os, shutil, sys, tempfile
 import numpy as np

@@ -2,7 +2,7 @@
 """Golden surface metrics for Tests/NNUNetEvaluationTests: nnU-Net v1.7.1's evaluator with advanced=True
 ("Hausdorff Distance 95", via medpy) and medpy's assd, on ../shared/reference/eval (pred vs ref, labels 1 and 2,
 spacing from the prediction image as v1's NiftiEvaluator takes it). Run with the peer venv from the repository root:
-    /work/peer/.peer-venv/bin/python Tests/Golden/evaluation/make_surface_golden.py
+    .peer-venv/bin/python Tests/Golden/evaluation/make_surface_golden.py
 Writes surface_metrics.json next to this script (NaN as null)."""
 import json, os, sys
 import numpy as np
