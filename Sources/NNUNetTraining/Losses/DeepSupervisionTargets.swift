@@ -4,18 +4,12 @@ import NNUNetCore
 public enum DeepSupervisionTargets {
     /// v1's scales: 1 for the first output, then `1 / cumprod(poolKernels)` for the others (one fewer than the pools).
     public static func scales(poolKernels: [[Int]]) -> [[Double]] {
-        guard let rank = poolKernels.first?.count else { return [] }
-        var scales: [[Double]] = [[Double](repeating: 1, count: rank)]
-        var product = [Int](repeating: 1, count: rank)
-        for pool in poolKernels.dropLast() {
-            for a in 0..<rank { product[a] *= pool[a] }
-            scales.append(product.map { 1 / Double($0) })
-        }
-        return scales
+        DownsampleSegmentationForDeepSupervisionTransform.scales(poolKernelSizes: poolKernels)
     }
 
     /// Nearest-neighbour downsampling with pixel-centre mapping (skimage `resize(order=0)`): output index i along an
     /// axis reads input index `floor((i + 0.5) / scale)` (2i + 1 for a factor 2), new size `round(size · scale)`.
+    /// The same kernel as the loader's ``DownsampleSegmentationForDeepSupervisionTransform``.
     ///
     /// - Parameter target: `[N, C, spatial...]`; every sample and channel is resampled alike.
     public static func downsample(_ target: Tensor, scale: [Double]) -> Tensor {
@@ -23,21 +17,18 @@ public enum DeepSupervisionTargets {
         precondition(spatial.count == scale.count, "downsample: scale \(scale) for target \(target.shape)")
         let outSpatial = zip(spatial, scale).map { Int((Double($0) * $1).rounded(.toNearestOrEven)) }
         if outSpatial == spatial { return target }
-        let indices = zip(zip(spatial, outSpatial), scale).map { sizes, s in
-            (0..<sizes.1).map { min(Int((Double($0) + 0.5) / s), sizes.0 - 1) }
-        }
+        let in3 = spatial.count == 3 ? spatial : [1] + spatial, out3 = outSpatial.count == 3 ? outSpatial : [1] + outSpatial
         let planes = target.shape[0] * target.shape[1]
-        let inVolume = spatial.reduce(1, *), outVolume = outSpatial.reduce(1, *)
-        var out = [Float](repeating: 0, count: planes * outVolume)
-        let inStrides = spatial.indices.map { spatial[($0 + 1)...].reduce(1, *) }
-        for plane in 0..<planes {
-            for o in 0..<outVolume {
-                var rest = o, source = 0
-                for a in stride(from: outSpatial.count - 1, through: 0, by: -1) {
-                    source += indices[a][rest % outSpatial[a]] * inStrides[a]
-                    rest /= outSpatial[a]
+        let n = in3.reduce(1, *), m = out3.reduce(1, *)
+        var out = [Float](repeating: 0, count: planes * m)
+        target.data.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { destination in
+                for p in 0..<planes {
+                    MapCoordinates.sample(UnsafeBufferPointer(rebasing: source[(p * n)..<((p + 1) * n)]), inputShape: in3,
+                                          into: UnsafeMutableBufferPointer(rebasing: destination[(p * m)..<((p + 1) * m)]),
+                                          outputShape: out3, map: .resize(from: in3, to: out3), order: 0,
+                                          boundary: .nearest)
                 }
-                out[plane * outVolume + o] = target.data[plane * inVolume + source]
             }
         }
         return Tensor(shape: Array(target.shape.prefix(2)) + outSpatial, data: out)
