@@ -55,8 +55,8 @@ public enum Cropper {
                 throw PlanningError.shapeMismatch(caseIdentifier: id, path: url.path, expected: reference.shape,
                                                   found: volume.shape)
             }
-            // libnifti turns NaN/inf into 0 while reading, so look at the raw voxels of float files.
-            let bad = try NIfTI.countNonFiniteVoxels(url)
+            // NIfTI.read keeps NaN/inf as SimpleITK does; v1 would silently zero them in preprocessing: refuse them.
+            let bad = volume.data.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
             if bad > 0 { throw PlanningError.nonFiniteImage(caseIdentifier: id, path: url.path, count: bad) }
             if first == nil { first = volume }
             channels.append(volume.data)
