@@ -9,12 +9,14 @@ import Darwin
 public enum NPYDataType: String, Sendable, CaseIterable {
     case float32 = "<f4", float64 = "<f8", uint8 = "|u1", int8 = "|i1", int16 = "<i2", uint16 = "<u2"
     case int32 = "<i4", uint32 = "<u4", int64 = "<i8", bool = "|b1"
+    /// IEEE half precision: what v1 stores softmax in (`CASE.npz` of `nnUNet_predict --save_npz`).
+    case float16 = "<f2"
 
     /// Bytes per element.
     public var byteCount: Int {
         switch self {
         case .uint8, .int8, .bool: return 1
-        case .int16, .uint16: return 2
+        case .int16, .uint16, .float16: return 2
         case .float32, .int32, .uint32: return 4
         case .float64, .int64: return 8
         }
@@ -51,6 +53,13 @@ public struct NPYArray: Sendable, Equatable {
 
     /// Number of elements.
     public var count: Int { shape.reduce(1, *) }
+
+    /// A float16 array: each value rounded to nearest-even half precision, as NumPy's `astype(np.float16)`.
+    public init(float16 values: [Float], shape: [Int]) {
+        precondition(values.count == shape.reduce(1, *), "NPYArray: \(values.count) values for shape \(shape)")
+        let halves = values.map { Float16($0).bitPattern.littleEndian }
+        self.init(shape: shape, dataType: .float16, bytes: halves.withUnsafeBytes { Data($0) })
+    }
 
     /// The values converted to Float (any supported element type).
     public func floats() -> [Float] {
@@ -217,6 +226,7 @@ public enum NPY {
         case .int32: return load(Int32.self) { Float($0) }
         case .uint32: return load(UInt32.self) { Float($0) }
         case .int64: return load(Int64.self) { Float($0) }
+        case .float16: return load(UInt16.self) { Float16Bits($0) }
         }
     }
 }

@@ -18,6 +18,19 @@ public enum SegmentationExporter {
     public static func labelMap(probabilities: [Float], classCount: Int, shape: [Int],
                                 properties: PreprocessedCaseProperties, transposeForward: [Int],
                                 transposeBackward: [Int], threads: Int = ThreadSettings.defaultThreads) -> Volume {
+        export(probabilities: probabilities, classCount: classCount, shape: shape, properties: properties,
+               transposeForward: transposeForward, transposeBackward: transposeBackward, keepingProbabilities: false,
+               threads: threads).labels
+    }
+
+    /// The label map, and with `keepingProbabilities` also the resampled class probabilities `[K, z, y, x]` at the
+    /// cropped size in the image's own axis order: what v1's `--save_npz` stores (before the argmax and before the
+    /// crop is undone). Keeping them costs K × the cropped volume; without it memory stays bounded as in
+    /// ``labelMap(probabilities:classCount:shape:properties:transposeForward:transposeBackward:threads:)``.
+    public static func export(probabilities: [Float], classCount: Int, shape: [Int],
+                              properties: PreprocessedCaseProperties, transposeForward: [Int], transposeBackward: [Int],
+                              keepingProbabilities: Bool, threads: Int = ThreadSettings.defaultThreads)
+        -> (labels: Volume, probabilities: [Float]?) {
         let cropping = properties.cropping
         let target = transposeForward.map { cropping.sizeAfterCropping[$0] }
         let axis = Preprocessor.separateAxis(originalSpacing: cropping.originalSpacing,
@@ -25,10 +38,15 @@ public enum SegmentationExporter {
         let voxels = shape.reduce(1, *), targetVoxels = target.reduce(1, *)
         var best = [Float](repeating: -.infinity, count: targetVoxels)
         var labels = [Float](repeating: 0, count: targetVoxels)
+        var kept: [Float] = []
+        if keepingProbabilities { kept.reserveCapacity(classCount * targetVoxels) }
         for k in 0..<classCount {
             let channel = Array(probabilities[(k * voxels)..<((k + 1) * voxels)])
             let resampled = Resampling.resampleProbabilities(channel, shape: shape, to: target, separateAxis: axis,
                                                              threads: threads)
+            if keepingProbabilities {
+                kept += Preprocessor.transpose(resampled, shape: target, by: transposeBackward)
+            }
             for i in 0..<targetVoxels where resampled[i] > best[i] {
                 best[i] = resampled[i]
                 labels[i] = Float(k)
@@ -48,6 +66,6 @@ public enum SegmentationExporter {
         }
         let geometry = ImageGeometry(itkSpacing: cropping.itkSpacing, itkOrigin: cropping.itkOrigin,
                                      itkDirection: cropping.itkDirection)
-        return Volume(data: full, shape: original, geometry: geometry)
+        return (Volume(data: full, shape: original, geometry: geometry), keepingProbabilities ? kept : nil)
     }
 }

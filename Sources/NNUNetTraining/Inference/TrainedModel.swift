@@ -5,6 +5,9 @@ import NNUNetPlanning
 /// A trained model folder (`RESULTS_FOLDER/nnUNet/CONFIG/TaskXXX_NAME/TRAINER__PLANS/`) loaded once for prediction:
 /// the plans and one network per fold. The Swift API behind `nnunet predict`.
 ///
+/// Folders trained by this package (`plans.json`, safetensors checkpoints) and by nnU-Net v1 (`plans.pkl`,
+/// `model_final_checkpoint.model` + `.model.pkl`, see ``V1ModelFolder``) load the same way.
+///
 /// ```swift
 /// let model = try TrainedModel(trainerFolder: folder)
 /// let labels = try model.predict(imageFiles: [url])   // a Volume in the input's geometry
@@ -13,23 +16,24 @@ import NNUNetPlanning
 public final class TrainedModel {
     public let trainerFolder: URL
     public let plans: Plans
+    /// The plans file read: `plans.json`, or `plans.pkl` for an nnU-Net v1 model folder.
+    public let plansFile: URL
     /// One network and configuration per fold, in fold order.
     public let folds: [(name: String, configuration: TrainingConfiguration, network: GenericUNet)]
     public var usesMirroring = true
     public var stepSize = 0.5
     public var threads = ThreadSettings.defaultThreads
 
-    /// Loads `plans.json` and the checkpoint `checkpoint` of every requested fold (default: every `fold_*` folder).
+    /// Loads the plans and the checkpoint `checkpoint` of every requested fold (default: every `fold_*` folder).
     /// - Throws: ``TrainingError`` naming what is missing.
     public init(trainerFolder: URL, folds requested: [String]? = nil, checkpoint: String = "model_final_checkpoint")
         throws {
         self.trainerFolder = trainerFolder
-        let plansURL = trainerFolder.appendingPathComponent("plans.json")
-        guard FileManager.default.fileExists(atPath: plansURL.path) else {
-            throw TrainingError.missingData("the model folder '\(trainerFolder.path)' has no plans.json (is it a "
-                                            + "trained model folder?)")
+        do {
+            (plans, plansFile) = try Plans.loadFromModelFolder(trainerFolder)
+        } catch let error as CoreError {
+            throw TrainingError.missingData(error.description)
         }
-        plans = try Plans.load(from: plansURL)
         let available = ((try? FileManager.default.contentsOfDirectory(atPath: trainerFolder.path)) ?? [])
             .filter { $0.hasPrefix("fold_") }.sorted()
         let names: [String] = try requested.map { list in
@@ -48,6 +52,12 @@ public final class TrainedModel {
             guard FileManager.default.fileExists(atPath: weights.path) else {
                 throw TrainingError.missingData("'\(weights.path)' does not exist (fold \(name) not trained, or "
                                                 + "another -chk is needed)")
+            }
+            if V1ModelFolder.isV1Checkpoint(weights) {
+                let (configuration, network, _) = try V1ModelFolder.loadFold(weights: weights, trainerFolder: trainerFolder,
+                                                                             folderPlans: plans)
+                loaded.append((name, configuration, network))
+                continue
             }
             let (metadata, tensors) = try NetworkTrainer.readCheckpoint(weights)
             guard let text = metadata.extras["configuration"],
@@ -86,9 +96,26 @@ public final class TrainedModel {
         return sum.map { $0 * scale }
     }
 
+    /// One predicted case: the label map in the input's geometry, the preprocessing properties (v1's `CASE.pkl`) and,
+    /// when asked for, the class probabilities `[K, z, y, x]` at the cropped size (v1's `CASE.npz`).
+    public struct CasePrediction {
+        public var labels: Volume
+        public var properties: PreprocessedCaseProperties
+        public var probabilities: [Float]?
+        /// `[K, z, y, x]` of ``probabilities``.
+        public var probabilityShape: [Int]
+    }
+
     /// Segments one case given its modality files (`CASE_0000.nii.gz`, ...): crop, transpose, resample, normalise as
     /// in training, predict, and export to the input's exact geometry.
     public func predict(imageFiles: [URL], identifier: String = "case") throws -> Volume {
+        try predictCase(imageFiles: imageFiles, identifier: identifier, keepingProbabilities: false).labels
+    }
+
+    /// Like ``predict(imageFiles:identifier:)``, also returning the properties and (with `keepingProbabilities`)
+    /// the resampled probabilities for `--save_npz`.
+    public func predictCase(imageFiles: [URL], identifier: String = "case", keepingProbabilities: Bool) throws
+        -> CasePrediction {
         guard let configuration = folds.first?.configuration else {
             throw TrainingError.missingData("the model has no folds")
         }
@@ -106,9 +133,11 @@ public final class TrainedModel {
         let spatial = Array(preprocessedShape.dropFirst())
         let data = Array(array.prefix(channels * spatial.reduce(1, *)))
         let probabilities = predictProbabilities(data, channels: channels, shape: spatial)
-        return SegmentationExporter.labelMap(probabilities: probabilities, classCount: configuration.classCount,
-                                             shape: spatial, properties: properties,
-                                             transposeForward: plans.transposeForward,
-                                             transposeBackward: plans.transposeBackward, threads: threads)
+        let (labels, kept) = SegmentationExporter.export(
+            probabilities: probabilities, classCount: configuration.classCount, shape: spatial, properties: properties,
+            transposeForward: plans.transposeForward, transposeBackward: plans.transposeBackward,
+            keepingProbabilities: keepingProbabilities, threads: threads)
+        return CasePrediction(labels: labels, properties: properties, probabilities: kept,
+                              probabilityShape: [configuration.classCount] + properties.cropping.sizeAfterCropping)
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NNUNetCore
 import NNUNetEvaluation
+import NNUNetPlanning
 import NNUNetTraining
 
 /// `nnunet predict` (v1 `nnUNet_predict`).
@@ -37,16 +38,18 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("chk", withSingleDash: true)) var checkpoint = "model_final_checkpoint"
     @Flag(name: .customLong("disable_mixed_precision")) var disableMixedPrecision = false
 
-    func run() throws {
-        if saveNpz || lowresSegmentations != nil || model == "3d_cascade_fullres" || mode != "normal" {
-            throw CLIError.notYetAvailable(command: "predict" + (saveNpz ? " -z" : lowresSegmentations != nil ? " -l"
+    func run() throws { try run(paths: EnvironmentPaths.current()) }
+
+    /// Runs with explicit nnU-Net folders (tests pass their own instead of the process environment).
+    func run(paths: NNUNetPaths) throws {
+        if lowresSegmentations != nil || model == "3d_cascade_fullres" || mode != "normal" {
+            throw CLIError.notYetAvailable(command: "predict" + (lowresSegmentations != nil ? " -l"
                                                                  : model == "3d_cascade_fullres" ? " -m 3d_cascade_fullres"
                                                                  : " --mode \(mode)"), what: "this option")
         }
         guard partID >= 0, numParts >= 1, partID < numParts else {
             throw ValidationError("--part_id must be in 0..<--num_parts")
         }
-        let paths = EnvironmentPaths.current()
         let taskName = try TaskLocator.resolve(task, paths: paths)
         let trainerFolder = try paths.trainedModels().appendingPathComponent(model).appendingPathComponent(taskName)
             .appendingPathComponent("\(trainer)__\(plansIdentifier)", isDirectory: true)
@@ -85,8 +88,16 @@ struct PredictCommand: ParsableCommand {
             }
             let caseStart = Date()
             do {
-                let labels = try trained.predict(imageFiles: item.imageFiles, identifier: item.identifier)
-                try NIfTI.write(labels, to: target, dataType: .uint8)
+                let prediction = try trained.predictCase(imageFiles: item.imageFiles, identifier: item.identifier,
+                                                         keepingProbabilities: saveNpz)
+                if let probabilities = prediction.probabilities {
+                    // v1 --save_npz: CASE.npz (float16 softmax at the cropped size) + CASE.pkl (properties).
+                    try NPZ.write([("softmax", NPYArray(float16: probabilities, shape: prediction.probabilityShape))],
+                                  to: outputFolder.appendingPathComponent(item.identifier + ".npz"))
+                    try PickleWriter.write(prediction.properties.v1PickleValue,
+                                           to: outputFolder.appendingPathComponent(item.identifier + ".pkl"))
+                }
+                try NIfTI.write(prediction.labels, to: target, dataType: .uint8)
                 predicted.append(target.lastPathComponent)
                 print("[\(index + 1)/\(mine.count)] \(item.identifier): done in "
                       + String(format: "%.1f s", Date().timeIntervalSince(caseStart)))
@@ -109,8 +120,7 @@ struct PredictCommand: ParsableCommand {
             print("No postprocessing.json in the model folder (run 'nnunet determine-postprocessing' after the "
                   + "cross-validation): the raw predictions are final.")
         }
-        try AtomicFile.copy(trainerFolder.appendingPathComponent("plans.json"),
-                            to: outputFolder.appendingPathComponent("plans.json"))
+        try AtomicFile.copy(trained.plansFile, to: outputFolder.appendingPathComponent(trained.plansFile.lastPathComponent))
         try AtomicFile.write(String(format: "%.3f", Date().timeIntervalSince(start)),
                              to: outputFolder.appendingPathComponent("prediction_time.txt"))
         if !failures.isEmpty {
