@@ -34,6 +34,7 @@ struct NNUNetCommand: ParsableCommand {
             EnsembleCommand.self,
             FindBestConfigurationCommand.self,
             ExportModelToZipCommand.self,
+            ConvertV1ModelCommand.self,
             InstallPretrainedModelFromZipCommand.self,
             BenchmarkCommand.self,
         ]

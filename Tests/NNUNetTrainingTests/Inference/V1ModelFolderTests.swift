@@ -138,3 +138,41 @@ struct V1ModelFolderTests {
         #expect(zip(prediction.labels.data, plain.data).filter { $0 != $1 }.count > 100)
     }
 }
+
+@Suite("convert-v1-model")
+struct V1ModelConversionTests {
+    @Test("the converted folder loads with identical weights, momentum, epoch and copied files")
+    func conversion() throws {
+        try TestSupport.withTemporaryFolder { folder in
+            let output = folder.appendingPathComponent("3d_fullres/Task901_Spheres/nnUNetTrainerV2__nnUNetPlansv2.1")
+            let report = try V1ModelConversion.convert(trainerFolder: V1ModelFolderTests.trainerFolder, to: output)
+            #expect(report.checkpoints == ["fold_0/model_final_checkpoint"])
+            #expect(report.copiedFiles.contains("fold_0/validation_raw/summary.json"))
+            #expect(report.copiedFiles.contains("fold_0/postprocessing.json"))
+            #expect(!FileManager.default.fileExists(atPath: output.appendingPathComponent("plans.pkl").path))
+            let original = try TrainedModel(trainerFolder: V1ModelFolderTests.trainerFolder, folds: ["0"])
+            let converted = try TrainedModel(trainerFolder: output, folds: ["0"])
+            #expect(converted.plansFile.lastPathComponent == "plans.json")
+            #expect(converted.plans == original.plans)
+            #expect(converted.folds[0].configuration == original.folds[0].configuration)
+            let a = original.folds[0].network.namedParameters(), b = converted.folds[0].network.namedParameters()
+            #expect(a.map(\.name) == b.map(\.name))
+            for (x, y) in zip(a, b) { #expect(x.parameter.data == y.parameter.data, "\(x.name)") }
+            let (metadata, tensors) = try NetworkTrainer.readCheckpoint(output.appendingPathComponent(
+                "fold_0/model_final_checkpoint.model"))
+            #expect(metadata.epoch == 5 && metadata.trainer == "nnUNetTrainerV2" && metadata.log.trainLosses.count == 5)
+            // 79 momentum buffers: seg_outputs.0.weight never had a gradient in v1 (its loss weight is 0).
+            let momenta = tensors.keys.filter { $0.hasPrefix(NetworkTrainer.momentumPrefix) }
+            #expect(momenta.count == 79)
+            #expect(tensors[NetworkTrainer.momentumPrefix + "seg_outputs.0.weight"] == nil)
+        }
+    }
+
+    @Test("a folder without plans.pkl is refused by name")
+    func notAV1Folder() throws {
+        try TestSupport.withTemporaryFolder { folder in
+            #expect { try V1ModelConversion.convert(trainerFolder: folder, to: folder.appendingPathComponent("out")) }
+                throws: { "\($0)".contains("plans.pkl") }
+        }
+    }
+}
