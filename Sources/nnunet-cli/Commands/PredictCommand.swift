@@ -64,12 +64,12 @@ struct PredictCommand: ParsableCommand {
         if FileManager.default.fileExists(atPath: outputFolder.path, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw ValidationError("The output '\(output)' is a file; give a folder.")
         }
-        try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
         let cases = try RawTask.casesInInferenceFolder(inputFolder, modalities: trained.plans.numModalities)
         guard !cases.isEmpty else {
             throw ValidationError("No CASE_XXXX.nii.gz files in '\(input)'. Inputs are named like "
                                   + "CASE_0000.nii.gz (one file per modality).")
         }
+        try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
         let mine = cases.enumerated().filter { $0.offset % numParts == partID }.map(\.element)
         print("\(mine.count) cases to predict with \(trained.folds.count) fold(s) of \(trainerFolder.lastPathComponent)"
               + (disableTTA ? " (no mirroring)" : ""))
