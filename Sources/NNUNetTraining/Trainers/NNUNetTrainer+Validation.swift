@@ -9,7 +9,8 @@ extension NNUNetTrainer {
     /// `fold_k/validation_raw/CASE.nii.gz` (original geometry), copies their ground truth to the trainer folder's
     /// `gt_niftis/`, writes `validation_raw/summary.json` (labels 0..K-1, name "<Trainer> val tiled True", task =
     /// the task folder) and, unless disabled, determines the fold's postprocessing into `postprocessing.json` and
-    /// `validation_raw_postprocessed/`.
+    /// `validation_raw_postprocessed/`. With `savesSoftmax` (v1 `--npz`) each case also gets `CASE.npz` (float16
+    /// probabilities at the cropped size) and `CASE.pkl` (properties), as `nnunet predict -z` writes them.
     ///
     /// - Parameters:
     ///   - plans: the plans the network was trained with (transposition for the export).
@@ -18,7 +19,7 @@ extension NNUNetTrainer {
     @discardableResult
     public func runFinalValidation(plans: Plans, groundTruthSource: URL, folderName: String = "validation_raw",
                                    mirroring: Bool = true, determinesPostprocessing: Bool = true,
-                                   overwrites: Bool = true) throws -> EvaluationSummary {
+                                   overwrites: Bool = true, savesSoftmax: Bool = false) throws -> EvaluationSummary {
         try initialize()
         guard let network, let folder = configuration.preprocessedFolder else {
             throw TrainingError.missingData("no preprocessed folder is configured for validation")
@@ -40,15 +41,23 @@ extension NNUNetTrainer {
                 try AtomicFile.copy(groundTruthSource.appendingPathComponent(item.identifier + ".nii.gz"), to: reference)
             }
             pairs.append((prediction, reference))
-            if !overwrites, FileManager.default.fileExists(atPath: prediction.path) { continue }
+            let npz = output.appendingPathComponent(item.identifier + ".npz")
+            if !overwrites, FileManager.default.fileExists(atPath: prediction.path),
+               !savesSoftmax || FileManager.default.fileExists(atPath: npz.path) { continue }
             let properties = try PreprocessedCaseProperties.load(from: stage.appendingPathComponent(item.identifier + ".json"))
             let channels = item.modalityCount, spatial = item.spatialShape
             let data = try dataset.withVoxels(of: item) { Array($0.prefix(channels * spatial.reduce(1, *))) }
             let probabilities = predictor.predictProbabilities(data, channels: channels, shape: spatial)
-            let labels = SegmentationExporter.labelMap(probabilities: probabilities, classCount: configuration.classCount,
-                                                       shape: spatial, properties: properties,
-                                                       transposeForward: plans.transposeForward,
-                                                       transposeBackward: plans.transposeBackward)
+            let (labels, kept) = SegmentationExporter.export(
+                probabilities: probabilities, classCount: configuration.classCount, shape: spatial,
+                properties: properties, transposeForward: plans.transposeForward,
+                transposeBackward: plans.transposeBackward, keepingProbabilities: savesSoftmax)
+            if let kept {
+                try NPZ.write([("softmax", NPYArray(float16: kept, shape: [configuration.classCount]
+                                                    + properties.cropping.sizeAfterCropping))], to: npz)
+                try PickleWriter.write(properties.v1PickleValue,
+                                       to: output.appendingPathComponent(item.identifier + ".pkl"))
+            }
             try NIfTI.write(labels, to: prediction, dataType: .uint8)
             logFile?.print("validation \(index + 1)/\(dataset.cases.count): \(item.identifier)")
         }

@@ -29,6 +29,9 @@ public struct TrainingRequest: Sendable {
     public var validationFolder = "validation_raw"
     public var postprocessesFolds = true
     public var overwritesValidation = true
+    /// v1 `--npz`: validation also keeps `CASE.npz` (float16 softmax) + `CASE.pkl`, which ensembling and
+    /// find-best-configuration read.
+    public var savesSoftmax = false
 
     public init(configurationName: String, trainerName: String, task: String, fold: String) {
         self.configurationName = configurationName
@@ -144,7 +147,8 @@ public enum TrainingRunner {
                                            groundTruthSource: taskFolder.appendingPathComponent("gt_segmentations"),
                                            folderName: request.validationFolder,
                                            determinesPostprocessing: request.postprocessesFolds,
-                                           overwrites: request.overwritesValidation)
+                                           overwrites: request.overwritesValidation,
+                                           savesSoftmax: request.savesSoftmax)
         }
         return trainer
     }

@@ -51,9 +51,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        if findLearningRate || pretrainedWeights != nil || saveNpz {
-            throw CLIError.notYetAvailable(command: "train " + (findLearningRate ? "--find_lr" : saveNpz ? "--npz"
-                                                                 : "-pretrained_weights"),
+        if findLearningRate || pretrainedWeights != nil {
+            throw CLIError.notYetAvailable(command: "train " + (findLearningRate ? "--find_lr" : "-pretrained_weights"),
                                            what: "this option")
         }
         var request = TrainingRequest(configurationName: configurationName, trainerName: trainer, task: task, fold: fold)
@@ -69,6 +68,7 @@ struct TrainCommand: ParsableCommand {
         request.validationFolder = validationFolder
         request.postprocessesFolds = !disablePostprocessingOnFolds
         request.overwritesValidation = !validationDisableOverwrite
+        request.savesSoftmax = saveNpz
         let trained = try TrainingRunner.train(request, paths: EnvironmentPaths.current())
         print("Finished: \(trained.outputFolder.path)")
         if request.runsValidation {

@@ -37,6 +37,7 @@ struct TrainingRunnerTests {
             request.iterationsPerEpoch = 3
             request.validationIterations = 2
             request.verbose = false
+            request.savesSoftmax = true
             let trainer = try TrainingRunner.train(request, paths: paths)
             let fold = try paths.trainedModels()
                 .appendingPathComponent("3d_fullres/Task600_Tiny/nnUNetTrainerV2__nnUNetPlansv2.1/fold_0")
@@ -60,6 +61,28 @@ struct TrainingRunnerTests {
             let summaryText = try String(contentsOf: validation.appendingPathComponent("summary.json"), encoding: .utf8)
             #expect(summaryText.contains("nnUNetTrainerV2 val tiled True") && summaryText.contains("Task600_Tiny"))
             #expect(FileManager.default.fileExists(atPath: fold.appendingPathComponent("postprocessing.json").path))
+            // --npz: float16 softmax at the cropped size + properties that load back; their argmax, pasted at the crop
+            // box, is the exported segmentation except where float16 rounding creates near-ties.
+            let properties = try PreprocessedCaseProperties(v1Pickle: PickleReader.read(contentsOf: validation
+                .appendingPathComponent(validationCase + ".pkl")), source: validationCase)
+            let softmax = try NPZ.read(validation.appendingPathComponent(validationCase + ".npz"), member: "softmax")
+            let cropped = properties.cropping.sizeAfterCropping, box = properties.cropping.cropBBox
+            #expect(softmax.dataType == .float16 && softmax.shape == [3] + cropped)
+            #expect(properties.cropping.originalSizeOfRawData == predicted.shape)
+            let values = softmax.floats(), voxels = cropped.reduce(1, *)
+            var disagreements = 0
+            for z in 0..<cropped[0] {
+                for y in 0..<cropped[1] {
+                    for x in 0..<cropped[2] {
+                        let i = (z * cropped[1] + y) * cropped[2] + x
+                        var best = 0
+                        for k in 1..<3 where values[k * voxels + i] > values[best * voxels + i] { best = k }
+                        let j = ((z + box[0][0]) * predicted.shape[1] + y + box[1][0]) * predicted.shape[2] + x + box[2][0]
+                        if Float(best) != predicted.data[j] { disagreements += 1 }
+                    }
+                }
+            }
+            #expect(disagreements <= 5, "\(disagreements) voxels")
 
             // Prediction of a raw test image through the Swift API: the input's exact shape and geometry.
             let model = try TrainedModel(trainerFolder: fold.deletingLastPathComponent())
