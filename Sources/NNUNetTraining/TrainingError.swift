@@ -18,6 +18,8 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
     case emptyPreprocessedFolder(path: String)
     /// The batch loader was stopped before the requested batch was made.
     case loaderStopped
+    /// The modality files of a case to predict do not describe the same voxel grid.
+    case inconsistentModalities(identifier: String, path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -40,6 +42,10 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
         case let .emptyPreprocessedFolder(path):
             return "No preprocessed cases (CASE.npy + CASE.json) in '\(path)'. Run 'nnunet plan-and-preprocess' "
                 + "first, or check the --stage."
+        case let .inconsistentModalities(identifier, path, reason):
+            return "Case '\(identifier)': '\(path)' does not match the case's first modality file (\(reason)). All "
+                + "modality files of a case must share shape, spacing, origin and direction; resample or fix the "
+                + "file header."
         case .loaderStopped:
             return "The batch loader was stopped; create a new loader to draw more batches."
         }

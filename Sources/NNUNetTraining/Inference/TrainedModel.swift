@@ -119,6 +119,12 @@ public final class TrainedModel {
         guard let configuration = folds.first?.configuration else {
             throw TrainingError.missingData("the model has no folds")
         }
+        guard imageFiles.count == plans.numModalities else {
+            throw TrainingError.missingData("case '\(identifier)' has \(imageFiles.count) modality file(s); the model "
+                                            + "needs \(plans.numModalities) (CASE_0000.nii.gz ... CASE_"
+                                            + String(format: "%04d", plans.numModalities - 1) + ".nii.gz)")
+        }
+        try Self.checkModalityGeometry(imageFiles, identifier: identifier)
         let (cropped, shape, cropping) = try Cropper.cropCase(.init(testCase: identifier, imageFiles: imageFiles))
         let stageIndex = configuration.configurationName == "2d" || configuration.configurationName == "3d_lowres"
             ? 0 : plans.numStages - 1
@@ -139,5 +145,29 @@ public final class TrainedModel {
             keepingProbabilities: keepingProbabilities, threads: threads)
         return CasePrediction(labels: labels, properties: properties, probabilities: kept,
                               probabilityShape: [configuration.classCount] + properties.cropping.sizeAfterCropping)
+    }
+
+    /// Refuses a case whose modality files differ in shape or geometry (v1 would silently predict from misaligned
+    /// channels), naming the file.
+    static func checkModalityGeometry(_ files: [URL], identifier: String) throws {
+        guard files.count > 1 else { return }
+        for file in files where !FileManager.default.fileExists(atPath: file.path) {
+            throw TrainingError.missingData("case '\(identifier)': the modality file '\(file.path)' does not exist")
+        }
+        let first = try NIfTI.readHeader(files[0])
+        for file in files.dropFirst() {
+            let header = try NIfTI.readHeader(file)
+            if header.shape != first.shape {
+                throw TrainingError.inconsistentModalities(identifier: identifier, path: file.path,
+                                                           reason: "shape \(header.shape) vs \(first.shape)")
+            }
+            if !header.geometry.isClose(to: first.geometry) {
+                throw TrainingError.inconsistentModalities(
+                    identifier: identifier, path: file.path,
+                    reason: "spacing \(header.geometry.itkSpacing), origin \(header.geometry.itkOrigin), direction "
+                        + "\(header.geometry.itkDirection) vs \(first.geometry.itkSpacing), \(first.geometry.itkOrigin), "
+                        + "\(first.geometry.itkDirection)")
+            }
+        }
     }
 }
