@@ -18,6 +18,8 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
     case emptyPreprocessedFolder(path: String)
     /// The batch loader was stopped before the requested batch was made.
     case loaderStopped
+    /// A model folder (or one of its files) that a model export needs is missing; `reason` says what to do.
+    case incompleteModelExport(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -42,6 +44,8 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
                 + "first, or check the --stage."
         case .loaderStopped:
             return "The batch loader was stopped; create a new loader to draw more batches."
+        case let .incompleteModelExport(path, reason):
+            return "Cannot export the model: '\(path)' \(reason). Nothing was written."
         }
     }
 
