@@ -36,7 +36,8 @@ let package = Package(
             swiftSettings: niftiInclude
         ),
         .target(name: "NNUNetPlanning", dependencies: ["NNUNetCore"], swiftSettings: niftiInclude),
-        .target(name: "NNUNetEvaluation", dependencies: ["NNUNetCore"], swiftSettings: niftiInclude),
+        // Evaluation reads v1's saved case properties (CASE.pkl) for ensembling; Planning never imports Evaluation.
+        .target(name: "NNUNetEvaluation", dependencies: ["NNUNetCore", "NNUNetPlanning"], swiftSettings: niftiInclude),
         .target(
             name: "NNUNetTraining",
             dependencies: ["NNUNetCore", "NNUNetPlanning", "NNUNetEvaluation", "CCairo"],
@@ -68,7 +69,9 @@ let package = Package(
 
         .testTarget(name: "NNUNetCoreTests", dependencies: ["NNUNetCore"], swiftSettings: niftiInclude),
         .testTarget(name: "NNUNetPlanningTests", dependencies: ["NNUNetPlanning"], swiftSettings: niftiInclude),
-        .testTarget(name: "NNUNetEvaluationTests", dependencies: ["NNUNetEvaluation"], swiftSettings: niftiInclude),
+        .testTarget(
+            name: "NNUNetEvaluationTests", dependencies: ["NNUNetEvaluation", "NNUNetPlanning"], swiftSettings: niftiInclude
+        ),
         .testTarget(
             name: "NNUNetTrainingTests",
             dependencies: ["NNUNetTraining", .product(name: "ZIPFoundation", package: "ZIPFoundation")],

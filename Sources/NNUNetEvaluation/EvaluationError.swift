@@ -27,6 +27,13 @@ public enum EvaluationError: Error, LocalizedError, CustomStringConvertible, Equ
     case incompleteCrossValidation(trainerFolder: String, predictions: Int, groundTruth: Int)
     /// An argument makes no sense (e.g. an empty label list).
     case invalidArgument(String)
+    /// None of the folders to ensemble holds saved probabilities (`CASE.npz`).
+    case noSavedProbabilities(folders: [String])
+    /// A folder to ensemble lacks the probabilities (`CASE.npz`) or properties (`CASE.pkl`) of some cases.
+    case incompleteEnsembleFolder(folder: String, missingCases: [String], missingFiles: [String])
+    /// The saved probabilities of one case do not fit together (other shapes across folders, or not the cropped size
+    /// that the case's properties record).
+    case inconsistentProbabilities(caseName: String, detail: String)
 
     public var description: String {
         switch self {
@@ -68,6 +75,21 @@ public enum EvaluationError: Error, LocalizedError, CustomStringConvertible, Equ
                 + "\(groundTruth) cases. It seems that not all folds were trained or validated; finish them first."
         case let .invalidArgument(message):
             return message
+        case let .noSavedProbabilities(folders):
+            return "None of the folders " + folders.map { "'\($0)'" }.joined(separator: ", ")
+                + " holds saved probabilities (CASE.npz). Predict with 'nnunet predict ... -z' (--save_npz) to keep "
+                + "them for ensembling."
+        case let .incompleteEnsembleFolder(folder, missingCases, missingFiles):
+            let shown = missingFiles.prefix(20).joined(separator: ", ")
+                + (missingFiles.count > 20 ? ", ... (\(missingFiles.count - 20) more)" : "")
+            return "The folder '\(folder)' lacks the saved prediction of \(missingCases.count) case(s): "
+                + missingCases.prefix(20).joined(separator: ", ") + (missingCases.count > 20 ? ", ..." : "")
+                + " (missing files: \(shown)). Every folder must hold CASE.npz and CASE.pkl of every case found in "
+                + "any of them: predict the missing cases with 'nnunet predict ... -z', or remove the extra cases. "
+                + "Nothing was written."
+        case let .inconsistentProbabilities(caseName, detail):
+            return "Case '\(caseName)': the saved probabilities cannot be ensembled: \(detail). The folders must "
+                + "come from 'nnunet predict -z' runs on the same images."
         }
     }
 

@@ -20,6 +20,10 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
     case loaderStopped
     /// The modality files of a case to predict do not describe the same voxel grid.
     case inconsistentModalities(identifier: String, path: String, reason: String)
+    /// A model folder (or one of its files) that a model export needs is missing; `reason` says what to do.
+    case incompleteModelExport(path: String, reason: String)
+    /// A trained model folder that cannot be used for prediction or conversion (missing plans, folds, sidecar files).
+    case unusableModel(String)
 
     public var description: String {
         switch self {
@@ -48,6 +52,10 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
                 + "file header."
         case .loaderStopped:
             return "The batch loader was stopped; create a new loader to draw more batches."
+        case let .unusableModel(what):
+            return "Cannot use the model: \(what)."
+        case let .incompleteModelExport(path, reason):
+            return "Cannot export the model: '\(path)' \(reason). Nothing was written."
         }
     }
 

@@ -55,8 +55,7 @@ struct CommandParsingTests {
     @Test("commands that are not built yet say so and fail")
     func notYetAvailable() throws {
         for arguments in [["train", "3d_fullres", "nnUNetTrainerV2", "4", "0", "--find_lr"],
-                          ["predict", "-i", "a", "-o", "b", "-t", "4", "-z"],
-                          ["ensemble", "-f", "a", "b", "-o", "c"]] {
+                          ["predict", "-i", "a", "-o", "b", "-t", "4", "-m", "3d_cascade_fullres"]] {
             var command = try NNUNetCommand.parseAsRoot(arguments)
             #expect(throws: CLIError.self) { try command.run() }
         }

@@ -32,7 +32,7 @@ public final class TrainedModel {
         do {
             (plans, plansFile) = try Plans.loadFromModelFolder(trainerFolder)
         } catch let error as CoreError {
-            throw TrainingError.missingData(error.description)
+            throw TrainingError.unusableModel(error.description)
         }
         let available = ((try? FileManager.default.contentsOfDirectory(atPath: trainerFolder.path)) ?? [])
             .filter { $0.hasPrefix("fold_") }.sorted()
@@ -44,13 +44,13 @@ public final class TrainedModel {
             }
         } ?? available
         guard !names.isEmpty else {
-            throw TrainingError.missingData("no fold_* folder in '\(trainerFolder.path)'; train the model first")
+            throw TrainingError.unusableModel("no fold_* folder in '\(trainerFolder.path)'; train the model first")
         }
         var loaded: [(String, TrainingConfiguration, GenericUNet)] = []
         for name in names {
             let weights = trainerFolder.appendingPathComponent(name).appendingPathComponent(checkpoint + ".model")
             guard FileManager.default.fileExists(atPath: weights.path) else {
-                throw TrainingError.missingData("'\(weights.path)' does not exist (fold \(name) not trained, or "
+                throw TrainingError.unusableModel("'\(weights.path)' does not exist (fold \(name) not trained, or "
                                                 + "another -chk is needed)")
             }
             if V1ModelFolder.isV1Checkpoint(weights) {
@@ -117,10 +117,10 @@ public final class TrainedModel {
     public func predictCase(imageFiles: [URL], identifier: String = "case", keepingProbabilities: Bool) throws
         -> CasePrediction {
         guard let configuration = folds.first?.configuration else {
-            throw TrainingError.missingData("the model has no folds")
+            throw TrainingError.unusableModel("the model has no folds")
         }
         guard imageFiles.count == plans.numModalities else {
-            throw TrainingError.missingData("case '\(identifier)' has \(imageFiles.count) modality file(s); the model "
+            throw TrainingError.unusableModel("case '\(identifier)' has \(imageFiles.count) modality file(s); the model "
                                             + "needs \(plans.numModalities) (CASE_0000.nii.gz ... CASE_"
                                             + String(format: "%04d", plans.numModalities - 1) + ".nii.gz)")
         }
@@ -129,7 +129,7 @@ public final class TrainedModel {
         let stageIndex = configuration.configurationName == "2d" || configuration.configurationName == "3d_lowres"
             ? 0 : plans.numStages - 1
         guard let stage = plans.stage(stageIndex) else {
-            throw TrainingError.missingData("the plans have no stage \(stageIndex)")
+            throw TrainingError.unusableModel("the plans have no stage \(stageIndex)")
         }
         var preprocessor = Preprocessor(plans: plans)
         preprocessor.isTwoD = configuration.configurationName == "2d"
@@ -152,7 +152,7 @@ public final class TrainedModel {
     static func checkModalityGeometry(_ files: [URL], identifier: String) throws {
         guard files.count > 1 else { return }
         for file in files where !FileManager.default.fileExists(atPath: file.path) {
-            throw TrainingError.missingData("case '\(identifier)': the modality file '\(file.path)' does not exist")
+            throw TrainingError.unusableModel("case '\(identifier)': the modality file '\(file.path)' does not exist")
         }
         let first = try NIfTI.readHeader(files[0])
         for file in files.dropFirst() {

@@ -29,17 +29,17 @@ public enum V1ModelConversion {
         let fm = FileManager.default
         let plansURL = source.appendingPathComponent("plans.pkl")
         guard fm.fileExists(atPath: plansURL.path) else {
-            throw TrainingError.missingData("'\(plansURL.path)' does not exist; give a v1 trainer folder "
+            throw TrainingError.unusableModel("'\(plansURL.path)' does not exist; give a v1 trainer folder "
                                             + "(RESULTS_FOLDER/nnUNet/CONFIG/TaskXXX/TRAINER__PLANS)")
         }
         let plans: Plans
         do { plans = try Plans.loadV1Pickle(from: plansURL) } catch {
-            throw TrainingError.missingData("\(error)")
+            throw TrainingError.unusableModel("\(error)")
         }
         let foldNames = ((try? fm.contentsOfDirectory(atPath: source.path)) ?? [])
             .filter { $0.hasPrefix("fold_") || $0 == "all" }.sorted()
         guard !foldNames.isEmpty else {
-            throw TrainingError.missingData("no fold_* folder in '\(source.path)'")
+            throw TrainingError.unusableModel("no fold_* folder in '\(source.path)'")
         }
         try fm.createDirectory(at: destination, withIntermediateDirectories: true)
         try plans.write(to: destination.appendingPathComponent("plans.json"))

@@ -78,13 +78,13 @@ public enum V1ModelFolder {
         throws -> (configuration: TrainingConfiguration, network: GenericUNet, info: ModelInfo) {
         let pickle = URL(fileURLWithPath: weights.path + ".pkl")
         guard FileManager.default.fileExists(atPath: pickle.path) else {
-            throw TrainingError.missingData("'\(pickle.path)' does not exist: a v1 checkpoint needs its .model.pkl next "
+            throw TrainingError.unusableModel("'\(pickle.path)' does not exist: a v1 checkpoint needs its .model.pkl next "
                                             + "to it (copy both files)")
         }
         let info = try readModelInfo(pickle, fallbackPlans: folderPlans)
         let name = configurationName(trainerFolder: trainerFolder, info: info)
         if name == "3d_cascade_fullres" {
-            throw TrainingError.missingData("'\(trainerFolder.path)' is a v1 cascade model; cascade prediction is not "
+            throw TrainingError.unusableModel("'\(trainerFolder.path)' is a v1 cascade model; cascade prediction is not "
                                             + "available yet")
         }
         let fold = Int(weights.deletingLastPathComponent().lastPathComponent.replacingOccurrences(of: "fold_", with: ""))
