@@ -67,6 +67,13 @@ let package = Package(
             swiftSettings: niftiInclude
         ),
 
+        .executableTarget(
+            name: "PredictFromSwift",
+            dependencies: ["NNUNetCore", "NNUNetTraining"],
+            path: "Examples/PredictFromSwift",
+            swiftSettings: niftiInclude
+        ),
+
         .testTarget(name: "NNUNetCoreTests", dependencies: ["NNUNetCore"], swiftSettings: niftiInclude),
         .testTarget(name: "NNUNetPlanningTests", dependencies: ["NNUNetPlanning"], swiftSettings: niftiInclude),
         .testTarget(

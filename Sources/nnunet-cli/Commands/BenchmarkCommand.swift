@@ -7,6 +7,7 @@ struct BenchmarkCommand: ParsableCommand {
         abstract: "Time the hot paths (convolution, training step, augmentation, inference, real data).",
         subcommands: [BenchmarkConv3DCommand.self, EvaluationBenchmarkCommand.self, BenchmarkResampleCommand.self,
                       BenchmarkPlanAndPreprocessCommand.self, BenchmarkAugmentationCommand.self,
-                      BenchmarkTrainStepCommand.self, BenchmarkForwardCommand.self, BenchmarkPredictCommand.self]
+                      BenchmarkTrainStepCommand.self, BenchmarkForwardCommand.self, BenchmarkPredictCommand.self,
+                      BenchmarkHippocampusCommand.self]
     )
 }

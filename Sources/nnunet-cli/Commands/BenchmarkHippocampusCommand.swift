@@ -1,0 +1,185 @@
+import ArgumentParser
+import Foundation
+import NNUNetCore
+import NNUNetEvaluation
+import NNUNetPlanning
+import NNUNetTraining
+
+/// `nnunet benchmark hippocampus`: the real-data benchmark. MSD Task04 → plan and preprocess → train 3d_fullres fold 0
+/// for a stated budget → predict the fold's validation cases → Dice per label, wall time per phase, peak memory; with
+/// `--peer-bin`, nnU-Net v1 does the same work with the same budget and split in the same run.
+struct BenchmarkHippocampusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hippocampus",
+        abstract: "Real-data benchmark on MSD hippocampus: convert, plan, train 3d_fullres fold 0 for a budget, validate.",
+        discussion: """
+            The budget is epochs x iterations per epoch (v1's default is 1000 x 250 on a GPU). Validation predicts the \
+            52 fold-0 validation cases with mirroring, as v1's validate() does after training, and reports the mean \
+            Dice per label from validation_raw/summary.json. With --peer-bin (the bin folder of a venv with nnunet \
+            1.7.1 and torch, e.g. .peer-venv/bin), nnU-Net v1 runs plan_and_preprocess and nnUNet_train --fp32 on the \
+            same converted task with the same budget (its trainer is patched only to set the epochs and iterations) \
+            and v1's default 5-fold split, which ours reproduces, so both validate the same 52 cases.
+            """)
+
+    @Option(name: .customLong("data"), help: "The MSD Task04 folder (dataset.json, imagesTr, labelsTr).")
+    var data = "../shared/data/msd_hippocampus"
+    @Option(name: .customLong("work"), help: "Working folder (created; reused runs are redone).")
+    var work = "benchmark-work/hippocampus"
+    @Option(name: .customLong("epochs")) var epochs = 10
+    @Option(name: .customLong("iterations-per-epoch")) var iterations = 10
+    @Option(name: .customLong("validation-iterations"), help: "Online validation batches per epoch.")
+    var validationIterations = 2
+    @Option(name: .customLong("threads")) var threads = 2
+    @Option(name: .customLong("peer-bin"), help: "bin folder of a venv with nnunet 1.7.1 (runs v1 with the same budget).")
+    var peerBin: String?
+    @Flag(name: .customLong("skip-ours"), help: "Only run the peer (its results still need --work).") var skipOurs = false
+    @Flag(name: .customLong("json"), help: "Print one JSON object at the end.") var json = false
+
+    func run() throws {
+        ThreadSettings.defaultThreads = threads
+        let root = URL(fileURLWithPath: work, isDirectory: true).standardizedFileURL
+        let oursRoot = root.appendingPathComponent("ours")
+        let paths = NNUNetPaths.inside(oursRoot)
+        var result: [String: Any] = ["benchmark": "hippocampus", "epochs": epochs, "iterations_per_epoch": iterations,
+                                     "threads": threads]
+        func phase<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+            print("== \(name)")
+            let start = Date()
+            let value = try body()
+            let seconds = Date().timeIntervalSince(start)
+            print(String(format: "   %.1f s", seconds))
+            result["\(name)_seconds"] = seconds
+            return value
+        }
+        // Conversion is shared: the peer trains on the very same raw task.
+        if FileManager.default.fileExists(atPath: oursRoot.path), !skipOurs { try FileManager.default.removeItem(at: oursRoot) }
+        let task = try phase("convert") { () throws -> URL in
+            let existing = try paths.rawData().appendingPathComponent("Task004_Hippocampus")
+            if FileManager.default.fileExists(atPath: existing.appendingPathComponent("dataset.json").path) { return existing }
+            return try DecathlonConverter.convert(msdFolder: URL(fileURLWithPath: data, isDirectory: true), outputTaskID: 4,
+                                                  rawDataFolder: try paths.rawData(), threads: threads)
+        }
+        if !skipOurs {
+            var options = PlanAndPreprocess.Options()
+            options.planner2D = nil
+            options.threadsFullres = threads
+            options.threadsLowres = threads
+            _ = try phase("plan_and_preprocess") {
+                try PlanAndPreprocess.run(taskName: task.lastPathComponent, paths: paths, options: options)
+            }
+            var request = TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2", task: "4",
+                                          fold: "0")
+            request.epochs = epochs
+            request.iterationsPerEpoch = iterations
+            request.validationIterations = validationIterations
+            request.runsValidation = false
+            let trainer = try phase("train") { try TrainingRunner.train(request, paths: paths) }
+            request.validationOnly = true
+            request.runsValidation = true
+            request.postprocessesFolds = false
+            _ = try phase("validate") { try TrainingRunner.train(request, paths: paths) }
+            let summary = try EvaluationSummary.read(trainer.outputFolder.appendingPathComponent("validation_raw/summary.json"))
+            result["dice_anterior"] = summary.meanDice(of: 1)
+            result["dice_posterior"] = summary.meanDice(of: 2)
+            result["validation_cases"] = summary.cases.count
+            result["peak_rss_mib"] = BenchmarkConv3DCommand.peakRSSMiB()
+            print(String(format: "ours: Dice anterior %.4f, posterior %.4f (%d cases)", summary.meanDice(of: 1),
+                         summary.meanDice(of: 2), summary.cases.count))
+        }
+        if let peerBin {
+            let peer = try runPeer(bin: URL(fileURLWithPath: peerBin).standardizedFileURL, rawTask: task,
+                                   root: root.appendingPathComponent("v1"))
+            for (key, value) in peer { result["peer_" + key] = value }
+            if let ours = result["train_seconds"] as? Double, let theirs = peer["train_seconds"] as? Double {
+                result["train_ratio_ours_over_peer"] = ours / theirs
+            }
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for key in result.keys.sorted() { print("\(key): \(result[key] ?? "")") }
+        }
+    }
+
+    /// nnU-Net v1 on the same raw task: plan_and_preprocess (3D only), then nnUNet_train 3d_fullres nnUNetTrainerV2 4 0
+    /// --fp32 with the epochs and iterations set after the trainer's constructor (nothing else changed; its final
+    /// validate() runs with mirroring as usual).
+    func runPeer(bin: URL, rawTask: URL, root: URL) throws -> [String: Any] {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: root.path) { try fm.removeItem(at: root) }
+        let raw = root.appendingPathComponent("nnUNet_raw_data_base/nnUNet_raw_data")
+        try fm.createDirectory(at: raw, withIntermediateDirectories: true)
+        try fm.copyItem(at: rawTask, to: raw.appendingPathComponent(rawTask.lastPathComponent))
+        var environment = ProcessInfo.processInfo.environment
+        environment["nnUNet_raw_data_base"] = root.appendingPathComponent("nnUNet_raw_data_base").path
+        environment["nnUNet_preprocessed"] = root.appendingPathComponent("nnUNet_preprocessed").path
+        environment["RESULTS_FOLDER"] = root.appendingPathComponent("RESULTS_FOLDER").path
+        environment["nnUNet_n_proc_DA"] = String(threads)
+        environment["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
+        for name in ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"] { environment[name] = String(threads) }
+        var out: [String: Any] = [:]
+        func execute(_ name: String, _ executable: URL, _ arguments: [String]) throws {
+            print("== peer \(name): \(executable.lastPathComponent) \(arguments.joined(separator: " "))")
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = arguments
+            process.environment = environment
+            process.currentDirectoryURL = root
+            let log = root.appendingPathComponent("\(name).log")
+            fm.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            defer { try? handle.close() }
+            process.standardOutput = handle
+            process.standardError = handle
+            let start = Date()
+            try process.run()
+            process.waitUntilExit()
+            let seconds = Date().timeIntervalSince(start)
+            print(String(format: "   %.1f s", seconds))
+            out["\(name)_seconds"] = seconds
+            guard process.terminationStatus == 0 else {
+                throw CLIError.failed("nnU-Net v1's \(name) failed (status \(process.terminationStatus)); see \(log.path)")
+            }
+        }
+        try execute("plan_and_preprocess", bin.appendingPathComponent("nnUNet_plan_and_preprocess"),
+                    ["-t", "4", "-pl2d", "None", "-tl", String(threads), "-tf", String(threads)])
+        let driver = """
+            import sys
+            from nnunet.training.network_training.nnUNetTrainerV2 import nnUNetTrainerV2
+            original = nnUNetTrainerV2.__init__
+            def patched(self, *args, **kwargs):
+                original(self, *args, **kwargs)
+                self.max_num_epochs = \(epochs)
+                self.num_batches_per_epoch = \(iterations)
+                self.num_val_batches_per_epoch = \(validationIterations)
+            nnUNetTrainerV2.__init__ = patched
+            from nnunet.run.run_training import main
+            sys.argv = ['nnUNet_train', '3d_fullres', 'nnUNetTrainerV2', '4', '0', '--fp32']
+            main()
+            """
+        try execute("train_and_validate", bin.appendingPathComponent("python"), ["-c", driver])
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        out["peak_rss_mib_largest_process"] = Double(usage.ru_maxrss) / 1024
+        let fold = root.appendingPathComponent(
+            "RESULTS_FOLDER/nnUNet/3d_fullres/Task004_Hippocampus/nnUNetTrainerV2__nnUNetPlansv2.1/fold_0")
+        let summary = try EvaluationSummary.read(fold.appendingPathComponent("validation_raw/summary.json"))
+        out["dice_anterior"] = summary.meanDice(of: 1)
+        out["dice_posterior"] = summary.meanDice(of: 2)
+        out["validation_cases"] = summary.cases.count
+        // v1's log has the epoch times: the training share of train_and_validate.
+        if let logName = try fm.contentsOfDirectory(atPath: fold.path).first(where: { $0.hasPrefix("training_log") }),
+           let text = try? String(contentsOf: fold.appendingPathComponent(logName), encoding: .utf8) {
+            let epochTimes = text.split(separator: "\n").compactMap { line -> Double? in
+                guard let range = line.range(of: "This epoch took ") else { return nil }
+                return Double(line[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+            }
+            out["epoch_seconds"] = epochTimes
+            out["train_seconds"] = epochTimes.reduce(0, +)
+        }
+        print(String(format: "v1: Dice anterior %.4f, posterior %.4f (%d cases)", summary.meanDice(of: 1),
+                     summary.meanDice(of: 2), summary.cases.count))
+        return out
+    }
+}
