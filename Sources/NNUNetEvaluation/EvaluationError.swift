@@ -34,6 +34,11 @@ public enum EvaluationError: Error, LocalizedError, CustomStringConvertible, Equ
     /// The saved probabilities of one case do not fit together (other shapes across folders, or not the cropped size
     /// that the case's properties record).
     case inconsistentProbabilities(caseName: String, detail: String)
+    /// Trained model folders that model selection needs do not exist (`configurations[i]` expects `folders[i]`).
+    case missingModelFolders(configurations: [String], folders: [String])
+    /// A fold's validation output cannot be ensembled (folder, `summary.json` or `CASE.npz`/`CASE.pkl` missing, or
+    /// the two models validated other cases); `rerunCommand` redoes the validation with saved probabilities.
+    case incompleteValidation(folder: String, problem: String, rerunCommand: String)
 
     public var description: String {
         switch self {
@@ -90,6 +95,14 @@ public enum EvaluationError: Error, LocalizedError, CustomStringConvertible, Equ
         case let .inconsistentProbabilities(caseName, detail):
             return "Case '\(caseName)': the saved probabilities cannot be ensembled: \(detail). The folders must "
                 + "come from 'nnunet predict -z' runs on the same images."
+        case let .missingModelFolders(configurations, folders):
+            return "The trained model folder of " + zip(configurations, folders).map { "\($0) ('\($1)')" }
+                .joined(separator: ", ") + (folders.count == 1 ? " is" : " are") + " missing. Model selection "
+                + "compares the configurations given with -m: train them (every fold) first, or leave them out of -m. "
+                + "Nothing was done."
+        case let .incompleteValidation(folder, problem, rerunCommand):
+            return "Cannot ensemble the validation in '\(folder)': \(problem). Please rerun the validation with "
+                + "'\(rerunCommand)' (it saves CASE.npz and CASE.pkl for every validation case)."
         }
     }
 

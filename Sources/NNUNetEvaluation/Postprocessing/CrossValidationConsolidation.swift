@@ -29,6 +29,37 @@ public enum CrossValidationConsolidation {
     public static func consolidate(trainerFolder: URL, validationFolder: String = "validation_raw",
                                    folds: [Int] = [0, 1, 2, 3, 4],
                                    threads: Int = ThreadSettings.defaultThreads) throws -> PostprocessingDecision {
+        let summary = try collectAndEvaluate(trainerFolder: trainerFolder, validationFolder: validationFolder,
+                                             folds: folds, threads: threads)
+        return try PostprocessingDetermination.determine(
+            rawFolder: trainerFolder.appendingPathComponent(rawFolderName, isDirectory: true), rawSummary: summary,
+            groundTruthFolder: trainerFolder.appendingPathComponent(groundTruthFolderName, isDirectory: true),
+            finalFolder: trainerFolder.appendingPathComponent("cv_niftis_postprocessed", isDirectory: true),
+            decisionFile: trainerFolder.appendingPathComponent("postprocessing.json"), threads: threads)
+    }
+
+    /// The folder of the collected cross-validation predictions inside a trainer folder.
+    public static let rawFolderName = "cv_niftis_raw"
+    /// The folder of the ground truth that the trainer copied for validation.
+    public static let groundTruthFolderName = "gt_niftis"
+
+    /// Steps 1 and 2 of the consolidation without the postprocessing: recreates `cv_niftis_raw/` from the folds'
+    /// validation predictions and evaluates it against `gt_niftis/` with the labels of the first fold's
+    /// `summary.json` (background included) → `cv_niftis_raw/summary.json`.
+    ///
+    /// This is what v1's find_best_configuration does with `--disable_postprocessing` (`collect_cv_niftis` +
+    /// `evaluate_folder`).
+    /// - Parameter folds: the folds to collect; the first one's `summary.json` gives the labels.
+    /// - Returns: the evaluation written to `cv_niftis_raw/summary.json`.
+    /// - Throws: ``EvaluationError/missingFolds(trainerFolder:folds:validationFolder:)`` naming every missing fold,
+    ///   ``EvaluationError/incompleteCrossValidation(trainerFolder:predictions:groundTruth:)`` when the predictions do
+    ///   not cover `gt_niftis/`, ``EvaluationError/unreadableFile(path:reason:)`` without `gt_niftis/`, and the
+    ///   evaluation's errors.
+    @discardableResult
+    public static func collectAndEvaluate(trainerFolder: URL, validationFolder: String = "validation_raw",
+                                          folds: [Int] = [0, 1, 2, 3, 4],
+                                          threads: Int = ThreadSettings.defaultThreads) throws -> EvaluationSummary {
+        guard !folds.isEmpty else { throw EvaluationError.invalidArgument("Give at least one fold to consolidate.") }
         let fileManager = FileManager.default
         let foldFolders = folds.map {
             trainerFolder.appendingPathComponent("fold_\($0)", isDirectory: true)
@@ -39,8 +70,8 @@ public enum CrossValidationConsolidation {
             throw EvaluationError.missingFolds(trainerFolder: trainerFolder.path, folds: missing,
                                                validationFolder: validationFolder)
         }
-        let rawFolder = trainerFolder.appendingPathComponent("cv_niftis_raw", isDirectory: true)
-        let groundTruth = trainerFolder.appendingPathComponent("gt_niftis", isDirectory: true)
+        let rawFolder = trainerFolder.appendingPathComponent(rawFolderName, isDirectory: true)
+        let groundTruth = trainerFolder.appendingPathComponent(groundTruthFolderName, isDirectory: true)
         guard isDirectory(groundTruth) else {
             throw EvaluationError.unreadableFile(path: groundTruth.path, reason: "the ground-truth folder gt_niftis "
                 + "is missing; it is written when the first fold is trained")
@@ -68,14 +99,10 @@ public enum CrossValidationConsolidation {
         }
         let firstSummary = foldFolders[0].appendingPathComponent("summary.json")
         let labels = try EvaluationSummary.read(firstSummary).mean.compactMap { Int($0.label) }
-        let summary = try FolderEvaluation.aggregateScores(
+        return try FolderEvaluation.aggregateScores(
             pairs: predictions.map { (rawFolder.appendingPathComponent($0), groundTruth.appendingPathComponent($0)) },
             options: EvaluationOptions(labels: labels), jsonOutput: rawFolder.appendingPathComponent("summary.json"),
             threads: threads)
-        return try PostprocessingDetermination.determine(
-            rawFolder: rawFolder, rawSummary: summary, groundTruthFolder: groundTruth,
-            finalFolder: trainerFolder.appendingPathComponent("cv_niftis_postprocessed", isDirectory: true),
-            decisionFile: trainerFolder.appendingPathComponent("postprocessing.json"), threads: threads)
     }
 
     /// Folder mode (`nnunet determine-postprocessing --raw PRED --gt GT --out OUT [-l LABELS]`), for predictions made
