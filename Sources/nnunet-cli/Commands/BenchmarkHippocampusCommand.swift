@@ -74,6 +74,9 @@ struct BenchmarkHippocampusCommand: ParsableCommand {
             request.validationIterations = validationIterations
             request.runsValidation = false
             let trainer = try phase("train") { try TrainingRunner.train(request, paths: paths) }
+            let epochTimes = Self.epochSeconds(inLogsOf: trainer.outputFolder)
+            result["epoch_seconds"] = epochTimes
+            result["epochs_total_seconds"] = epochTimes.reduce(0, +)
             request.validationOnly = true
             request.runsValidation = true
             request.postprocessesFolds = false
@@ -90,8 +93,8 @@ struct BenchmarkHippocampusCommand: ParsableCommand {
             let peer = try runPeer(bin: URL(fileURLWithPath: peerBin).standardizedFileURL, rawTask: task,
                                    root: root.appendingPathComponent("v1"))
             for (key, value) in peer { result["peer_" + key] = value }
-            if let ours = result["train_seconds"] as? Double, let theirs = peer["train_seconds"] as? Double {
-                result["train_ratio_ours_over_peer"] = ours / theirs
+            if let ours = result["epochs_total_seconds"] as? Double, let theirs = peer["epochs_total_seconds"] as? Double {
+                result["epochs_ratio_ours_over_peer"] = ours / theirs
             }
         }
         if json {
@@ -134,10 +137,17 @@ struct BenchmarkHippocampusCommand: ParsableCommand {
             process.standardError = handle
             let start = Date()
             try process.run()
+            // Peak RSS of the whole process tree (v1 runs augmentation workers as separate processes), sampled.
+            var peak = 0.0
+            while process.isRunning {
+                peak = max(peak, Self.treeRSSMiB(root: process.processIdentifier))
+                Thread.sleep(forTimeInterval: 0.5)
+            }
             process.waitUntilExit()
             let seconds = Date().timeIntervalSince(start)
-            print(String(format: "   %.1f s", seconds))
+            print(String(format: "   %.1f s, peak RSS of the process tree %.0f MiB", seconds, peak))
             out["\(name)_seconds"] = seconds
+            out["\(name)_peak_tree_rss_mib"] = peak
             guard process.terminationStatus == 0 else {
                 throw CLIError.failed("nnU-Net v1's \(name) failed (status \(process.terminationStatus)); see \(log.path)")
             }
@@ -159,9 +169,6 @@ struct BenchmarkHippocampusCommand: ParsableCommand {
             main()
             """
         try execute("train_and_validate", bin.appendingPathComponent("python"), ["-c", driver])
-        var usage = rusage()
-        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
-        out["peak_rss_mib_largest_process"] = Double(usage.ru_maxrss) / 1024
         let fold = root.appendingPathComponent(
             "RESULTS_FOLDER/nnUNet/3d_fullres/Task004_Hippocampus/nnUNetTrainerV2__nnUNetPlansv2.1/fold_0")
         let summary = try EvaluationSummary.read(fold.appendingPathComponent("validation_raw/summary.json"))
@@ -169,17 +176,51 @@ struct BenchmarkHippocampusCommand: ParsableCommand {
         out["dice_posterior"] = summary.meanDice(of: 2)
         out["validation_cases"] = summary.cases.count
         // v1's log has the epoch times: the training share of train_and_validate.
-        if let logName = try fm.contentsOfDirectory(atPath: fold.path).first(where: { $0.hasPrefix("training_log") }),
-           let text = try? String(contentsOf: fold.appendingPathComponent(logName), encoding: .utf8) {
-            let epochTimes = text.split(separator: "\n").compactMap { line -> Double? in
-                guard let range = line.range(of: "This epoch took ") else { return nil }
-                return Double(line[range.upperBound...].prefix { $0.isNumber || $0 == "." })
-            }
-            out["epoch_seconds"] = epochTimes
-            out["train_seconds"] = epochTimes.reduce(0, +)
-        }
+        let epochTimes = Self.epochSeconds(inLogsOf: fold)
+        out["epoch_seconds"] = epochTimes
+        out["epochs_total_seconds"] = epochTimes.reduce(0, +)
         print(String(format: "v1: Dice anterior %.4f, posterior %.4f (%d cases)", summary.meanDice(of: 1),
                      summary.meanDice(of: 2), summary.cases.count))
         return out
+    }
+
+    /// "This epoch took X s" lines of the training logs in a fold folder (v1 and ours print the same line).
+    static func epochSeconds(inLogsOf fold: URL) -> [Double] {
+        let logs = ((try? FileManager.default.contentsOfDirectory(atPath: fold.path)) ?? [])
+            .filter { $0.hasPrefix("training_log") }.sorted()
+        return logs.flatMap { name -> [Double] in
+            let text = (try? String(contentsOf: fold.appendingPathComponent(name), encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").compactMap { line -> Double? in
+                guard let range = line.range(of: "This epoch took ") else { return nil }
+                return Double(line[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+            }
+        }
+    }
+
+    /// Resident memory of a process and all its descendants, from /proc (0 where unavailable).
+    static func treeRSSMiB(root: Int32) -> Double {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
+        var parent: [Int32: Int32] = [:]
+        var rss: [Int32: Double] = [:]
+        let page = Double(sysconf(Int32(_SC_PAGESIZE)))
+        for entry in entries {
+            guard let pid = Int32(entry),
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            // After "pid (comm)": state ppid ... ; rss (pages) is field 24 of the full line, i.e. index 21 here.
+            guard fields.count > 21, let ppid = Int32(fields[1]), let pages = Double(fields[21]) else { continue }
+            parent[pid] = ppid
+            rss[pid] = pages * page / 1_048_576
+        }
+        var total = 0.0
+        for (pid, value) in rss {
+            var current: Int32? = pid
+            while let p = current, p > 1 {
+                if p == root { total += value; break }
+                current = parent[p]
+            }
+        }
+        return total
     }
 }
