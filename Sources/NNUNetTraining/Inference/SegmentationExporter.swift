@@ -53,6 +53,52 @@ public enum SegmentationExporter {
             }
         }
         let cropped = Preprocessor.transpose(labels, shape: target, by: transposeBackward)
+        return (uncrop(cropped, properties: properties), keepingProbabilities ? kept : nil)
+    }
+
+    /// How probabilities become labels at the original resolution (v1 `--mode`).
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Resample every class probability (order 1, separate-z rules), then argmax (v1 default).
+        case normal
+        /// Argmax in preprocessed space, then resample the label map one-hot linearly (separate-z rules).
+        case fast
+        /// Argmax in preprocessed space, then nearest-neighbour resampling of the label map.
+        case fastest
+    }
+
+    /// The label map for the `fast` and `fastest` modes: argmax first (K × smaller volume never resampled), then the
+    /// labels are resampled to the cropped size, transposed back and pasted at the crop box with the image geometry.
+    public static func labelMapFromArgmax(probabilities: [Float], classCount: Int, shape: [Int],
+                                          properties: PreprocessedCaseProperties, transposeForward: [Int],
+                                          transposeBackward: [Int], mode: Mode,
+                                          threads: Int = ThreadSettings.defaultThreads) -> Volume {
+        let voxels = shape.reduce(1, *)
+        var labels = [Float](repeating: 0, count: voxels)
+        for i in 0..<voxels {
+            var best = probabilities[i], label = 0
+            for k in 1..<classCount where probabilities[k * voxels + i] > best {
+                best = probabilities[k * voxels + i]
+                label = k
+            }
+            labels[i] = Float(label)
+        }
+        let cropping = properties.cropping
+        let target = transposeForward.map { cropping.sizeAfterCropping[$0] }
+        let resampled: [Float]
+        if mode == .fastest {
+            resampled = Resampling.resizeNearest(labels, shape: shape, to: target)
+        } else {
+            let axis = Preprocessor.separateAxis(originalSpacing: cropping.originalSpacing,
+                                                 targetSpacing: properties.spacingAfterResampling)
+            resampled = Resampling.resampleLikeNNUNet(labels, shape: shape, to: target, isSegmentation: true,
+                                                      separateAxis: axis, threads: threads)
+        }
+        return uncrop(Preprocessor.transpose(resampled, shape: target, by: transposeBackward), properties: properties)
+    }
+
+    /// Pastes labels of the cropped size into a zero volume of the original size, with the original geometry.
+    static func uncrop(_ cropped: [Float], properties: PreprocessedCaseProperties) -> Volume {
+        let cropping = properties.cropping
         let original = cropping.originalSizeOfRawData
         var full = [Float](repeating: 0, count: original.reduce(1, *))
         let box = cropping.cropBBox
@@ -66,6 +112,6 @@ public enum SegmentationExporter {
         }
         let geometry = ImageGeometry(itkSpacing: cropping.itkSpacing, itkOrigin: cropping.itkOrigin,
                                      itkDirection: cropping.itkDirection)
-        return (Volume(data: full, shape: original, geometry: geometry), keepingProbabilities ? kept : nil)
+        return Volume(data: full, shape: original, geometry: geometry)
     }
 }

@@ -22,6 +22,9 @@ public final class TrainedModel {
     public let folds: [(name: String, configuration: TrainingConfiguration, network: GenericUNet)]
     public var usesMirroring = true
     public var stepSize = 0.5
+    /// v1 `--mode`: how probabilities become labels at the original resolution (`fast`/`fastest` keep no
+    /// probabilities).
+    public var exportMode = SegmentationExporter.Mode.normal
     public var threads = ThreadSettings.defaultThreads
 
     /// Loads the plans and the checkpoint `checkpoint` of every requested fold (default: every `fold_*` folder).
@@ -139,6 +142,18 @@ public final class TrainedModel {
         let spatial = Array(preprocessedShape.dropFirst())
         let data = Array(array.prefix(channels * spatial.reduce(1, *)))
         let probabilities = predictProbabilities(data, channels: channels, shape: spatial)
+        if exportMode != .normal {
+            guard !keepingProbabilities else {
+                throw TrainingError.unusableModel("--mode \(exportMode.rawValue) keeps no probabilities; use the normal "
+                                                  + "mode with -z")
+            }
+            let labels = SegmentationExporter.labelMapFromArgmax(
+                probabilities: probabilities, classCount: configuration.classCount, shape: spatial,
+                properties: properties, transposeForward: plans.transposeForward,
+                transposeBackward: plans.transposeBackward, mode: exportMode, threads: threads)
+            return CasePrediction(labels: labels, properties: properties, probabilities: nil,
+                                  probabilityShape: [configuration.classCount] + properties.cropping.sizeAfterCropping)
+        }
         let (labels, kept) = SegmentationExporter.export(
             probabilities: probabilities, classCount: configuration.classCount, shape: spatial, properties: properties,
             transposeForward: plans.transposeForward, transposeBackward: plans.transposeBackward,

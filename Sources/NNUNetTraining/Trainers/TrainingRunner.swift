@@ -32,6 +32,8 @@ public struct TrainingRequest: Sendable {
     /// v1 `--npz`: validation also keeps `CASE.npz` (float16 softmax) + `CASE.pkl`, which ensembling and
     /// find-best-configuration read.
     public var savesSoftmax = false
+    /// v1 `-pretrained_weights FILE`: initialise the network from this checkpoint (ours or v1's) before training.
+    public var pretrainedWeights: URL?
 
     public init(configurationName: String, trainerName: String, task: String, fold: String) {
         self.configurationName = configurationName
@@ -131,6 +133,14 @@ public enum TrainingRunner {
             }
             trainer.logFile?.print("Continuing from \(checkpoint.lastPathComponent) at epoch \(trainer.log.epoch)")
         }
+        if let file = request.pretrainedWeights, !request.continueTraining, !request.validationOnly {
+            guard let network = trainer.network as? GenericUNet else {
+                throw TrainingError.missingData("-pretrained_weights needs a GenericUNet network")
+            }
+            let report = try PretrainedWeights.load(file, into: network)
+            trainer.logFile?.print("Loaded \(report.loaded.count) pretrained parameters from \(file.path)"
+                                   + (report.kept.isEmpty ? "" : "; kept the initialisation of \(report.kept.joined(separator: ", "))"))
+        }
         if request.validationOnly {
             let name = request.validateBest ? "model_best.model" : "model_final_checkpoint.model"
             let checkpoint = trainer.outputFolder.appendingPathComponent(name)
@@ -139,6 +149,7 @@ public enum TrainingRunner {
             }
             try trainer.loadCheckpoint(from: checkpoint)
         } else {
+            if trainer.savesCheckpoints { try trainer.writeDebugInformation() }
             try trainer.runTraining()
         }
         if request.runsValidation || request.validationOnly, let plansFile = trainer.plansFile {

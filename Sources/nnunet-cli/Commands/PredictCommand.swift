@@ -42,10 +42,16 @@ struct PredictCommand: ParsableCommand {
 
     /// Runs with explicit nnU-Net folders (tests pass their own instead of the process environment).
     func run(paths: NNUNetPaths) throws {
-        if lowresSegmentations != nil || model == "3d_cascade_fullres" || mode != "normal" {
+        if lowresSegmentations != nil || model == "3d_cascade_fullres" {
             throw CLIError.notYetAvailable(command: "predict" + (lowresSegmentations != nil ? " -l"
-                                                                 : model == "3d_cascade_fullres" ? " -m 3d_cascade_fullres"
-                                                                 : " --mode \(mode)"), what: "this option")
+                                                                 : " -m 3d_cascade_fullres"), what: "this option")
+        }
+        guard let exportMode = SegmentationExporter.Mode(rawValue: mode) else {
+            throw ValidationError("--mode must be normal, fast or fastest, got '\(mode)'.")
+        }
+        if exportMode != .normal, saveNpz {
+            throw ValidationError("-z needs --mode normal: the fast modes take the argmax before resampling and keep "
+                                  + "no probabilities (as in v1).")
         }
         guard partID >= 0, numParts >= 1, partID < numParts else {
             throw ValidationError("--part_id must be in 0..<--num_parts")
@@ -58,6 +64,7 @@ struct PredictCommand: ParsableCommand {
                                        checkpoint: checkpoint)
         trained.usesMirroring = !disableTTA
         trained.stepSize = stepSize
+        trained.exportMode = exportMode
         let inputFolder = URL(fileURLWithPath: input, isDirectory: true)
         let outputFolder = URL(fileURLWithPath: output, isDirectory: true)
         var isDirectory: ObjCBool = false

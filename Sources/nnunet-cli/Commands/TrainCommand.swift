@@ -51,8 +51,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        if findLearningRate || pretrainedWeights != nil {
-            throw CLIError.notYetAvailable(command: "train " + (findLearningRate ? "--find_lr" : "-pretrained_weights"),
+        if findLearningRate {
+            throw CLIError.notYetAvailable(command: "train --find_lr",
                                            what: "this option")
         }
         var request = TrainingRequest(configurationName: configurationName, trainerName: trainer, task: task, fold: fold)
@@ -69,6 +69,7 @@ struct TrainCommand: ParsableCommand {
         request.postprocessesFolds = !disablePostprocessingOnFolds
         request.overwritesValidation = !validationDisableOverwrite
         request.savesSoftmax = saveNpz
+        request.pretrainedWeights = pretrainedWeights.map { URL(fileURLWithPath: $0) }
         let trained = try TrainingRunner.train(request, paths: EnvironmentPaths.current())
         print("Finished: \(trained.outputFolder.path)")
         if request.runsValidation {

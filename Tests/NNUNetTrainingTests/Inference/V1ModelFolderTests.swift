@@ -120,6 +120,25 @@ struct V1ModelFolderTests {
         }
     }
 
+    @Test("--mode fast and fastest: argmax before resampling, same grid, nearly the same labels; no -z")
+    func fastModes() throws {
+        let model = try TrainedModel(trainerFolder: Self.trainerFolder, folds: ["0"])
+        model.usesMirroring = false
+        let image = [Self.root.appendingPathComponent("imagesTs/spheres_ts002_0000.nii.gz")]
+        let normal = try model.predict(imageFiles: image)
+        for mode in [SegmentationExporter.Mode.fast, .fastest] {
+            model.exportMode = mode
+            let labels = try model.predict(imageFiles: image)
+            #expect(labels.shape == normal.shape && labels.geometry == normal.geometry)
+            let differing = zip(labels.data, normal.data).filter { $0 != $1 }.count
+            let foreground = normal.data.filter { $0 > 0 }.count
+            // Only boundary voxels can change; the case is resampled (spacing 0.98/0.97/1.22 → 1.21/0.99/1.01).
+            #expect(differing > 0 && differing < foreground / 10, "\(mode): \(differing) of \(foreground)")
+            #expect { _ = try model.predictCase(imageFiles: image, keepingProbabilities: true) }
+                throws: { "\($0)".contains("-z") }
+        }
+    }
+
     @Test("with mirroring (8 flips): spheres_ts002 labels equal v1's")
     func predictionWithMirroring() throws {
         let model = try TrainedModel(trainerFolder: Self.trainerFolder, folds: ["0"])
@@ -174,5 +193,42 @@ struct V1ModelConversionTests {
             #expect { try V1ModelConversion.convert(trainerFolder: folder, to: folder.appendingPathComponent("out")) }
                 throws: { "\($0)".contains("plans.pkl") }
         }
+    }
+}
+
+@Suite("-pretrained_weights")
+struct PretrainedWeightsTests {
+    static let v1Checkpoint = V1ModelFolderTests.trainerFolder.appendingPathComponent(
+        "fold_0/model_final_checkpoint.model")
+
+    @Test("v1 weights load into the same architecture; another class count keeps the fresh heads")
+    func v1Weights() throws {
+        var generator = SeededGenerator(seed: 1)
+        let same = GenericUNet(inputChannels: 1, baseFeatures: 8, classCount: 3,
+                               poolKernels: Array(repeating: [2, 2, 2], count: 4),
+                               convKernels: Array(repeating: [3, 3, 3], count: 5), generator: &generator)
+        let report = try PretrainedWeights.load(Self.v1Checkpoint, into: same)
+        #expect(report.kept.isEmpty && report.loaded.count == 80)
+        let reference = try V1ModelFolder.loadFold(weights: Self.v1Checkpoint,
+                                                   trainerFolder: V1ModelFolderTests.trainerFolder, folderPlans: nil)
+        for (a, b) in zip(same.namedParameters(), reference.network.namedParameters()) {
+            #expect(a.parameter.data == b.parameter.data, "\(a.name)")
+        }
+        let fiveClasses = GenericUNet(inputChannels: 1, baseFeatures: 8, classCount: 5,
+                                      poolKernels: Array(repeating: [2, 2, 2], count: 4),
+                                      convKernels: Array(repeating: [3, 3, 3], count: 5), generator: &generator)
+        let partial = try PretrainedWeights.load(Self.v1Checkpoint, into: fiveClasses)
+        #expect(Set(partial.kept) == ["seg_outputs.0.weight", "seg_outputs.1.weight", "seg_outputs.2.weight",
+                                      "seg_outputs.3.weight"])
+    }
+
+    @Test("another encoder (base features) is refused naming the parameter")
+    func incompatible() throws {
+        var generator = SeededGenerator(seed: 1)
+        let wider = GenericUNet(inputChannels: 1, baseFeatures: 16, classCount: 3,
+                                poolKernels: Array(repeating: [2, 2, 2], count: 4),
+                                convKernels: Array(repeating: [3, 3, 3], count: 5), generator: &generator)
+        #expect { try PretrainedWeights.load(Self.v1Checkpoint, into: wider) }
+            throws: { "\($0)".contains("conv_blocks") && "\($0)".contains("architectures differ") }
     }
 }

@@ -42,7 +42,7 @@ struct TrainingRunnerTests {
             let fold = try paths.trainedModels()
                 .appendingPathComponent("3d_fullres/Task600_Tiny/nnUNetTrainerV2__nnUNetPlansv2.1/fold_0")
             #expect(trainer.outputFolder.standardizedFileURL.path == fold.standardizedFileURL.path)
-            for name in ["model_final_checkpoint.model", "model_final_checkpoint.model.json", "progress.png"] {
+            for name in ["model_final_checkpoint.model", "model_final_checkpoint.model.json", "progress.png", "debug.json"] {
                 #expect(FileManager.default.fileExists(atPath: fold.appendingPathComponent(name).path), "\(name)")
             }
             #expect(FileManager.default.fileExists(atPath: fold.deletingLastPathComponent()
@@ -92,6 +92,27 @@ struct TrainingRunnerTests {
             let input = try NIfTI.read(image)
             #expect(labels.shape == input.shape && labels.geometry.isClose(to: input.geometry))
             #expect(Set(labels.data).isSubset(of: [0, 1, 2]))
+
+            let debug = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: fold.appendingPathComponent(
+                "debug.json"))) as? [String: Any])
+            #expect(debug["trainer"] as? String == "nnUNetTrainerV2" && (debug["val_cases"] as? [String])?.count == 1)
+
+            // -pretrained_weights: a fresh run (fold 1) starts from fold 0's weights; every parameter is taken.
+            var fineTune = TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2", task: "600",
+                                           fold: "1")
+            fineTune.pretrainedWeights = fold.appendingPathComponent("model_final_checkpoint.model")
+            fineTune.epochs = 1
+            fineTune.iterationsPerEpoch = 1
+            fineTune.validationIterations = 1
+            fineTune.runsValidation = false
+            fineTune.verbose = false
+            _ = try TrainingRunner.train(fineTune, paths: paths)
+            let fineTuneLog = try FileManager.default.contentsOfDirectory(atPath: fold.deletingLastPathComponent()
+                .appendingPathComponent("fold_1").path).filter { $0.hasPrefix("training_log") }
+            let logText = try fineTuneLog.map { try String(contentsOf: fold.deletingLastPathComponent()
+                .appendingPathComponent("fold_1/\($0)"), encoding: .utf8) }.joined()
+            let parameterCount = try #require(trainer.unet).namedParameters().count
+            #expect(logText.contains("Loaded \(parameterCount) pretrained parameters"))
 
             // -c with more epochs continues from the final checkpoint.
             request.continueTraining = true
