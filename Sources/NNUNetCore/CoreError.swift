@@ -19,6 +19,7 @@ public enum CoreError: Error, LocalizedError, CustomStringConvertible, Equatable
     case missingEnvironmentVariable(name: String, purpose: String)
     /// A task id or name that matches no folder, or several.
     case unknownTask(String, searched: [String])
+    /// A task id that matches several task names (each id must belong to one name).
     case ambiguousTask(id: Int, names: [String])
     /// A folder or file that should exist does not.
     case missingPath(path: String, hint: String)
@@ -31,6 +32,7 @@ public enum CoreError: Error, LocalizedError, CustomStringConvertible, Equatable
     /// A pickle that names a Python global outside the reader's allow-list (it is never executed).
     case forbiddenPickleGlobal(source: String, name: String)
 
+    /// The message shown to the user: what went wrong, with the file or folder involved, and what to do next.
     public var description: String {
         switch self {
         case let .unreadableImage(path, reason):
@@ -68,5 +70,6 @@ public enum CoreError: Error, LocalizedError, CustomStringConvertible, Equatable
         }
     }
 
+    /// Same as ``description``, for `LocalizedError`.
     public var errorDescription: String? { description }
 }

@@ -7,30 +7,43 @@ import Foundation
 public struct DatasetDescription: Codable, Sendable, Equatable {
     /// One training entry: paths relative to the task folder, e.g. `./imagesTr/CASE.nii.gz` (no modality suffix).
     public struct TrainingEntry: Codable, Sendable, Equatable {
+        /// The first modality's image path without the modality suffix, e.g. `./imagesTr/CASE.nii.gz`.
         public var image: String
+        /// The label map's path, e.g. `./labelsTr/CASE.nii.gz`.
         public var label: String
+        /// Creates an entry from the two relative paths.
         public init(image: String, label: String) {
             self.image = image
             self.label = label
         }
     }
 
+    /// Descriptive key `name` (the task name); not used by the pipeline.
     public var name: String?
+    /// Descriptive key `description`; not used by the pipeline.
     public var description: String?
+    /// Descriptive key `reference`; not used by the pipeline.
     public var reference: String?
+    /// Descriptive key `licence`; not used by the pipeline.
     public var licence: String?
+    /// Descriptive key `release`; not used by the pipeline.
     public var release: String?
+    /// Descriptive key `tensorImageSize` ("3D" or "4D"); not used by the pipeline.
     public var tensorImageSize: String?
     /// Modality index ("0", "1", ...) to name ("CT", "MRI", "T2", ...).
     public var modality: [String: String]
     /// Label value ("0", "1", ...) to name; "0" is background.
     public var labels: [String: String]
+    /// Declared number of training cases (`numTraining`); the pipeline uses ``training`` instead.
     public var numTraining: Int?
+    /// Declared number of test cases (`numTest`); the pipeline uses ``test`` instead.
     public var numTest: Int?
+    /// Training cases with their image and label paths (`training`); empty when the key is missing.
     public var training: [TrainingEntry]
     /// Test images, e.g. `./imagesTs/CASE.nii.gz`.
     public var test: [String]
 
+    /// Creates a description; `numTraining` and `numTest` are set from `training` and `test`.
     public init(name: String, description: String = "", reference: String = "", licence: String = "",
                 release: String = "", tensorImageSize: String = "4D", modality: [String: String],
                 labels: [String: String], training: [TrainingEntry], test: [String]) {
@@ -48,6 +61,7 @@ public struct DatasetDescription: Codable, Sendable, Equatable {
         self.test = test
     }
 
+    /// Decodes the file; `modality` and `labels` are required, the other keys are optional.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decodeIfPresent(String.self, forKey: .name)

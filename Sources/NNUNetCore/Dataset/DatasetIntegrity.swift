@@ -9,6 +9,7 @@ public struct IntegrityProblem: Sendable, Equatable, CustomStringConvertible {
     /// What is wrong and how to fix it.
     public var message: String
 
+    /// The message as shown to the user: `case ID: FILE: message`, leaving out the parts that are nil.
     public var description: String {
         var prefix = ""
         if let caseIdentifier { prefix += "case \(caseIdentifier): " }
@@ -25,8 +26,10 @@ public struct IntegrityReport: Sendable {
     public var warnings: [String]
     /// Number of training and test cases checked.
     public var trainingCases: Int
+    /// Number of test cases checked.
     public var testCases: Int
 
+    /// True when there are no ``problems`` (warnings do not count).
     public var isOK: Bool { problems.isEmpty }
 }
 
@@ -37,6 +40,9 @@ public struct IntegrityReport: Sendable {
 /// size, spacing, origin and direction (numpy `isclose`); no NaN voxels; label values are declared in dataset.json;
 /// test-set modalities are co-registered. Mixed orientations are a warning. Nothing is written.
 public enum DatasetIntegrity {
+    /// Checks the raw task in `taskFolder` and returns every problem found; cases are read on `threads` threads.
+    /// - Throws: ``CoreError`` when the folder does not exist or its dataset.json cannot be read; problems in the
+    /// cases themselves are reported, not thrown.
     public static func verify(taskFolder: URL, threads: Int = ThreadSettings.defaultThreads) throws -> IntegrityReport {
         let task = try RawTask(folder: taskFolder)
         let description = task.description

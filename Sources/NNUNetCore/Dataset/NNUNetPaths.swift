@@ -13,6 +13,7 @@ public struct NNUNetPaths: Sendable, Equatable {
     /// `RESULTS_FOLDER`: trained models live under `RESULTS_FOLDER/nnUNet/`.
     public var results: URL?
 
+    /// Creates the value from the three roots; nil leaves a root unset.
     public init(rawDataBase: URL?, preprocessed: URL?, results: URL?) {
         self.rawDataBase = rawDataBase
         self.preprocessed = preprocessed
@@ -21,8 +22,11 @@ public struct NNUNetPaths: Sendable, Equatable {
 
     /// The names of the environment variables, as nnU-Net v1 spells them.
     public enum Variable {
+        /// `nnUNet_raw_data_base`: the raw and cropped data root.
         public static let rawDataBase = "nnUNet_raw_data_base"
+        /// `nnUNet_preprocessed`: the preprocessed data root.
         public static let preprocessed = "nnUNet_preprocessed"
+        /// `RESULTS_FOLDER`: the trained models root.
         public static let results = "RESULTS_FOLDER"
     }
 

@@ -7,6 +7,7 @@ import Foundation
 public struct RawTask: Sendable {
     /// One case: its identifier and files.
     public struct Case: Sendable, Equatable {
+        /// The case identifier, e.g. `hippocampus_001` (file names minus the modality suffix and `.nii.gz`).
         public var identifier: String
         /// One file per modality, in modality order.
         public var imageFiles: [URL]
@@ -14,7 +15,9 @@ public struct RawTask: Sendable {
         public var labelFile: URL?
     }
 
+    /// The task folder (`TaskXXX_NAME`).
     public let folder: URL
+    /// The task's decoded `dataset.json`.
     public let description: DatasetDescription
 
     /// Opens a task folder and decodes its `dataset.json`.

@@ -4,15 +4,20 @@ import Foundation
 public struct SyntheticTaskConfiguration: Sendable, Equatable {
     /// Task id (custom tasks use ids >= 500) and name: the folder is `TaskXXX_NAME`.
     public var taskID = 500
+    /// Task name: the folder is `TaskXXX_NAME`, and case identifiers start with its lowercased form.
     public var name = "Synthetic"
+    /// Number of training cases (imagesTr/labelsTr).
     public var trainingCases = 12
+    /// Number of test cases (imagesTs, with their labels in labelsTs).
     public var testCases = 3
     /// Mean shape (z, y, x) in voxels; each case varies by up to `shapeJitter` (a fraction) per axis.
     public var shape = [40, 48, 40]
+    /// Largest relative change of the shape per axis (0.1 = ±10%).
     public var shapeJitter = 0.1
     /// Mean spacing (z, y, x) in mm; each case varies by up to `spacingJitter` (a fraction) per axis.
     /// Anisotropy: e.g. `[3, 1, 1]` for thick slices.
     public var spacing = [1.0, 1.0, 1.0]
+    /// Largest relative change of the spacing per axis (0.04 = ±4%).
     public var spacingJitter = 0.04
     /// Modality names (dataset.json "modality"); each modality shows the labels with a different contrast.
     public var modalities = ["MRI"]
@@ -29,6 +34,7 @@ public struct SyntheticTaskConfiguration: Sendable, Equatable {
     /// Seed: the same configuration and seed always produce the same files.
     public var seed: UInt64 = 0
 
+    /// Creates the default configuration.
     public init() {}
 }
 

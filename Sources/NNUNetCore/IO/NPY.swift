@@ -34,11 +34,14 @@ public enum NPYDataType: String, Sendable, CaseIterable {
 
 /// A NumPy `.npy` array held in memory: shape, element type and the raw little-endian C-order bytes.
 public struct NPYArray: Sendable, Equatable {
+    /// Dimensions in C order (slowest axis first).
     public var shape: [Int]
+    /// Element type.
     public var dataType: NPYDataType
     /// Raw element bytes, C order, little-endian.
     public var bytes: Data
 
+    /// Wraps raw bytes; `bytes` must hold `shape.reduce(1, *) * dataType.byteCount` bytes, C order, little-endian.
     public init(shape: [Int], dataType: NPYDataType, bytes: Data) {
         self.shape = shape
         self.dataType = dataType
@@ -242,8 +245,11 @@ private let systemWrite = Darwin.write
 ///
 /// The mapping lives as long as this object; pointers handed to ``withFloat32Buffer(_:)`` must not escape it.
 public final class MappedNPY: @unchecked Sendable {
+    /// Dimensions in C order (slowest axis first), from the file header.
     public let shape: [Int]
+    /// Element type, from the file header's `descr`.
     public let dataType: NPYDataType
+    /// The mapped file.
     public let url: URL
     private let base: UnsafeMutableRawPointer
     private let length: Int

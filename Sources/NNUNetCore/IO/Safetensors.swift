@@ -7,8 +7,11 @@ import Foundation
 public enum Safetensors {
     /// One named tensor.
     public struct Tensor: Sendable, Equatable {
+        /// Dimensions in C order.
         public var shape: [Int]
+        /// The elements in C order, as Float whatever the stored dtype.
         public var values: [Float]
+        /// Creates a tensor; `values.count` must equal the product of `shape`.
         public init(shape: [Int], values: [Float]) {
             precondition(shape.reduce(1, *) == values.count, "shape \(shape) does not match \(values.count) values")
             self.shape = shape

@@ -32,6 +32,7 @@ public final class GenericUNet: Module {
 
     /// v1's default feature caps.
     public static let maximumFeatures3D = 320
+    /// Feature cap of 2D networks (v1: 480); ``maximumFeatures3D`` is the 3D one.
     public static let maximumFeatures2D = 480
 
     /// Builds the network; weights are Kaiming-normal (a = 0.01), biases 0, norms γ = 1 and β = 0.
@@ -131,9 +132,16 @@ public final class GenericUNet: Module {
 
 /// nnU-Net's `ConvDropoutNormNonlin`: conv → instance norm → leaky ReLU, registered as `conv` and `instnorm`.
 public final class ConvNormReLU: Module {
+    /// The convolution, registered as `conv`.
     public let conv: Conv
+    /// The instance normalisation, registered as `instnorm`.
     public let norm: InstanceNorm
 
+    /// Creates the block; padding is 1 on axes with kernel size 3 and 0 otherwise (v1's `conv_kwargs`).
+    /// - Parameters:
+    /// - kernelSize: Kernel size per spatial axis (`(z,) y, x`).
+    /// - stride: Stride per spatial axis; greater than 1 in the first block of a downsampling stage.
+    /// - generator: Random source for the weight initialisation.
     public init(inputChannels: Int, outputChannels: Int, kernelSize: [Int], stride: [Int],
                 generator: inout SeededGenerator) {
         conv = Conv(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize,
@@ -151,6 +159,7 @@ public final class ConvNormReLU: Module {
 public final class StackedConvs: Module {
     private let blocks: Sequential
 
+    /// Creates the stack; the blocks are applied in order and registered as `blocks.0`, `blocks.1`, ...
     public init(_ blocks: [ConvNormReLU]) {
         self.blocks = Sequential(blocks)
         super.init()
@@ -162,6 +171,7 @@ public final class StackedConvs: Module {
 
 /// A named list of modules without a forward pass of its own (PyTorch `nn.ModuleList`): children `0`, `1`, ...
 public final class ModuleList: Module {
+    /// Registers each module under its index.
     public init(_ modules: [Module]) {
         super.init()
         for (index, module) in modules.enumerated() { register(String(index), module) }

@@ -27,6 +27,7 @@ open class Module {
     /// Training or evaluation mode (set recursively by ``train(_:)``). nnU-Net's layers behave the same in both.
     public private(set) var isTraining = true
 
+    /// Creates a module with no parameters and no children; subclasses register theirs after calling it.
     public init() {}
 
     /// Registers a parameter under `name` (marks it as requiring gradients) and returns it.

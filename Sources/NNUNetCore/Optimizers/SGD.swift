@@ -11,13 +11,18 @@
 public final class SGD {
     /// The parameters in the order given (the order of ``Module/parameters()``).
     public let parameters: [Tensor]
+    /// Step size; the trainer sets it from ``PolyLearningRate`` at the start of each epoch.
     public var learningRate: Float
+    /// Momentum factor μ (nnU-Net: 0.99).
     public let momentum: Float
+    /// L2 weight decay added to the gradient (nnU-Net: 3e-5).
     public let weightDecay: Float
+    /// Whether to use Nesterov momentum (nnU-Net: true).
     public let nesterov: Bool
     /// Momentum buffers in parameter order; nil until a parameter's first step. Saved in checkpoints.
     public var momentumBuffers: [[Float]?]
 
+    /// Creates the optimizer over `parameters` with empty momentum buffers; Nesterov requires `momentum > 0`.
     public init(parameters: [Tensor], learningRate: Float, momentum: Float = 0.99, weightDecay: Float = 3e-5,
                 nesterov: Bool = true) {
         precondition(!nesterov || momentum > 0, "SGD: Nesterov momentum requires momentum > 0")

@@ -44,13 +44,21 @@ extension Tensor {
         }
     }
 
+    /// `-x` elementwise.
     public static prefix func - (x: Tensor) -> Tensor { x.affine(scale: -1, shift: 0) }
+    /// `lhs + rhs` elementwise (scalar added to every element).
     public static func + (lhs: Tensor, rhs: Float) -> Tensor { lhs.affine(scale: 1, shift: rhs) }
+    /// `lhs + rhs` elementwise (scalar added to every element).
     public static func + (lhs: Float, rhs: Tensor) -> Tensor { rhs.affine(scale: 1, shift: lhs) }
+    /// `lhs - rhs` elementwise.
     public static func - (lhs: Tensor, rhs: Float) -> Tensor { lhs.affine(scale: 1, shift: -rhs) }
+    /// `lhs - rhs` elementwise.
     public static func - (lhs: Float, rhs: Tensor) -> Tensor { rhs.affine(scale: -1, shift: lhs) }
+    /// `lhs * rhs` elementwise.
     public static func * (lhs: Tensor, rhs: Float) -> Tensor { lhs.affine(scale: rhs, shift: 0) }
+    /// `lhs * rhs` elementwise.
     public static func * (lhs: Float, rhs: Tensor) -> Tensor { rhs.affine(scale: lhs, shift: 0) }
+    /// `lhs / rhs` elementwise (computed as multiplication by `1 / rhs`).
     public static func / (lhs: Tensor, rhs: Float) -> Tensor { lhs.affine(scale: 1 / rhs, shift: 0) }
     /// `lhs / x` elementwise.
     public static func / (lhs: Float, rhs: Tensor) -> Tensor { Tensor(scalar: lhs) / rhs }

@@ -97,6 +97,7 @@ public final class Tensor {
 }
 
 extension Tensor: CustomStringConvertible {
+    /// The shape and the first 8 values, for debugging.
     public var description: String {
         let preview = data.prefix(8).map { String(format: "%.4g", $0) }.joined(separator: ", ")
         return "Tensor(shape: \(shape), data: [\(preview)\(data.count > 8 ? ", ..." : "")])"

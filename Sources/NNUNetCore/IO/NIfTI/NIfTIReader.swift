@@ -55,7 +55,9 @@ public enum NIfTI {
         public var shape: [Int]
         /// Volumes along the fourth axis (1 for a 3D image).
         public var channels: Int
+        /// The voxel type stored in the file (`datatype`).
         public var dataType: NIfTIDataType
+        /// Spacing, origin and direction of the voxel grid.
         public var geometry: ImageGeometry
 
         var voxelCount: Int { channels * shape.reduce(1, *) }

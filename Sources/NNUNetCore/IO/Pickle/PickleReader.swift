@@ -25,12 +25,15 @@ public struct PickleReader {
 
     /// Limits that keep hostile input harmless.
     public var maximumDepth = 256
+    /// Most values the stack may hold at once.
     public var maximumStackSize = 1 << 22
+    /// Most entries the memo may hold.
     public var maximumMemoSize = 1 << 22
 
     /// Where the bytes came from, for error messages.
     public var source: String
 
+    /// Creates a reader; `source` names the input in error messages.
     public init(source: String = "pickle") { self.source = source }
 
     /// Reads a pickle file.

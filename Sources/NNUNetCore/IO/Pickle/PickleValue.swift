@@ -4,24 +4,40 @@
 /// NumPy arrays, NumPy dtypes and PyTorch tensor references (the torch zip checkpoint's `data.pkl`) have cases of
 /// their own; everything else that a pickle could name is refused while reading.
 public indirect enum PickleValue: Sendable, Equatable {
+    /// Python `None`.
     case none
+    /// Python `bool`.
     case bool(Bool)
+    /// Python `int` (only values that fit in 64 bits are accepted).
     case int(Int)
+    /// Python `float`.
     case float(Double)
+    /// Python `str`.
     case string(String)
+    /// Python `bytes`.
     case bytes([UInt8])
+    /// Python `list`.
     case list([PickleValue])
+    /// Python `tuple`.
     case tuple([PickleValue])
+    /// Python `dict` or `OrderedDict`, entries in insertion order.
     case dict([Entry])
+    /// Python `set` or `frozenset`, elements in pickle order.
     case set([PickleValue])
+    /// A NumPy array (`numpy.ndarray`); NumPy scalars decode to plain numbers instead.
     case array(NumpyArray)
+    /// A NumPy dtype.
     case dtype(NumpyDType)
+    /// A PyTorch tensor in a zip checkpoint: a reference to its storage, not the data.
     case tensor(TorchTensorReference)
 
     /// One `dict` entry.
     public struct Entry: Sendable, Equatable {
+        /// The entry's key.
         public var key: PickleValue
+        /// The entry's value.
         public var value: PickleValue
+        /// Creates an entry.
         public init(key: PickleValue, value: PickleValue) {
             self.key = key
             self.value = value
@@ -49,6 +65,7 @@ public indirect enum PickleValue: Sendable, Equatable {
         }
     }
 
+    /// The string of a `.string` value; nil for every other case.
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
 
     /// An integer (bools count, as in Python).
@@ -82,20 +99,25 @@ public struct NumpyDType: Sendable, Equatable, CustomStringConvertible {
     /// True for big-endian data.
     public var isBigEndian: Bool
 
+    /// NumPy's `descr` spelling, e.g. `<f4` (byte order, kind, item size).
     public var description: String { (isBigEndian ? ">" : "<") + String(kind) + String(itemSize) }
 }
 
 /// A NumPy array decoded from a pickle: dtype, shape (C order unless `isFortranOrder`) and the raw bytes, or the
 /// elements themselves for object arrays.
 public struct NumpyArray: Sendable, Equatable {
+    /// The element type.
     public var dtype: NumpyDType
+    /// Dimensions (C order unless ``isFortranOrder``).
     public var shape: [Int]
+    /// True when the elements are stored in Fortran (column-major) order.
     public var isFortranOrder: Bool
     /// Little/big-endian raw element bytes (empty for object arrays).
     public var rawBytes: [UInt8]
     /// Elements of an object (`O`) array.
     public var objects: [PickleValue]
 
+    /// Number of elements (product of ``shape``).
     public var count: Int { shape.reduce(1, *) }
 
     /// The elements as pickle values (numbers, strings, bools, or the objects), in storage order.
@@ -168,6 +190,8 @@ public struct TorchTensorReference: Sendable, Equatable {
     public var storageElementCount: Int
     /// Element offset of the view into the storage.
     public var storageOffset: Int
+    /// Dimensions of the view.
     public var shape: [Int]
+    /// Strides of the view, in elements, per dimension.
     public var stride: [Int]
 }
