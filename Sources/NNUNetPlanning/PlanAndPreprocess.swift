@@ -21,19 +21,25 @@ public enum PlanAndPreprocess {
         public var threadsLowres = 8
         /// v1 `-tf`: workers for cropping, fingerprinting and all other stages.
         public var threadsFullres = 8
+        /// The defaults of `nnUNet_plan_and_preprocess`: both planners, preprocessing on, 8 workers each.
         public init() {}
     }
 
     /// One plans file that was written.
     public struct PlannedConfiguration: Sendable {
+        /// The planner that produced the plans.
         public var planner: PlannerConfiguration
+        /// The plans as written.
         public var plans: Plans
+        /// The plans file, e.g. `nnUNet_preprocessed/TaskXXX_NAME/nnUNetPlansv2.1_plans_3D.json`.
         public var file: URL
     }
 
     /// Events reported while running (for progress display).
     public enum Event: Sendable {
+        /// A step starts (cropping, fingerprint, planning with a planner); the text is for display.
         case step(String)
+        /// One case of `step` is finished: `done` of `total`, the last being `identifier`.
         case caseDone(step: String, done: Int, total: Int, identifier: String)
     }
 

@@ -20,6 +20,7 @@ public enum PlanningError: Error, LocalizedError, CustomStringConvertible, Equat
     /// Planning cannot proceed (no cases, an unknown planner name, ...).
     case invalidInput(String)
 
+    /// The message shown to the user: the case and file involved, and what to do.
     public var description: String {
         switch self {
         case let .missingFile(id, path):
@@ -44,5 +45,6 @@ public enum PlanningError: Error, LocalizedError, CustomStringConvertible, Equat
         }
     }
 
+    /// Same as ``description``, for `LocalizedError`.
     public var errorDescription: String? { description }
 }

@@ -7,16 +7,25 @@ import NNUNetCore
 /// the cropped label map after −1 marking (so −1 may occur). `use_nonzero_mask_for_norm` is added by the planner.
 /// Port of the properties dict of v1 `preprocessing/cropping.py` `ImageCropper`.
 public struct CroppedCaseProperties: Codable, Sendable, Equatable {
+    /// `original_size_of_raw_data`: shape of the raw image before cropping, (z, y, x) voxels.
     public var originalSizeOfRawData: [Int]
+    /// `original_spacing`: spacing of the raw image, (z, y, x) mm.
     public var originalSpacing: [Double]
+    /// `list_of_data_files`: paths of the raw image files, one per modality in modality order.
     public var listOfDataFiles: [String]
+    /// `seg_file`: path of the raw label map; nil when the case has none.
     public var segFile: String?
+    /// `itk_origin`: physical position of voxel (0, 0, 0), LPS mm, (x, y, z).
     public var itkOrigin: [Double]
+    /// `itk_spacing`: spacing in ITK order (x, y, z), mm.
     public var itkSpacing: [Double]
+    /// `itk_direction`: row-major 3x3 direction cosines (LPS).
     public var itkDirection: [Double]
     /// [[z0, z1], [y0, y1], [x0, x1]], half-open.
     public var cropBBox: [[Int]]
+    /// `classes`: the distinct values of the cropped label map, ascending (−1 marks voxels outside the nonzero region).
     public var classes: [Double]
+    /// `size_after_cropping`: shape after cropping to the nonzero bounding box, (z, y, x) voxels.
     public var sizeAfterCropping: [Int]
     /// Modality index → whether normalisation uses the nonzero mask (written by the planner).
     public var useNonzeroMaskForNorm: [Int: Bool]?

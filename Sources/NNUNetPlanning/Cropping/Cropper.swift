@@ -17,8 +17,11 @@ public typealias CaseProgress = @Sendable (_ done: Int, _ total: Int, _ identifi
 public enum Cropper {
     /// One training case as dataset.json lists it.
     public struct CaseFiles: Sendable, Equatable {
+        /// The case identifier (the image entry's file name minus `.nii.gz`).
         public var identifier: String
+        /// One image file per modality, `imagesTr/CASE_XXXX.nii.gz`, in modality order.
         public var imageFiles: [URL]
+        /// The label map `labelsTr/CASE.nii.gz`; nil when there is none.
         public var labelFile: URL?
     }
 

@@ -4,12 +4,19 @@ import Foundation
 ///
 /// NaN (no foreground) is stored as JSON `null`.
 public struct IntensityStatistics: Codable, Sendable, Equatable {
+    /// `median` of the sampled foreground intensities; nil without foreground.
     public var median: Double?
+    /// `mean` of the sampled foreground intensities.
     public var mean: Double?
+    /// `sd`: population standard deviation (numpy `std`, ddof 0) of the sampled foreground intensities.
     public var sd: Double?
+    /// `mn`: minimum of the sampled foreground intensities.
     public var mn: Double?
+    /// `mx`: maximum of the sampled foreground intensities.
     public var mx: Double?
+    /// `percentile_99_5`: 99.5th percentile (numpy, linear); the upper clipping bound of CT normalisation.
     public var percentile99_5: Double?
+    /// `percentile_00_5`: 0.5th percentile (numpy, linear); the lower clipping bound of CT normalisation.
     public var percentile00_5: Double?
 
     enum CodingKeys: String, CodingKey {
@@ -32,27 +39,33 @@ public struct IntensityStatistics: Codable, Sendable, Equatable {
         self.percentile00_5 = NumpyStatistics.percentile(voxels, 0.5)
     }
 
+    /// Statistics with every value nil (no foreground).
     public init() {}
 }
 
 /// Pooled intensity statistics of one modality plus the per-case ones (`local_props`).
 public struct ModalityIntensityProperties: Codable, Sendable, Equatable {
+    /// Statistics of all cases' samples together (every 10th foreground voxel of each case); stored at the top level.
     public var pooled: IntensityStatistics
+    /// `local_props`: statistics of each case's own samples, by case identifier.
     public var localProps: [String: IntensityStatistics]
 
     enum CodingKeys: String, CodingKey { case localProps = "local_props" }
 
+    /// Creates the properties from pooled and per-case statistics.
     public init(pooled: IntensityStatistics, localProps: [String: IntensityStatistics]) {
         self.pooled = pooled
         self.localProps = localProps
     }
 
+    /// Decodes v1's layout: the pooled statistics' keys next to `local_props`.
     public init(from decoder: any Decoder) throws {
         pooled = try IntensityStatistics(from: decoder)
         localProps = try decoder.container(keyedBy: CodingKeys.self).decode([String: IntensityStatistics].self,
                                                                               forKey: .localProps)
     }
 
+    /// Encodes v1's layout: the pooled statistics' keys next to `local_props`.
     public func encode(to encoder: any Encoder) throws {
         try pooled.encode(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -85,6 +98,7 @@ public struct DatasetProperties: Codable, Sendable, Equatable {
         case caseIdentifiers = "case_identifiers"
     }
 
+    /// Creates a fingerprint; per-case lists must follow the order of `caseIdentifiers`.
     public init(allSizes: [[Int]], allSpacings: [[Double]], allClasses: [Int], modalities: [Int: String],
                 intensityProperties: [Int: ModalityIntensityProperties]?, sizeReductions: [String: Double],
                 caseIdentifiers: [String]) {
@@ -97,6 +111,7 @@ public struct DatasetProperties: Codable, Sendable, Equatable {
         self.caseIdentifiers = caseIdentifiers
     }
 
+    /// Encodes every key; `intensityproperties` is written as `null` when nil (as v1's `None`).
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(allSizes, forKey: .allSizes)

@@ -9,14 +9,23 @@ import NNUNetCore
 /// pure function here so that it can be tested on its own; float arithmetic follows numpy's order of operations.
 public enum ExperimentPlanner {
     // MARK: constants (reference sheet §4.1)
+    /// Features of the first stage (v1 `unet_base_num_features`: 32); also the base of the memory estimate.
     public static let baseFeatures = 32
+    /// Feature cap of the 3D memory estimate (v1 `unet_max_num_filters`: 320).
     public static let maxFeatures3D = 320
+    /// Feature cap of the 2D memory estimate (v1's 2D planner: 512).
     public static let maxFeatures2D = 512
+    /// Convolutions per stage in the memory estimate (v1 `conv_per_stage`: 2).
     public static let convolutionsPerStage = 2
+    /// Smallest batch size (v1 `unet_min_batch_size`: 2); the 2D planner fails below it.
     public static let minimumBatchSize = 2
+    /// Anisotropy factor (v1 `anisotropy_threshold`: 3): target-spacing rule and `do_dummy_2D_data_aug` above it.
     public static let anisotropyThreshold = 3.0
+    /// A 3d_lowres stage is searched while the median patient holds at least this many patches (v1: 4).
     public static let lowresMinimumPatientFraction = 4.0
+    /// Largest fraction of the dataset's voxels one batch may cover (v1 `batch_size_covers_max_percent_of_dataset`).
     public static let batchMaxDatasetFraction = 0.05
+    /// Batch size of the 3D memory reference (v1 `Generic_UNet.DEFAULT_BATCH_SIZE_3D`: 2), scaled by the spare budget.
     public static let defaultBatchSize3D = 2
 
     // MARK: rules

@@ -5,7 +5,9 @@
 /// at least twice the minimal bottleneck edge; convolutions are 3 on the largest group of axes with similar spacing,
 /// 1 elsewhere; a bottleneck kernel of all 3s is appended; the patch is padded up to a multiple of 2^pools.
 public struct NetworkTopology: Sendable, Equatable {
+    /// Number of poolings per axis.
     public var numPoolPerAxis: [Int]
+    /// Pooling kernel (= stride) per pooling step, one entry per axis (2 where the axis is pooled, else 1).
     public var poolKernels: [[Int]]
     /// One more entry than ``poolKernels`` (the bottleneck).
     public var convKernels: [[Int]]
@@ -16,8 +18,15 @@ public struct NetworkTopology: Sendable, Equatable {
 
     /// v1 constants: the bottleneck feature map edge (4) and the pooling limit per axis (999).
     public static let minimumFeatureMapEdge = 4
+    /// Most poolings per axis (v1 `unet_max_numpool`: 999, i.e. no limit in practice).
     public static let maximumPoolsPerAxis = 999
 
+    /// Derives the topology of a patch at a spacing (v1 `get_pool_and_conv_props`).
+    /// - Parameters:
+    /// - spacing: Voxel spacing per axis, in the (transposed) array order of the patch.
+    /// - patchSize: The patch before padding to a multiple of 2^pools per axis.
+    /// - minimumFeatureMapEdge: Smallest bottleneck edge in voxels; an axis is pooled only while twice this fits.
+    /// - maximumPools: Most poolings per axis.
     public init(spacing: [Double], patchSize: [Int], minimumFeatureMapEdge: Int = Self.minimumFeatureMapEdge,
                 maximumPools: Int = Self.maximumPoolsPerAxis) {
         let dim = spacing.count

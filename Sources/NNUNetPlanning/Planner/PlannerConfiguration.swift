@@ -6,10 +6,12 @@ import Foundation
 /// ``threeD(gpuMemoryGB:)`` plans for any budget, scaling the reference as the 11 GB / 32 GB planners do
 /// (520e6 · G / 8), with plans identifier `nnUNetPlansv2.1_<G>GB`.
 public struct PlannerConfiguration: Sendable, Equatable {
+    /// Whether the planner writes 3D plans (3d_fullres, 3d_lowres) or 2D plans.
     public enum Dimensionality: Sendable, Equatable { case threeD, twoD }
 
     /// v1 class name (`ExperimentPlanner3D_v21`, ...), or a descriptive name for custom budgets.
     public var name: String
+    /// Whether this is a 3D or a 2D planner.
     public var dimensionality: Dimensionality
     /// The budget the memory estimate is compared with.
     public var reference: Double

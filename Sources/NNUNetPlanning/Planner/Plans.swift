@@ -5,14 +5,23 @@ import Foundation
 /// Shapes, spacings and kernels are in transposed order (``Plans/transposeForward`` applied: lowest-resolution axis
 /// first). 2D stages have two-entry patches and kernels but three-entry spacings and median sizes.
 public struct StagePlan: Codable, Sendable, Equatable {
+    /// `batch_size`: patches per training batch.
     public var batchSize: Int
+    /// `num_pool_per_axis`: number of poolings per axis.
     public var numPoolPerAxis: [Int]
+    /// `patch_size`: training patch in voxels per axis.
     public var patchSize: [Int]
+    /// `median_patient_size_in_voxels`: median case shape after resampling to ``currentSpacing``.
     public var medianPatientSizeInVoxels: [Int]
+    /// `current_spacing`: spacing in mm that this stage's data is resampled to.
     public var currentSpacing: [Double]
+    /// `original_spacing`: the spacing ``medianPatientSizeInVoxels`` is derived from (v1: the fullres target spacing).
     public var originalSpacing: [Double]
+    /// `do_dummy_2D_data_aug`: augment in 2D slice by slice along the first axis (patch anisotropy above 3).
     public var doDummy2DDataAug: Bool
+    /// `pool_op_kernel_sizes`: pooling kernel (= stride) per pooling step, one entry per axis.
     public var poolOpKernelSizes: [[Int]]
+    /// `conv_kernel_sizes`: conv kernel per resolution (one more entry than ``poolOpKernelSizes``), per axis.
     public var convKernelSizes: [[Int]]
 
     enum CodingKeys: String, CodingKey {
@@ -22,6 +31,7 @@ public struct StagePlan: Codable, Sendable, Equatable {
         case poolOpKernelSizes = "pool_op_kernel_sizes", convKernelSizes = "conv_kernel_sizes"
     }
 
+    /// Creates a stage from its fields (order and meaning as v1's `plans_per_stage` entries).
     public init(batchSize: Int, numPoolPerAxis: [Int], patchSize: [Int], medianPatientSizeInVoxels: [Int],
                 currentSpacing: [Double], originalSpacing: [Double], doDummy2DDataAug: Bool,
                 poolOpKernelSizes: [[Int]], convKernelSizes: [[Int]]) {
@@ -44,23 +54,39 @@ public struct StagePlan: Codable, Sendable, Equatable {
 /// always `null` as in v1. `dataset_properties` embeds the fingerprint; `list_of_npz_files` lists the cropped
 /// `.npy` files. Training reads patch and batch size from here, so hand edits are honoured.
 public struct Plans: Codable, Sendable, Equatable {
+    /// `num_stages`: 1, or 2 when there is a 3d_lowres stage (stage 0) before 3d_fullres (stage 1).
     public var numStages: Int
+    /// `num_modalities`: number of input channels.
     public var numModalities: Int
+    /// `modalities`: modality index to name (from dataset.json).
     public var modalities: [Int: String]
+    /// `normalization_schemes`: modality index to `CT`, `nonCT` or `noNorm`.
     public var normalizationSchemes: [Int: String]
+    /// `dataset_properties`: the embedded fingerprint; nil when absent or unreadable.
     public var datasetProperties: DatasetProperties?
+    /// `list_of_npz_files`: paths of the cropped cases' `.npy` files (v1's key name kept).
     public var listOfNpzFiles: [String]
+    /// `original_spacings`: raw spacing of each case, (z, y, x) mm, in fingerprint case order (untransposed).
     public var originalSpacings: [[Double]]
+    /// `original_sizes`: shape after cropping of each case, (z, y, x) voxels, in fingerprint case order (untransposed).
     public var originalSizes: [[Int]]
+    /// `preprocessed_data_folder`: path of the task's preprocessed folder; empty when absent.
     public var preprocessedDataFolder: String
     /// Foreground classes (K − 1).
     public var numClasses: Int
+    /// `all_classes`: foreground label values, ascending.
     public var allClasses: [Int]
+    /// `base_num_features`: features of the network's first stage (32).
     public var baseNumFeatures: Int
+    /// `use_mask_for_norm`: modality index to whether normalisation uses only the nonzero region.
     public var useMaskForNorm: [Int: Bool]
+    /// `transpose_forward`: axis permutation applied to (z, y, x) data, largest-spacing axis first.
     public var transposeForward: [Int]
+    /// `transpose_backward`: the inverse permutation of ``transposeForward``.
     public var transposeBackward: [Int]
+    /// `data_identifier`: prefix of the stage folders (`<data_identifier>_stage0`, ...).
     public var dataIdentifier: String
+    /// `plans_per_stage`: stage index to its ``StagePlan``.
     public var plansPerStage: [Int: StagePlan]
     /// `GenericPreprocessor` (3D) or `PreprocessorFor2D`.
     public var preprocessorName: String
@@ -80,6 +106,7 @@ public struct Plans: Codable, Sendable, Equatable {
         case preprocessorName = "preprocessor_name", convPerStage = "conv_per_stage"
     }
 
+    /// Creates plans from their fields; see the properties for the v1 keys.
     public init(numStages: Int, numModalities: Int, modalities: [Int: String], normalizationSchemes: [Int: String],
                 datasetProperties: DatasetProperties?, listOfNpzFiles: [String], originalSpacings: [[Double]],
                 originalSizes: [[Int]], preprocessedDataFolder: String, numClasses: Int, allClasses: [Int],
@@ -107,6 +134,8 @@ public struct Plans: Codable, Sendable, Equatable {
         self.convPerStage = convPerStage
     }
 
+    /// Decodes v1's keys; `dataset_properties`, `list_of_npz_files`, `preprocessed_data_folder`,
+    /// `preprocessor_name` (default `GenericPreprocessor`) and `conv_per_stage` may be missing.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         numStages = try c.decode(Int.self, forKey: .numStages)
@@ -130,6 +159,8 @@ public struct Plans: Codable, Sendable, Equatable {
         convPerStage = try c.decodeIfPresent(Int.self, forKey: .convPerStage)
     }
 
+    /// Encodes every v1 key, with `keep_only_largest_region`, `min_region_size_per_class` and `min_size_per_class` as
+    /// `null`.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(numStages, forKey: .numStages)

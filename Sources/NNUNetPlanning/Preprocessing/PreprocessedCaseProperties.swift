@@ -6,9 +6,13 @@ import Foundation
 /// `class_locations`: foreground class → up to 10 000 sampled voxel coordinates (z, y, x in transposed order), an
 /// empty list when the class is absent.
 public struct PreprocessedCaseProperties: Codable, Sendable, Equatable {
+    /// The cropped case's properties, stored as top-level keys of the same JSON object.
     public var cropping: CroppedCaseProperties
+    /// `size_after_resampling`: shape of the preprocessed case, voxels, transposed order.
     public var sizeAfterResampling: [Int]
+    /// `spacing_after_resampling`: spacing of the preprocessed case, mm, transposed order.
     public var spacingAfterResampling: [Double]
+    /// `class_locations`: foreground class to sampled voxel coordinates, transposed order (empty: class absent).
     public var classLocations: [Int: [[Int]]]
 
     enum CodingKeys: String, CodingKey {
@@ -16,6 +20,7 @@ public struct PreprocessedCaseProperties: Codable, Sendable, Equatable {
         case classLocations = "class_locations"
     }
 
+    /// Creates the properties from the cropping properties and what preprocessing added.
     public init(cropping: CroppedCaseProperties, sizeAfterResampling: [Int], spacingAfterResampling: [Double],
                 classLocations: [Int: [[Int]]]) {
         self.cropping = cropping
@@ -24,6 +29,7 @@ public struct PreprocessedCaseProperties: Codable, Sendable, Equatable {
         self.classLocations = classLocations
     }
 
+    /// Decodes the flat v1 layout: the cropping keys next to the three preprocessing keys.
     public init(from decoder: any Decoder) throws {
         cropping = try CroppedCaseProperties(from: decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -32,6 +38,7 @@ public struct PreprocessedCaseProperties: Codable, Sendable, Equatable {
         classLocations = try c.decode([Int: [[Int]]].self, forKey: .classLocations)
     }
 
+    /// Encodes the flat v1 layout: the cropping keys next to the three preprocessing keys.
     public func encode(to encoder: any Encoder) throws {
         try cropping.encode(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)

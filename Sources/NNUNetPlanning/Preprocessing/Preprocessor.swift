@@ -8,6 +8,7 @@ import NNUNetCore
 /// `resample_and_normalize`, `resample_patient`). The 2D preprocessor keeps each case's own spacing along the first
 /// (transposed) axis. Output: float32 `(C + 1) × Z × Y × X` (modalities, then the label map with −1 kept).
 public struct Preprocessor: Sendable {
+    /// The plans whose stages are written.
     public var plans: Plans
     /// True for `PreprocessorFor2D` (no resampling along the first transposed axis).
     public var isTwoD: Bool
@@ -16,9 +17,12 @@ public struct Preprocessor: Sendable {
     public static let separateZThreshold = 3.0
     /// v1's class location sampling: at most 10 000 per class, at least 1 % of the class's voxels, seed 1234.
     public static let classLocationSamples = 10_000
+    /// At least this fraction of a class's voxels is sampled, rounded up, even beyond ``classLocationSamples``.
     public static let classLocationMinimumFraction = 0.01
+    /// Seed of the `RandomState` shared by the classes of one case.
     public static let classLocationSeed: UInt32 = 1234
 
+    /// Creates the preprocessor for `plans`; ``isTwoD`` follows `preprocessor_name`.
     public init(plans: Plans) {
         self.plans = plans
         self.isTwoD = plans.preprocessorName == "PreprocessorFor2D"
