@@ -40,6 +40,7 @@ public enum EvaluationError: Error, LocalizedError, CustomStringConvertible, Equ
     /// the two models validated other cases); `rerunCommand` redoes the validation with saved probabilities.
     case incompleteValidation(folder: String, problem: String, rerunCommand: String)
 
+    /// The message shown to the user: what went wrong, with the file, folder or case involved, and what to do next.
     public var description: String {
         switch self {
         case let .mismatchedFileSets(referenceFolder, predictionFolder, missingInPrediction, missingInReference):
@@ -106,5 +107,6 @@ public enum EvaluationError: Error, LocalizedError, CustomStringConvertible, Equ
         }
     }
 
+    /// Same as ``description``, for `LocalizedError`.
     public var errorDescription: String? { description }
 }

@@ -5,11 +5,13 @@ public struct LabelScores: Sendable, Equatable {
     /// Metric name (``SegmentationMetric/rawValue`` or a surface metric name) → value.
     public var values: [String: Double]
 
+    /// Creates the scores of one label.
     public init(label: String, values: [String: Double]) {
         self.label = label
         self.values = values
     }
 
+    /// Equal labels and values, with NaN equal to NaN (unlike `Double`'s `==`).
     public static func == (lhs: LabelScores, rhs: LabelScores) -> Bool {
         lhs.label == rhs.label && lhs.values.count == rhs.values.count
             && lhs.values.allSatisfy { key, value in
@@ -28,6 +30,7 @@ public struct CaseScores: Sendable, Equatable {
     /// Path of the reference, as given.
     public var reference: String?
 
+    /// Creates one case's entry; `test` and `reference` are the file paths written to `summary.json`.
     public init(labels: [LabelScores], test: String? = nil, reference: String? = nil) {
         self.labels = labels
         self.test = test

@@ -10,6 +10,7 @@ public struct EvaluationOptions: Sendable, Equatable {
     /// the shape. v1 checks only the shape.
     public var checksGeometry: Bool
 
+    /// Creates options; by default only v1's metrics are computed and the geometry is checked.
     public init(labels: [Int], includesSurfaceMetrics: Bool = false, surfaceDiceTolerance: Double = 1.0,
                 checksGeometry: Bool = true) {
         self.labels = labels

@@ -20,23 +20,37 @@
 ///
 /// The operations happen in v1's order (e.g. FPR is `1 - tn / (tn + fp)`), so values agree with v1 to the last bit.
 public enum SegmentationMetric: String, CaseIterable, Sendable, Comparable {
+    /// (tp + tn) / N; never NaN.
     case accuracy = "Accuracy"
+    /// 2tp / (2tp + fp + fn); NaN when prediction and reference are both empty.
     case dice = "Dice"
+    /// 1 − Precision; NaN when the prediction is empty.
     case falseDiscoveryRate = "False Discovery Rate"
+    /// 1 − Recall; NaN when the reference is empty.
     case falseNegativeRate = "False Negative Rate"
+    /// fn / (fn + tn); NaN when the prediction is full.
     case falseOmissionRate = "False Omission Rate"
+    /// 1 − True Negative Rate; NaN when the reference is full.
     case falsePositiveRate = "False Positive Rate"
+    /// tp / (tp + fp + fn); NaN when prediction and reference are both empty.
     case jaccard = "Jaccard"
+    /// 1 − False Omission Rate; NaN when the prediction is full.
     case negativePredictiveValue = "Negative Predictive Value"
+    /// tp / (tp + fp); NaN when the prediction is empty.
     case precision = "Precision"
+    /// tp / (tp + fn); NaN when the reference is empty.
     case recall = "Recall"
+    /// tp + fn: voxels labelled L in the reference; never NaN.
     case totalPositivesReference = "Total Positives Reference"
+    /// tp + fp: voxels labelled L in the prediction; never NaN.
     case totalPositivesTest = "Total Positives Test"
+    /// tn / (tn + fp); NaN when the reference is full.
     case trueNegativeRate = "True Negative Rate"
 
     /// v1's `Evaluator.default_metrics`, in the (alphabetical) order the evaluator computes and writes them.
     public static let v1Defaults: [SegmentationMetric] = allCases.sorted()
 
+    /// Orders metrics by their `summary.json` key, alphabetically (v1's order).
     public static func < (lhs: SegmentationMetric, rhs: SegmentationMetric) -> Bool { lhs.rawValue < rhs.rawValue }
 
     /// Whether v1 writes the per-case value as an integer (the totals).

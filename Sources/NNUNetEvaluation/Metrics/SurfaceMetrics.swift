@@ -23,13 +23,18 @@ import NNUNetCore
 ///   can be matched, the worst value); full masks are computed (their surface is the array border).
 /// - Aggregation is nanmean like every other metric, so NaN cases are skipped in the mean.
 public struct SurfaceMetrics: Sendable, Equatable {
+    /// HD95 in mm; NaN when either mask is empty or full.
     public var hausdorff95: Double
+    /// ASSD in mm; NaN when either mask is empty or full.
     public var averageSymmetricSurfaceDistance: Double
+    /// NSD at the tolerance τ, in [0, 1]; NaN when both masks are empty, 0 when exactly one is.
     public var normalizedSurfaceDice: Double
 
     /// Key names in `summary.json` (v1's names for the two distance metrics).
     public static let hausdorff95Key = "Hausdorff Distance 95"
+    /// `summary.json` key of ``averageSymmetricSurfaceDistance``.
     public static let averageSymmetricSurfaceDistanceKey = "Avg. Symmetric Surface Distance"
+    /// `summary.json` key of ``normalizedSurfaceDice`` (not a v1 metric).
     public static let normalizedSurfaceDiceKey = "Normalized Surface Dice"
 
     /// The three values under their `summary.json` keys.

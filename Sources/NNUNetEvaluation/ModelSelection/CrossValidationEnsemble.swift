@@ -20,14 +20,18 @@ import NNUNetCore
 public struct CrossValidationEnsemble: Sendable {
     /// The models, first one first: its `CASE.pkl` gives the geometry and its `gt_niftis/` the ground truth.
     public var first: ModelSelection.Model
+    /// The first model's trainer folder (`trainedModels/<config>/<Task>/<trainer>__<plans>`), which holds `fold_k/`.
     public var firstFolder: URL
+    /// The second model.
     public var second: ModelSelection.Model
+    /// The second model's trainer folder.
     public var secondFolder: URL
     /// The task folder name (`TaskXXX_NAME`), used in the summary and the rerun hints.
     public var task: String
     /// The ensemble's folder, `trainedModels/ensembles/<Task>/<ensemble name>`.
     public var outputFolder: URL
 
+    /// Creates the ensemble of two models; `outputFolder`'s name is the ensemble's name.
     public init(first: ModelSelection.Model, firstFolder: URL, second: ModelSelection.Model, secondFolder: URL,
                 task: String, outputFolder: URL) {
         self.first = first
@@ -51,8 +55,11 @@ public struct CrossValidationEnsemble: Sendable {
 
     /// One case to ensemble: the two validation folders it lies in.
     public struct Case: Sendable, Equatable {
+        /// The case identifier.
         public var identifier: String
+        /// The cross-validation fold whose validation set holds the case.
         public var fold: Int
+        /// Both models' `fold_k/validation_raw/` folders, first model first.
         public var folders: [URL]
     }
 

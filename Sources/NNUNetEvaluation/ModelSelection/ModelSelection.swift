@@ -46,6 +46,7 @@ public enum ModelSelection {
         /// The plans identifier, e.g. `nnUNetPlansv2.1`.
         public var plansIdentifier: String
 
+        /// Creates a model.
         public init(configuration: String, trainer: String, plansIdentifier: String) {
             self.configuration = configuration
             self.trainer = trainer
@@ -81,6 +82,8 @@ public enum ModelSelection {
         /// Cases processed at the same time.
         public var threads: Int
 
+        /// Creates options; the defaults are v1's: all four configurations, `nnUNetTrainerV2`, `nnUNetPlansv2.1`,
+        /// folds 0–4, ensembling and postprocessing on.
         public init(configurations: [String] = ["2d", "3d_lowres", "3d_fullres", "3d_cascade_fullres"],
                     trainer: String = "nnUNetTrainerV2", cascadeTrainer: String = "nnUNetTrainerV2CascadeFullRes",
                     plansIdentifier: String = "nnUNetPlansv2.1", folds: [Int] = [0, 1, 2, 3, 4],

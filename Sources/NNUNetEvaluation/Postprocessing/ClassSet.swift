@@ -3,7 +3,9 @@
 /// In `postprocessing.json` a single class is an integer (`2`) and a region is a list (`[1, 2]`), e.g.
 /// `"for_which_classes": [[1, 2], 2]`.
 public enum ClassSet: Hashable, Sendable, CustomStringConvertible {
+    /// One class: its largest component is kept (`2` in JSON).
     case single(Int)
+    /// Several classes merged into one foreground region whose largest component is kept (`[1, 2]` in JSON).
     case union([Int])
 
     /// The labels the mask is made of.

@@ -15,7 +15,9 @@ import NNUNetCore
 public enum LargestComponentFilter {
     /// What one class set saw: the largest removed and the kept (maximum) component size, in mm³ (nil: none).
     public struct Report: Sendable, Equatable {
+        /// Size of the largest component that was removed, mm³; nil when none was removed.
         public var largestRemoved: Double?
+        /// Size of the largest (kept) component, mm³; nil when the class set has no voxel.
         public var keptSize: Double?
     }
 

@@ -21,8 +21,10 @@ public struct PostprocessingDecision: Sendable, Equatable {
     public var numberOfSamples: Int
     /// Folder names (`validation_raw`, `validation_final`).
     public var rawFolderName: String
+    /// Name of the postprocessed folder (`validation_final`).
     public var finalFolderName: String
 
+    /// Creates a decision; the defaults describe "no postprocessing" with v1's folder names.
     public init(dicePerClassRaw: [String: Double] = [:], dicePerClassAllClasses: [String: Double] = [:],
                 dicePerClassPerClass: [String: Double] = [:], forWhichClasses: [ClassSet] = [],
                 minValidObjectSizes: [ClassSet: Double]? = nil, numberOfSamples: Int = 0,
@@ -37,6 +39,7 @@ public struct PostprocessingDecision: Sendable, Equatable {
         self.finalFolderName = finalFolderName
     }
 
+    /// Equal when the JSON documents are equal (NaN Dice values compare equal).
     public static func == (lhs: PostprocessingDecision, rhs: PostprocessingDecision) -> Bool {
         lhs.jsonValue() == rhs.jsonValue()
     }

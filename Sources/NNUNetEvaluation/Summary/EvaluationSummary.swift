@@ -16,9 +16,13 @@ import NNUNetCore
 /// `id` is the first 12 hex digits of the MD5 of `json.dumps` of the dictionary before `id` is added (insertion order
 /// name, description, timestamp, task, author, results; Python's default separators), as v1 computes it.
 public struct EvaluationSummary: Sendable {
+    /// `name` (v1 `json_name`), empty by default.
     public var name: String
+    /// `description` (v1 `json_description`), empty by default.
     public var description: String
+    /// `author` (v1 `json_author`, default "Fabian").
     public var author: String
+    /// `task` (v1 `json_task`), empty by default.
     public var task: String
     /// `str(datetime.today())` at creation, local time.
     public var timestamp: String

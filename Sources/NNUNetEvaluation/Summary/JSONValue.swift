@@ -5,15 +5,22 @@
 /// that strict parsers (Foundation's `JSONSerialization` among them) reject. ``JSONValue/parse(_:)`` accepts them and
 /// ``JSONValue/serialized(sortKeys:indent:)`` writes byte-for-byte what `json.dumps` writes.
 public indirect enum JSONValue: Sendable, Equatable {
+    /// JSON `null` (Python `None`).
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number written without fraction or exponent (Python `int`).
     case int(Int)
+    /// A float, including `NaN`, `Infinity` and `-Infinity` (Python `float`).
     case double(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
     /// Key-value pairs in insertion order (what `OrderedDict` / `dict` keep in Python).
     case object([(String, JSONValue)])
 
+    /// Structural equality; objects compare in order, and NaN equals NaN.
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true
