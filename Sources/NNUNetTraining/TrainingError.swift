@@ -25,6 +25,7 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
     /// A trained model folder that cannot be used for prediction or conversion (missing plans, folds, sidecar files).
     case unusableModel(String)
 
+    /// The message shown to the user: what went wrong, with the file, case or fold involved, and what to do next.
     public var description: String {
         switch self {
         case let .invalidSplits(path, reason):
@@ -59,5 +60,6 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
         }
     }
 
+    /// Same as ``description``, for `LocalizedError`.
     public var errorDescription: String? { description }
 }

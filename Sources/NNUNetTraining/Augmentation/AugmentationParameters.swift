@@ -9,19 +9,31 @@ public struct AugmentationParameters: Sendable, Equatable {
     public var patchSize: [Int]
     /// The enlarged patch the training loader samples (§7.2), computed with the *initial* scale range (0.85, 1.25).
     public var basicPatchSize: [Int]
+    /// True for a 3D stage with `do_dummy_2D_data_aug`: spatial augmentation runs in 2D on each slice of axis 0.
     public var isDummy2D: Bool
+    /// Angle range in radians of the rotation about the first spatial axis (`rotation_x`); in 2D the in-plane angle.
     public var rotationX: ClosedRange<Double>
+    /// Angle range in radians of the rotation about the second spatial axis (`rotation_y`); unused in 2D.
     public var rotationY: ClosedRange<Double>
+    /// Angle range in radians of the rotation about the third spatial axis (`rotation_z`); unused in 2D.
     public var rotationZ: ClosedRange<Double>
+    /// Probability per sample of a rotation (`p_rot`: 0.2).
     public var rotationProbability: Double
+    /// Range of the zoom factor (`scale_range`: 0.7...1.4 in V2); a factor above 1 zooms out.
     public var scaleRange: ClosedRange<Double>
+    /// Probability per sample of a scaling (`p_scale`: 0.2).
     public var scaleProbability: Double
+    /// Range of γ of the gamma transforms (`gamma_range`: 0.7...1.5).
     public var gammaRange: ClosedRange<Double>
+    /// Probability per sample of the non-inverted gamma transform (`p_gamma`: 0.3; the inverted one uses 0.1).
     public var gammaProbability: Double
+    /// Whether gamma keeps each channel's mean and standard deviation (`gamma_retain_stats`: true).
     public var gammaRetainsStatistics: Bool
+    /// Spatial axes that may be mirrored (`mirror_axes`): (0, 1, 2) in 3D, (0, 1) in 2D.
     public var mirrorAxes: [Int]
     /// Per modality: was it normalised inside the nonzero mask (`use_mask_for_norm`)?
     public var usesMaskForNormalization: [Bool]
+    /// Segmentation channels kept by ``SegmentationChannelSelectionTransform`` (`selected_seg_channels`: [0]).
     public var selectedSegmentationChannels: [Int]
 
     /// v1's defaults for a plan stage: 3D (rotation ±30° per axis), dummy-2D (in-plane ±180°), or 2D (±180°, or

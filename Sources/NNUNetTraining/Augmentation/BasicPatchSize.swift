@@ -8,6 +8,7 @@ import Foundation
 /// smallest scale and truncated to integers. Only the extreme angle is tried, as in v1.
 /// Examples: 128³ → 205³; 40×56×40 → 73×80×64; 2D 56×40 (±180°) → 65×65.
 public enum BasicPatchSize {
+    /// The enlarged patch for `finalPatchSize` (2 or 3 entries) under the rotation ranges (radians) and scale range.
     public static func compute(finalPatchSize: [Int], rotationX: ClosedRange<Double>, rotationY: ClosedRange<Double>,
                                rotationZ: ClosedRange<Double>, scaleRange: ClosedRange<Double>) -> [Int] {
         func angle(_ r: ClosedRange<Double>) -> Double {

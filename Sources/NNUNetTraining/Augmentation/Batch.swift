@@ -10,10 +10,15 @@ import Foundation
 /// After ``DownsampleSegmentationForDeepSupervisionTransform`` runs, ``targets`` holds the segmentation at every
 /// deep-supervision scale (highest resolution first), as v1's `target` list.
 public struct Batch: Sendable {
+    /// Image values, (B, C, spatial...) C order.
     public var data: [Float]
+    /// Label values as floats, (B, S, spatial...) C order.
     public var segmentation: [Float]
+    /// Number of samples B.
     public var batchSize: Int
+    /// Number of data channels C (modalities; times Z while a dummy-2D batch is folded).
     public var dataChannels: Int
+    /// Number of segmentation channels S (times Z while a dummy-2D batch is folded).
     public var segmentationChannels: Int
     /// 2 or 3 entries.
     public var spatialShape: [Int]
@@ -24,6 +29,7 @@ public struct Batch: Sendable {
     /// Set while a dummy-2D batch has its axis 0 folded into the channels (the folded depth).
     public var foldedDepth: Int?
 
+    /// Creates a batch; the array sizes must match B, the channel counts and the spatial shape.
     public init(data: [Float], segmentation: [Float], batchSize: Int, dataChannels: Int, segmentationChannels: Int,
                 spatialShape: [Int], caseIdentifiers: [String], targets: [SegmentationTarget] = []) {
         precondition(data.count == batchSize * dataChannels * spatialShape.reduce(1, *),
@@ -57,9 +63,12 @@ public struct Batch: Sendable {
 
 /// The segmentation at one deep-supervision scale: (B, S, spatial...) values.
 public struct SegmentationTarget: Sendable, Equatable {
+    /// Label values as floats, (B, S, spatial...) C order.
     public var values: [Float]
+    /// Spatial shape at this scale, 2 or 3 entries.
     public var spatialShape: [Int]
 
+    /// Creates a target; `values.count` must be B · S · the product of `spatialShape`.
     public init(values: [Float], spatialShape: [Int]) {
         self.values = values
         self.spatialShape = spatialShape

@@ -7,10 +7,14 @@ import NNUNetCore
 /// probability `probability` per sample, per channel a factor f (50 % U(lower, 1) else U(1, upper)) and
 /// x ← (x − mean)·f + mean, then clipped to the channel's prior [min, max].
 public struct ContrastAugmentationTransform: Transform {
+    /// Range of the contrast factor (`contrast_range`: 0.75...1.25).
     public var contrastRange: ClosedRange<Double>
+    /// Whether the result is clipped to the channel's [min, max] of before the transform (`preserve_range`: true).
     public var preservesRange: Bool
+    /// Probability per sample (0.15).
     public var probability: Double
 
+    /// Creates the transform with v1's settings by default.
     public init(contrastRange: ClosedRange<Double> = 0.75...1.25, preservesRange: Bool = true,
                 probability: Double = 0.15) {
         self.contrastRange = contrastRange
@@ -18,6 +22,7 @@ public struct ContrastAugmentationTransform: Transform {
         self.probability = probability
     }
 
+    /// Scales each channel of each selected sample about its mean by its own random factor.
     public func apply(_ batch: inout Batch, random: inout SeededGenerator) {
         let n = batch.voxelsPerChannel
         for b in 0..<batch.batchSize where random.happens(withProbability: probability) {

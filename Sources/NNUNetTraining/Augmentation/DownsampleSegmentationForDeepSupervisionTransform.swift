@@ -11,8 +11,10 @@ public struct DownsampleSegmentationForDeepSupervisionTransform: Transform {
     /// One vector per network output, e.g. [[1,1,1], [0.5,0.5,0.5], [0.25,0.25,0.25]].
     public var scales: [[Double]]
 
+    /// Creates the transform for the given per-output scale vectors, highest resolution first.
     public init(scales: [[Double]]) { self.scales = scales }
 
+    /// Fills ``Batch/targets`` with the segmentation resampled to every scale.
     public func apply(_ batch: inout Batch, random: inout SeededGenerator) {
         let dims = batch.spatialShape.count
         let inShape3 = batch.spatialShape3D

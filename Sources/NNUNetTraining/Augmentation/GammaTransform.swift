@@ -8,11 +8,16 @@ import NNUNetCore
 /// γ (50 % U(lower, 1) else U(1, upper)), x ← ((x − min)/(range + 1e−7))^γ · (range + 1e−7) + min, then shifted and
 /// scaled back to the channel's original mean and standard deviation (std + 1e−8).
 public struct GammaTransform: Transform {
+    /// Range of γ (`gamma_range`: 0.7...1.5); γ is drawn below or above 1 with equal probability.
     public var gammaRange: ClosedRange<Double>
+    /// Whether the channel is negated before and after the correction (v1 runs one inverted and one plain instance).
     public var invertsImage: Bool
+    /// Whether the channel's mean and standard deviation are restored afterwards (`retain_stats`: true).
     public var retainsStatistics: Bool
+    /// Probability per sample (v1: 0.1 inverted, 0.3 plain).
     public var probability: Double
 
+    /// Creates the transform; `invertsImage` and `probability` tell the two v1 instances apart.
     public init(gammaRange: ClosedRange<Double> = 0.7...1.5, invertsImage: Bool, retainsStatistics: Bool = true,
                 probability: Double) {
         self.gammaRange = gammaRange
@@ -21,6 +26,7 @@ public struct GammaTransform: Transform {
         self.probability = probability
     }
 
+    /// Applies the correction to each channel of each selected sample, with its own γ per channel.
     public func apply(_ batch: inout Batch, random: inout SeededGenerator) {
         let n = batch.voxelsPerChannel
         let epsilon = 1e-7

@@ -7,11 +7,16 @@ import NNUNetCore
 /// with probability `probability` per sample, each channel is blurred with probability `channelProbability`, with
 /// its own σ ~ U(sigmaRange), using scipy's `gaussian_filter` (reflect border, truncate 4) over the spatial axes.
 public struct GaussianBlurTransform: Transform {
+    /// Range of σ in voxels (`blur_sigma`: 0.5...1).
     public var sigmaRange: ClosedRange<Double>
+    /// Probability per sample (0.2).
     public var probability: Double
+    /// Probability per channel of a selected sample (0.5).
     public var channelProbability: Double
+    /// Threads for the filter (the loader's workers already run in parallel: default 1).
     public var threads: Int
 
+    /// Creates the transform with v1's settings by default.
     public init(sigmaRange: ClosedRange<Double> = 0.5...1, probability: Double = 0.2, channelProbability: Double = 0.5,
                 threads: Int = 1) {
         self.sigmaRange = sigmaRange
@@ -20,6 +25,7 @@ public struct GaussianBlurTransform: Transform {
         self.threads = threads
     }
 
+    /// Blurs the selected channels of the selected samples, each with its own σ.
     public func apply(_ batch: inout Batch, random: inout SeededGenerator) {
         let n = batch.voxelsPerChannel
         for b in 0..<batch.batchSize where random.happens(withProbability: probability) {

@@ -7,14 +7,18 @@ import NNUNetCore
 /// batches). v1: axes (0, 1, 2) for 3D, (0, 1) for 2D. Deep-supervision targets are not touched (the transform runs
 /// before they exist).
 public struct MirrorTransform: Transform {
+    /// Spatial axes that may be flipped; axes beyond the batch's rank are ignored.
     public var axes: [Int]
+    /// Probability per sample and axis of a flip (0.5).
     public var axisProbability: Double
 
+    /// Creates the transform for `axes`.
     public init(axes: [Int], axisProbability: Double = 0.5) {
         self.axes = axes
         self.axisProbability = axisProbability
     }
 
+    /// Flips data and segmentation of each sample along each drawn axis.
     public func apply(_ batch: inout Batch, random: inout SeededGenerator) {
         let dims = batch.spatialShape.count
         for b in 0..<batch.batchSize {

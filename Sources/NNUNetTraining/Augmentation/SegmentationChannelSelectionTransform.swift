@@ -5,10 +5,13 @@ import NNUNetCore
 ///
 /// Port of batchgenerators 0.25 `SegChannelSelectionTransform`.
 public struct SegmentationChannelSelectionTransform: Transform {
+    /// Indices of the segmentation channels to keep, in output order.
     public var channels: [Int]
 
+    /// Creates the transform; the default keeps channel 0.
     public init(channels: [Int] = [0]) { self.channels = channels }
 
+    /// Keeps the listed segmentation channels of every sample; a no-op when they are all channels in order.
     public func apply(_ batch: inout Batch, random: inout SeededGenerator) {
         guard channels != Array(0..<batch.segmentationChannels) else { return }
         let n = batch.voxelsPerChannel

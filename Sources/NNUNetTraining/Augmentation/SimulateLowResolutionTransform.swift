@@ -9,12 +9,18 @@ import NNUNetCore
 /// (axes in `ignoredAxes` keep their size; dummy-2D: axis 0), then with order 3 back to its shape, clipped to the
 /// downsampled image's range.
 public struct SimulateLowResolutionTransform: Transform {
+    /// Range of the zoom factor (`zoom_range`: 0.5...1).
     public var zoomRange: ClosedRange<Double>
+    /// Probability per sample (0.25).
     public var probability: Double
+    /// Probability per channel of a selected sample (0.5).
     public var channelProbability: Double
+    /// Spatial axes that keep their size (dummy-2D: [0]).
     public var ignoredAxes: [Int]
+    /// Threads for the resizing kernels (the loader's workers already run in parallel: default 1).
     public var threads: Int
 
+    /// Creates the transform with v1's settings by default.
     public init(zoomRange: ClosedRange<Double> = 0.5...1, probability: Double = 0.25, channelProbability: Double = 0.5,
                 ignoredAxes: [Int] = [], threads: Int = 1) {
         self.zoomRange = zoomRange
@@ -24,6 +30,7 @@ public struct SimulateLowResolutionTransform: Transform {
         self.threads = threads
     }
 
+    /// Degrades the selected channels of the selected samples, each with its own zoom.
     public func apply(_ batch: inout Batch, random: inout SeededGenerator) {
         let n = batch.voxelsPerChannel
         let dims = batch.spatialShape.count

@@ -19,18 +19,26 @@ import NNUNetCore
 /// Deliberate difference: a drawn rotation of exactly 0 with scale exactly 1 and an integral centre offset copies
 /// voxels instead of interpolating them (the spline interpolates, so the values agree up to rounding).
 public struct SpatialTransform: Transform {
+    /// Output patch size, 2 or 3 entries (the network's patch).
     public var patchSize: [Int]
+    /// Angle range in radians about the first spatial axis; in 2D the in-plane angle.
     public var rotationX: ClosedRange<Double>
+    /// Angle range in radians about the second spatial axis (3D only).
     public var rotationY: ClosedRange<Double>
+    /// Angle range in radians about the third spatial axis (3D only).
     public var rotationZ: ClosedRange<Double>
+    /// Probability per sample of a rotation (0.2).
     public var rotationProbability: Double
+    /// Range of the scale factor (V2: 0.7...1.4); a factor above 1 zooms out.
     public var scaleRange: ClosedRange<Double>
+    /// Probability per sample of a scaling (0.2).
     public var scaleProbability: Double
     /// Spline order for the data (v1: 3).
     public var dataOrder: Int
     /// Threads for the interpolation kernels (the loader's workers already run in parallel: default 1).
     public var threads: Int
 
+    /// Creates the transform with nnUNetTrainerV2's probabilities and scale range by default.
     public init(patchSize: [Int], rotationX: ClosedRange<Double>, rotationY: ClosedRange<Double>,
                 rotationZ: ClosedRange<Double>, rotationProbability: Double = 0.2,
                 scaleRange: ClosedRange<Double> = 0.7...1.4, scaleProbability: Double = 0.2, dataOrder: Int = 3,
@@ -46,6 +54,7 @@ public struct SpatialTransform: Transform {
         self.threads = threads
     }
 
+    /// Rotates, scales and crops every sample to ``patchSize``; the batch's spatial shape becomes ``patchSize``.
     public func apply(_ batch: inout Batch, random: inout SeededGenerator) {
         let dims = batch.spatialShape.count
         precondition(patchSize.count == dims, "SpatialTransform: patch \(patchSize) for batch \(batch.spatialShape)")

@@ -7,6 +7,7 @@ import NNUNetCore
 /// ``AugmentationPipeline`` and changeable by trainer variants through `trainingTransforms()`. A transform must be
 /// deterministic given the generator, so that one seed reproduces a batch whichever thread prepares it.
 public protocol Transform: Sendable {
+    /// Changes `batch` in place, drawing every random number from `random`.
     func apply(_ batch: inout Batch, random: inout SeededGenerator)
 }
 

@@ -3,9 +3,12 @@ import NNUNetCore
 
 /// One cross-validation fold: training and validation case identifiers.
 public struct CrossValidationFold: Codable, Sendable, Equatable {
+    /// Training case identifiers (`train`).
     public var train: [String]
+    /// Validation case identifiers (`val`).
     public var val: [String]
 
+    /// Creates a fold from its two lists.
     public init(train: [String], val: [String]) {
         self.train = train
         self.val = val
@@ -19,7 +22,9 @@ public struct CrossValidationFold: Codable, Sendable, Equatable {
 /// split is created exactly as v1 does (`KFold(n_splits=5, shuffle=True, random_state=12345)` over the sorted case
 /// identifiers) and written as both `splits_final.json` and a `splits_final.pkl` that Python loads.
 public enum CrossValidationSplits {
+    /// `splits_final.pkl`: read first when present; written with the JSON file for Python.
     public static let pickleName = "splits_final.pkl"
+    /// `splits_final.json`: read when there is no pickle.
     public static let jsonName = "splits_final.json"
 
     /// The default split: sklearn's shuffled KFold with NumPy's legacy RandomState(seed), as v1's `do_split`.

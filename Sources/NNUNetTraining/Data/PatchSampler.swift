@@ -21,10 +21,12 @@ public struct PatchSampler: Sendable {
     public var patchSize: [Int]
     /// The network's patch; `patchSize − finalPatchSize` is the extra room allowed outside the image.
     public var finalPatchSize: [Int]
+    /// Number of patches B per batch (the plans' `batch_size`).
     public var batchSize: Int
     /// v1: 0.33.
     public var oversampleForegroundPercent: Double
 
+    /// Creates a sampler; `patchSize` and `finalPatchSize` must both have 2 or 3 entries.
     public init(patchSize: [Int], finalPatchSize: [Int], batchSize: Int, oversampleForegroundPercent: Double = 0.33) {
         precondition(patchSize.count == finalPatchSize.count && (2...3).contains(patchSize.count),
                      "PatchSampler: patch \(patchSize) and final patch \(finalPatchSize) must both be 2D or 3D")

@@ -9,7 +9,9 @@ import Darwin
 /// One preprocessed case: `CASE.npy` (float32, (C + 1) × Z × Y × X: modalities, then the segmentation with −1
 /// outside the nonzero mask) and `CASE.json` (properties, including `class_locations`).
 public struct PreprocessedCase: Sendable {
+    /// The case identifier (file name minus `.npy`).
     public let identifier: String
+    /// The case's `CASE.npy`.
     public let arrayURL: URL
     /// (C + 1, Z, Y, X).
     public let shape: [Int]
@@ -30,7 +32,9 @@ public struct PreprocessedCase: Sendable {
 /// Minimal reader of NumPy `.npy` v1/v2/v3 files holding little-endian float32 in C order; to be consolidated with
 /// Core's NPY reader.
 public struct PreprocessedDataset: Sendable {
+    /// The stage folder (`<data_identifier>_stage<i>`).
     public let folder: URL
+    /// The opened cases, in identifier order or in the order of the listed identifiers.
     public let cases: [PreprocessedCase]
 
     /// Opens every `CASE.npy` with a `CASE.json` next to it (or only the listed identifiers).

@@ -10,16 +10,22 @@ import NNUNetCore
 /// (axes of the patch: 0..2 in 3D, 0..1 in 2D), multiplied by the Gaussian importance map; the aggregate is divided by
 /// the accumulated weights. Runs without gradients.
 public struct SlidingWindowPredictor {
+    /// The trained network; switched to evaluation mode when predicting.
     public var network: Module
     /// Patch size of the network: 3 entries (3D) or 2 entries (2D network).
     public var patchSize: [Int]
+    /// Number of output classes K, background included.
     public var classCount: Int
     /// Mirror axes of the patch used for test-time augmentation (v1: all spatial axes).
     public var mirrorAxes: [Int]
+    /// Whether each tile is also predicted on its mirrored copies along ``mirrorAxes`` (v1 `do_mirroring`: true).
     public var usesMirroring = true
+    /// Whether tiles are weighted by the Gaussian importance map (v1 `use_gaussian`: true; unused with one tile).
     public var usesGaussian = true
+    /// Distance between neighbouring tiles as a fraction of the patch size (v1 `step_size`: 0.5).
     public var stepSize = 0.5
 
+    /// Creates a predictor; `mirrorAxes` defaults to every axis of the patch.
     public init(network: Module, patchSize: [Int], classCount: Int, mirrorAxes: [Int]? = nil) {
         self.network = network
         self.patchSize = patchSize

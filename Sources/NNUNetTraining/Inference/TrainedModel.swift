@@ -14,17 +14,22 @@ import NNUNetPlanning
 /// try NIfTI.write(labels, to: output, dataType: .uint8)
 /// ```
 public final class TrainedModel {
+    /// The trained model folder (`TRAINER__PLANS`), which holds the plans and the `fold_*` folders.
     public let trainerFolder: URL
+    /// The plans the model was trained with (from ``plansFile``).
     public let plans: Plans
     /// The plans file read: `plans.json`, or `plans.pkl` for an nnU-Net v1 model folder.
     public let plansFile: URL
     /// One network and configuration per fold, in fold order.
     public let folds: [(name: String, configuration: TrainingConfiguration, network: GenericUNet)]
+    /// Whether test-time mirroring is used (v1: on unless `--disable_tta`).
     public var usesMirroring = true
+    /// Distance between sliding-window tiles as a fraction of the patch size (v1 `--step_size`: 0.5).
     public var stepSize = 0.5
     /// v1 `--mode`: how probabilities become labels at the original resolution (`fast`/`fastest` keep no
     /// probabilities).
     public var exportMode = SegmentationExporter.Mode.normal
+    /// Threads for preprocessing and export.
     public var threads = ThreadSettings.defaultThreads
 
     /// Loads the plans and the checkpoint `checkpoint` of every requested fold (default: every `fold_*` folder).
@@ -102,8 +107,11 @@ public final class TrainedModel {
     /// One predicted case: the label map in the input's geometry, the preprocessing properties (v1's `CASE.pkl`) and,
     /// when asked for, the class probabilities `[K, z, y, x]` at the cropped size (v1's `CASE.npz`).
     public struct CasePrediction {
+        /// The label map in the geometry of the input images.
         public var labels: Volume
+        /// What preprocessing recorded about the case (v1's `CASE.pkl`).
         public var properties: PreprocessedCaseProperties
+        /// Class probabilities `[K, z, y, x]` at the cropped size; nil unless requested.
         public var probabilities: [Float]?
         /// `[K, z, y, x]` of ``probabilities``.
         public var probabilityShape: [Int]

@@ -7,14 +7,19 @@ import NNUNetCore
 public struct ProgressPlot: Sendable {
     /// Per-epoch series; missing values (NaN) leave gaps.
     public var trainingLoss: [Double] = []
+    /// Validation loss per epoch (v1 `all_val_losses`).
     public var validationLoss: [Double] = []
     /// v1's "loss_val, train=True" (validation loss in training mode), drawn when present.
     public var validationLossTrainMode: [Double] = []
+    /// Online pseudo-Dice per epoch (v1 `all_val_eval_metrics`), drawn on the right axis.
     public var evaluationMetric: [Double] = []
 
+    /// Image width in pixels.
     public var width = 1500
+    /// Image height in pixels.
     public var height = 1000
 
+    /// Creates a plot of the given per-epoch series, 1500 × 1000 pixels.
     public init(trainingLoss: [Double] = [], validationLoss: [Double] = [], validationLossTrainMode: [Double] = [],
                 evaluationMetric: [Double] = []) {
         self.trainingLoss = trainingLoss

@@ -44,6 +44,7 @@ public enum ModelExport {
         /// Whether anything missing is an error (v1's default; `--disable_strict` turns it off).
         public var isStrict = true
 
+        /// Options for `task` (`TaskXXX_NAME`) with v1's defaults: all configurations, folds 0 to 4, strict.
         public init(task: String) { self.task = task }
 
         /// The trainer that a configuration is trained with.

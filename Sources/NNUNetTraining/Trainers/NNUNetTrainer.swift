@@ -18,6 +18,11 @@ open class NNUNetTrainer: NetworkTrainer {
 
     private var cachedLoss: DeepSupervisionLoss?
 
+    /// Creates a trainer for `configuration`, writing into `outputFolder` (the fold folder).
+    ///
+    /// - Parameters:
+    ///   - hyperparameters: Overrides of the class's ``NetworkTrainer/defaultHyperparameters``; nil keeps them.
+    ///   - seed: Seed of all randomness of the run (default 12345).
     public required init(configuration: TrainingConfiguration, outputFolder: URL,
                          hyperparameters: TrainingHyperparameters? = nil, seed: UInt64 = 12345) {
         self.configuration = configuration
@@ -48,6 +53,7 @@ open class NNUNetTrainer: NetworkTrainer {
 
     /// Training and validation cases of this fold, set by the runner from the splits.
     public var trainingCases: [String] = []
+    /// Validation case identifiers of this fold.
     public var validationCases: [String] = []
     /// Background workers of the training loader.
     public var loaderWorkers = 1

@@ -3,12 +3,16 @@ import NNUNetCore
 
 /// What one training or validation step reports.
 public struct StepResult: Sendable {
+    /// Mean loss of the step's batch.
     public var loss: Double
     /// Per foreground class: true positives, false positives, false negatives of the argmax (validation only).
     public var truePositives: [Double] = []
+    /// False positives of the argmax per foreground class (validation only).
     public var falsePositives: [Double] = []
+    /// False negatives of the argmax per foreground class (validation only).
     public var falseNegatives: [Double] = []
 
+    /// Creates a result with a loss and no counts.
     public init(loss: Double) { self.loss = loss }
 }
 
@@ -28,6 +32,7 @@ open class NetworkTrainer {
     public let seed: UInt64
     /// The network (set by ``initialize()``).
     public internal(set) var network: Module?
+    /// The optimizer (set by ``initialize()``; its learning rate follows the poly schedule).
     public internal(set) var optimizer: SGD?
     /// Training log file (set by ``initialize()``).
     public internal(set) var logFile: TrainingLogFile?
@@ -47,6 +52,11 @@ open class NetworkTrainer {
     /// The name the trainer is registered and saved under (defaults to the class name).
     open class var trainerName: String { String(describing: self) }
 
+    /// Creates a trainer that writes into `outputFolder`.
+    ///
+    /// - Parameters:
+    ///   - hyperparameters: Overrides of the class's ``defaultHyperparameters``; nil keeps them.
+    ///   - seed: Seed of all randomness of the run.
     public init(outputFolder: URL, hyperparameters: TrainingHyperparameters? = nil, seed: UInt64 = 12345) {
         self.outputFolder = outputFolder
         self.hyperparameters = hyperparameters ?? Self.defaultHyperparameters

@@ -12,7 +12,9 @@ import NNUNetCore
 public enum PretrainedWeights {
     /// Which parameters were taken from the file and which kept their initialisation.
     public struct Report: Sendable {
+        /// Names of the parameters copied from the file.
         public var loaded: [String]
+        /// Names of the parameters that kept their initialisation (missing in the file or of another shape).
         public var kept: [String]
     }
 

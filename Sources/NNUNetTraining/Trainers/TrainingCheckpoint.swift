@@ -9,13 +9,21 @@ import NNUNetCore
 /// epoch, logs, best-metric state, plans. Both are written to temporary names and renamed, weights first; a random
 /// token stored in both detects a pair torn apart by a crash between the two renames.
 public struct CheckpointMetadata: Codable, Sendable, Equatable {
+    /// Version of this metadata layout (1).
     public var formatVersion = 1
+    /// The trainer's registered name (``NetworkTrainer/trainerName``).
     public var trainer: String
+    /// Random token also stored in `NAME.model`; a mismatch means the two files belong to different saves.
     public var token: String
+    /// Completed epochs at the time of the save.
     public var epoch: Int
+    /// Seed of the run.
     public var seed: UInt64
+    /// The effective hyperparameters of the run.
     public var hyperparameters: TrainingHyperparameters
+    /// Losses, metrics and best-metric state recorded so far.
     public var log: TrainingLog
+    /// The optimizer's learning rate at the time of the save.
     public var learningRate: Double
     /// Trainer-specific fields (configuration, task, fold, plans as JSON text, ...).
     public var extras: [String: String]

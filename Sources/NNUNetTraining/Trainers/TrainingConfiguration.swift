@@ -5,19 +5,27 @@ import Foundation
 public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// `2d`, `3d_lowres`, `3d_fullres` or `3d_cascade_fullres`.
     public var configurationName: String
+    /// The task folder name, `TaskXXX_NAME`.
     public var taskName: String
     /// Fold index, or nil for `all`.
     public var fold: Int?
+    /// Plans identifier, e.g. `nnUNetPlansv2.1`.
     public var plansIdentifier: String
     /// Input channels (modalities; plus K-1 for the cascade).
     public var inputChannels: Int
     /// Classes including background (K).
     public var classCount: Int
+    /// Features of the first stage (plans `base_num_features`).
     public var baseFeatures: Int
+    /// Pooling kernels (= strides) per pooling step (stage `pool_op_kernel_sizes`).
     public var poolKernels: [[Int]]
+    /// Conv kernels per resolution, one more than ``poolKernels`` (stage `conv_kernel_sizes`).
     public var convKernels: [[Int]]
+    /// Conv blocks per stage (plans `conv_per_stage`, default 2).
     public var convsPerStage: Int
+    /// The network's patch in voxels, 2 or 3 entries (stage `patch_size`).
     public var patchSize: [Int]
+    /// Patches per batch (stage `batch_size`).
     public var batchSize: Int
     /// v1 §6.2: batch Dice for 2d, cascade, and 3d_fullres of two-stage plans.
     public var usesBatchDice: Bool
@@ -28,6 +36,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// The preprocessed stage folder (`.../nnUNetData_plans_v2.1_stage0`), when training from preprocessed data.
     public var preprocessedFolder: String?
 
+    /// Creates a configuration from its fields; the initialiser that takes `plans` reads them from a plans file.
     public init(configurationName: String, taskName: String, fold: Int?, plansIdentifier: String = "nnUNetPlansv2.1",
                 inputChannels: Int, classCount: Int, baseFeatures: Int = 32, poolKernels: [[Int]],
                 convKernels: [[Int]], convsPerStage: Int = 2, patchSize: [Int], batchSize: Int, usesBatchDice: Bool) {

@@ -5,25 +5,35 @@ import NNUNetCore
 public struct TrainingLog: Codable, Sendable, Equatable {
     /// Completed epochs.
     public var epoch = 0
+    /// Mean training loss per epoch (v1 `all_tr_losses`).
     public var trainLosses: [Double] = []
+    /// Mean validation loss per epoch (v1 `all_val_losses`); NaN for an epoch without validation batches.
     public var validationLosses: [Double] = []
     /// Online pseudo-Dice per epoch (mean over foreground classes).
     public var validationMetrics: [Double] = []
+    /// Exponential moving average of the training loss (v1 `train_loss_MA`); nil before the first epoch.
     public var trainLossMovingAverage: Double?
+    /// EMA of the pseudo-Dice, or −validation loss when there is no finite metric (v1 `val_eval_criterion_MA`).
     public var metricMovingAverage: Double?
+    /// Best ``metricMovingAverage`` so far (v1 `best_val_eval_criterion_MA`); `model_best` was saved then.
     public var bestMetricMovingAverage: Double?
+    /// Epoch (counted from 0) at which ``bestMetricMovingAverage`` was reached; nil before the first epoch.
     public var bestEpoch: Int?
 
+    /// An empty log (no epoch completed).
     public init() {}
 }
 
 /// Appends timestamped lines to `training_log_YYYY_M_D_HH_MM_SS.txt` and echoes them to stdout, as v1's
 /// `print_to_log_file`.
 public final class TrainingLogFile: @unchecked Sendable {
+    /// The log file, `training_log_YYYY_M_D_HH_MM_SS.txt` in the fold folder.
     public let url: URL
     private let handle: FileHandle?
+    /// Whether lines are also printed to stdout.
     public var echoesToConsole: Bool
 
+    /// Creates the log file in `folder`, named after the current local time.
     public init(folder: URL, echoesToConsole: Bool = true) {
         let c = Calendar(identifier: .gregorian).dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date())
         let name = String(format: "training_log_%d_%d_%d_%02d_%02d_%02d.txt", c.year ?? 0, c.month ?? 0, c.day ?? 0,

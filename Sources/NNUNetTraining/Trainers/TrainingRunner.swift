@@ -4,30 +4,42 @@ import NNUNetPlanning
 
 /// What `nnunet train CONFIG TRAINER TASK FOLD` asks for.
 public struct TrainingRequest: Sendable {
+    /// `2d`, `3d_lowres`, `3d_fullres` or `3d_cascade_fullres`.
     public var configurationName: String
+    /// Registered trainer name, e.g. `nnUNetTrainerV2`.
     public var trainerName: String
+    /// The task as the user typed it (`4`, `Task004`, `Task004_Hippocampus`), resolved by `TaskLocator.resolve`.
     public var task: String
     /// `0`...`4` (or any fold of the splits file, or beyond: v1's random 80:20 split) or `all`.
     public var fold: String
+    /// Plans identifier (v1 `-p`).
     public var plansIdentifier = "nnUNetPlansv2.1"
     /// v1 `-c`: continue from the final, latest or best checkpoint.
     public var continueTraining = false
     /// Overrides of the trainer's defaults (`--epochs`, `--iterations-per-epoch`, `--validation-iterations`).
     public var epochs: Int?
+    /// Override of ``TrainingHyperparameters/iterationsPerEpoch`` (`--iterations-per-epoch`).
     public var iterationsPerEpoch: Int?
+    /// Override of ``TrainingHyperparameters/validationIterationsPerEpoch`` (`--validation-iterations`).
     public var validationIterations: Int?
     /// v1 `--disable_saving`.
     public var disableSaving = false
+    /// Seed of all randomness of the run.
     public var seed: UInt64 = 12345
+    /// Whether per-epoch lines and the progress bar are printed.
     public var verbose = true
     /// v1 `-val`: skip training, validate the final (or, with `validateBest`, the best) checkpoint.
     public var validationOnly = false
+    /// With ``validationOnly``: validate `model_best` instead of `model_final_checkpoint` (v1 `--valbest`).
     public var validateBest = false
     /// v1 `--disable_validation_inference`, `--val_folder`, `--disable_postprocessing_on_folds`,
     /// `--val_disable_overwrite`.
     public var runsValidation = true
+    /// Name of the validation output folder inside the fold folder (v1 `--val_folder`).
     public var validationFolder = "validation_raw"
+    /// Whether postprocessing is determined on the fold's validation (off: v1 `--disable_postprocessing_on_folds`).
     public var postprocessesFolds = true
+    /// Whether existing validation predictions are redone (off: v1 `--val_disable_overwrite`).
     public var overwritesValidation = true
     /// v1 `--npz`: validation also keeps `CASE.npz` (float16 softmax) + `CASE.pkl`, which ensembling and
     /// find-best-configuration read.
@@ -35,6 +47,7 @@ public struct TrainingRequest: Sendable {
     /// v1 `-pretrained_weights FILE`: initialise the network from this checkpoint (ours or v1's) before training.
     public var pretrainedWeights: URL?
 
+    /// Creates a request with v1's defaults for everything else.
     public init(configurationName: String, trainerName: String, task: String, fold: String) {
         self.configurationName = configurationName
         self.trainerName = trainerName
