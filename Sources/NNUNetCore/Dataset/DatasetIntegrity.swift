@@ -42,7 +42,7 @@ public struct IntegrityReport: Sendable {
 public enum DatasetIntegrity {
     /// Checks the raw task in `taskFolder` and returns every problem found; cases are read on `threads` threads.
     /// - Throws: ``CoreError`` when the folder does not exist or its dataset.json cannot be read; problems in the
-    /// cases themselves are reported, not thrown.
+    ///   cases themselves are reported, not thrown.
     public static func verify(taskFolder: URL, threads: Int = ThreadSettings.defaultThreads) throws -> IntegrityReport {
         let task = try RawTask(folder: taskFolder)
         let description = task.description

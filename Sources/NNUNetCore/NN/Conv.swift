@@ -14,12 +14,13 @@ public final class Conv: Module {
     public let padding: [Int]
 
     /// Creates the layer with Kaiming-normal weights (a = 0.01) and a zero bias.
+    ///
     /// - Parameters:
-    /// - kernelSize: Kernel size per spatial axis; 2 entries for 2D, 3 for 3D.
-    /// - stride: Stride per axis; nil means 1 on every axis.
-    /// - padding: Zero padding per axis; nil means none.
-    /// - bias: Whether to create and register a bias.
-    /// - generator: Random source for the weight initialisation.
+    ///   - kernelSize: Kernel size per spatial axis; 2 entries for 2D, 3 for 3D.
+    ///   - stride: Stride per axis; nil means 1 on every axis.
+    ///   - padding: Zero padding per axis; nil means none.
+    ///   - bias: Whether to create and register a bias.
+    ///   - generator: Random source for the weight initialisation.
     public init(inputChannels: Int, outputChannels: Int, kernelSize: [Int], stride: [Int]? = nil,
                 padding: [Int]? = nil, bias: Bool = true, generator: inout SeededGenerator) {
         precondition(kernelSize.count == 2 || kernelSize.count == 3, "Conv: kernelSize \(kernelSize) must be 2D or 3D")

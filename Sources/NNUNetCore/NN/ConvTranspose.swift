@@ -11,11 +11,12 @@ public final class ConvTranspose: Module {
     public let stride: [Int]
 
     /// Creates the layer with Kaiming-normal weights and, if `bias` is true, a zero bias.
+    ///
     /// - Parameters:
-    /// - kernelSize: Kernel size per spatial axis; must have as many entries as `stride`.
-    /// - stride: Upsampling factor per spatial axis.
-    /// - bias: Whether to create and register a bias.
-    /// - generator: Random source for the weight initialisation.
+    ///   - kernelSize: Kernel size per spatial axis; must have as many entries as `stride`.
+    ///   - stride: Upsampling factor per spatial axis.
+    ///   - bias: Whether to create and register a bias.
+    ///   - generator: Random source for the weight initialisation.
     public init(inputChannels: Int, outputChannels: Int, kernelSize: [Int], stride: [Int], bias: Bool = false,
                 generator: inout SeededGenerator) {
         precondition(kernelSize.count == stride.count, "ConvTranspose: kernelSize \(kernelSize) vs stride \(stride)")

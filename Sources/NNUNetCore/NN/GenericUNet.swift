@@ -138,10 +138,11 @@ public final class ConvNormReLU: Module {
     public let norm: InstanceNorm
 
     /// Creates the block; padding is 1 on axes with kernel size 3 and 0 otherwise (v1's `conv_kwargs`).
+    ///
     /// - Parameters:
-    /// - kernelSize: Kernel size per spatial axis (`(z,) y, x`).
-    /// - stride: Stride per spatial axis; greater than 1 in the first block of a downsampling stage.
-    /// - generator: Random source for the weight initialisation.
+    ///   - kernelSize: Kernel size per spatial axis (`(z,) y, x`).
+    ///   - stride: Stride per spatial axis; greater than 1 in the first block of a downsampling stage.
+    ///   - generator: Random source for the weight initialisation.
     public init(inputChannels: Int, outputChannels: Int, kernelSize: [Int], stride: [Int],
                 generator: inout SeededGenerator) {
         conv = Conv(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize,

@@ -22,11 +22,12 @@ public struct NetworkTopology: Sendable, Equatable {
     public static let maximumPoolsPerAxis = 999
 
     /// Derives the topology of a patch at a spacing (v1 `get_pool_and_conv_props`).
+    ///
     /// - Parameters:
-    /// - spacing: Voxel spacing per axis, in the (transposed) array order of the patch.
-    /// - patchSize: The patch before padding to a multiple of 2^pools per axis.
-    /// - minimumFeatureMapEdge: Smallest bottleneck edge in voxels; an axis is pooled only while twice this fits.
-    /// - maximumPools: Most poolings per axis.
+    ///   - spacing: Voxel spacing per axis, in the (transposed) array order of the patch.
+    ///   - patchSize: The patch before padding to a multiple of 2^pools per axis.
+    ///   - minimumFeatureMapEdge: Smallest bottleneck edge in voxels; an axis is pooled only while twice this fits.
+    ///   - maximumPools: Most poolings per axis.
     public init(spacing: [Double], patchSize: [Int], minimumFeatureMapEdge: Int = Self.minimumFeatureMapEdge,
                 maximumPools: Int = Self.maximumPoolsPerAxis) {
         let dim = spacing.count
