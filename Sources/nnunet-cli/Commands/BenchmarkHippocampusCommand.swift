@@ -130,7 +130,7 @@ struct BenchmarkHippocampusCommand: ParsableCommand {
             process.environment = environment
             process.currentDirectoryURL = root
             let log = root.appendingPathComponent("\(name).log")
-            fm.createFile(atPath: log.path, contents: nil)
+            _ = fm.createFile(atPath: log.path, contents: nil)
             let handle = try FileHandle(forWritingTo: log)
             defer { try? handle.close() }
             process.standardOutput = handle
