@@ -137,7 +137,7 @@ struct BenchmarkHippocampusCommand: ParsableCommand {
             process.standardError = handle
             let start = Date()
             try process.run()
-            // Peak RSS of the whole process tree (v1 runs augmentation workers as separate processes), sampled.
+            // Peak memory of the whole process tree (v1 runs augmentation workers as separate processes), sampled.
             var peak = 0.0
             while process.isRunning {
                 peak = max(peak, Self.treeRSSMiB(root: process.processIdentifier))
@@ -145,9 +145,9 @@ struct BenchmarkHippocampusCommand: ParsableCommand {
             }
             process.waitUntilExit()
             let seconds = Date().timeIntervalSince(start)
-            print(String(format: "   %.1f s, peak RSS of the process tree %.0f MiB", seconds, peak))
+            print(String(format: "   %.1f s, peak PSS of the process tree %.0f MiB", seconds, peak))
             out["\(name)_seconds"] = seconds
-            out["\(name)_peak_tree_rss_mib"] = peak
+            out["\(name)_peak_tree_pss_mib"] = peak
             guard process.terminationStatus == 0 else {
                 throw CLIError.failed("nnU-Net v1's \(name) failed (status \(process.terminationStatus)); see \(log.path)")
             }
@@ -197,29 +197,31 @@ struct BenchmarkHippocampusCommand: ParsableCommand {
         }
     }
 
-    /// Resident memory of a process and all its descendants, from /proc (0 where unavailable).
+    /// Proportional memory (PSS, so pages shared between forked workers count once) of a process and all its
+    /// descendants, from /proc (0 where unavailable).
     static func treeRSSMiB(root: Int32) -> Double {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
         var parent: [Int32: Int32] = [:]
-        var rss: [Int32: Double] = [:]
-        let page = Double(sysconf(Int32(_SC_PAGESIZE)))
         for entry in entries {
             guard let pid = Int32(entry),
                   let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
                   let close = stat.lastIndex(of: ")") else { continue }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            // After "pid (comm)": state ppid ... ; rss (pages) is field 24 of the full line, i.e. index 21 here.
-            guard fields.count > 21, let ppid = Int32(fields[1]), let pages = Double(fields[21]) else { continue }
+            guard fields.count > 1, let ppid = Int32(fields[1]) else { continue }
             parent[pid] = ppid
-            rss[pid] = pages * page / 1_048_576
         }
         var total = 0.0
-        for (pid, value) in rss {
+        for pid in parent.keys {
             var current: Int32? = pid
+            var inTree = false
             while let p = current, p > 1 {
-                if p == root { total += value; break }
+                if p == root { inTree = true; break }
                 current = parent[p]
             }
+            guard inTree, let rollup = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8),
+                  let line = rollup.split(separator: "\n").first(where: { $0.hasPrefix("Pss:") }),
+                  let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { continue }
+            total += kib / 1024
         }
         return total
     }
