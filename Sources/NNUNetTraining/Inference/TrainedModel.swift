@@ -72,11 +72,7 @@ public final class TrainedModel {
                   let configuration = try? JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8)) else {
                 throw TrainingError.corruptCheckpoint(path: weights.path, reason: "it records no configuration")
             }
-            var generator = SeededGenerator(seed: 0)
-            let network = GenericUNet(inputChannels: configuration.inputChannels, baseFeatures: configuration.baseFeatures,
-                                      classCount: configuration.classCount, poolKernels: configuration.poolKernels,
-                                      convKernels: configuration.convKernels, convsPerStage: configuration.convsPerStage,
-                                      generator: &generator)
+            let network = configuration.makeInferenceNetwork()
             for (parameterName, parameter) in network.namedParameters() {
                 guard let tensor = tensors[parameterName], tensor.shape == parameter.shape else {
                     throw TrainingError.corruptCheckpoint(path: weights.path, reason: "parameter '\(parameterName)' is "

@@ -103,11 +103,7 @@ public enum V1ModelFolder {
         guard !tensors.isEmpty else {
             throw TrainingError.corruptCheckpoint(path: weights.path, reason: "it has no state_dict tensors")
         }
-        var generator = SeededGenerator(seed: 0)
-        let network = GenericUNet(inputChannels: configuration.inputChannels, baseFeatures: configuration.baseFeatures,
-                                  classCount: configuration.classCount, poolKernels: configuration.poolKernels,
-                                  convKernels: configuration.convKernels, convsPerStage: configuration.convsPerStage,
-                                  generator: &generator)
+        let network = configuration.makeInferenceNetwork()
         let hint = knownTrainers.contains(info.trainerName) ? ""
             : " (trainer '\(info.trainerName)' may build another network than Generic_UNet)"
         for (parameterName, parameter) in network.namedParameters() {

@@ -43,3 +43,13 @@ extension TrainingConfiguration {
             .appendingPathComponent("\(plans.dataIdentifier)_stage\(stageIndex)").path
     }
 }
+
+extension TrainingConfiguration {
+    /// The configuration's ``GenericUNet`` with placeholder initial weights (seed 0), for loading a checkpoint into.
+    public func makeInferenceNetwork() -> GenericUNet {
+        var generator = SeededGenerator(seed: 0)
+        return GenericUNet(inputChannels: inputChannels, baseFeatures: baseFeatures, classCount: classCount,
+                           poolKernels: poolKernels, convKernels: convKernels, convsPerStage: convsPerStage,
+                           generator: &generator)
+    }
+}
