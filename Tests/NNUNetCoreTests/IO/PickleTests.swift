@@ -175,4 +175,25 @@ struct PickleTests {
         #expect(encoded.prefix(2) == [0x80, 2])
         #expect(try PickleReader(source: "roundtrip").decode(encoded) == value)
     }
+
+    @Test("NumPy arrays become nested C-order lists in JSON, also when stored in Fortran order (any rank)")
+    func arraysAsJSON() throws {
+        let type = NumpyDType(kind: "i", itemSize: 8, isBigEndian: false)
+        func bytes(_ values: [Int64]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
+        // a[i][j][k] = 100 i + 10 j + k, shape (2, 3, 2).
+        var cValues: [Int64] = [], fortranValues: [Int64] = []
+        for i in 0..<2 { for j in 0..<3 { for k in 0..<2 { cValues.append(Int64(100 * i + 10 * j + k)) } } }
+        for k in 0..<2 { for j in 0..<3 { for i in 0..<2 { fortranValues.append(Int64(100 * i + 10 * j + k)) } } }
+        let expected = "[[[0,1],[10,11],[20,21]],[[100,101],[110,111],[120,121]]]"
+        for (fortran, values) in [(false, cValues), (true, fortranValues)] {
+            let array = NumpyArray(dtype: type, shape: [2, 3, 2], isFortranOrder: fortran, rawBytes: bytes(values),
+                                   objects: [])
+            #expect(String(decoding: try PickleValue.array(array).jsonData(), as: UTF8.self) == expected)
+        }
+        let scalar = NumpyArray(dtype: type, shape: [], isFortranOrder: false, rawBytes: bytes([7]), objects: [])
+        #expect(String(decoding: try PickleValue.array(scalar).jsonData(), as: UTF8.self) == "7")
+        // Floats keep every bit through the JSON text.
+        let value = 1.2105000019073486
+        #expect(try JSONDecoder().decode([Double].self, from: PickleValue.list([.float(value)]).jsonData()) == [value])
+    }
 }

@@ -24,8 +24,8 @@ extension PickleValue {
         case .array(let array):
             let flat = array.elementsAsValues.map(\.jsonObject)
             if array.shape.isEmpty { return flat.first ?? NSNull() }
-            // Fortran-ordered arrays are listed in C order by walking the reversed shape and transposing the result.
-            let shape = array.isFortranOrder ? Array(array.shape.reversed()) : array.shape
+            // Fortran-ordered storage is reordered into C order first (any rank).
+            let values = array.isFortranOrder ? Self.cOrder(fortran: flat, shape: array.shape) : flat
             func nest(_ values: ArraySlice<Any>, _ dims: ArraySlice<Int>) -> Any {
                 guard let first = dims.first, dims.count > 1 else { return Array(values) }
                 let block = dims.dropFirst().reduce(1, *)
@@ -33,9 +33,7 @@ extension PickleValue {
                     nest(values[(values.startIndex + i * block)..<(values.startIndex + (i + 1) * block)], dims.dropFirst())
                 }
             }
-            let nested = nest(flat[...], shape[...])
-            return array.isFortranOrder && shape.count == 2 ? Self.transposed(nested, rows: shape[0], columns: shape[1])
-                : nested
+            return nest(values[...], array.shape[...])
         }
     }
 
@@ -100,8 +98,23 @@ extension PickleValue {
         }
     }
 
-    private static func transposed(_ nested: Any, rows: Int, columns: Int) -> Any {
-        guard let matrix = nested as? [[Any]] else { return nested }
-        return (0..<columns).map { c in (0..<rows).map { r in matrix[r][c] } }
+    /// Elements stored in Fortran order (first axis fastest), listed in C order (last axis fastest).
+    private static func cOrder(fortran values: [Any], shape: [Int]) -> [Any] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        for axis in shape.indices.dropFirst() { strides[axis] = strides[axis - 1] * shape[axis - 1] }
+        var index = [Int](repeating: 0, count: shape.count)
+        var out: [Any] = []
+        out.reserveCapacity(values.count)
+        for _ in 0..<values.count {
+            out.append(values[zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }])
+            var axis = shape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < shape[axis] { break }
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return out
     }
 }
