@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(
             name: "NNUNetCLITests",
             dependencies: [
-                "nnunet-cli", "NNUNetCore",
+                "nnunet-cli", "NNUNetCore", "NNUNetPlanning", "NNUNetTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: niftiInclude

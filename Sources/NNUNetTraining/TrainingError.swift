@@ -24,6 +24,9 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
     case incompleteModelExport(path: String, reason: String)
     /// A trained model folder that cannot be used for prediction or conversion (missing plans, folds, sidecar files).
     case unusableModel(String)
+    /// The cascade cannot run: the 3d_lowres predictions it builds on (`pred_next_stage/`, or a `-l` folder) are
+    /// missing for some cases.
+    case incompletePreviousStage(folder: String, missing: [String], fix: String)
 
     /// The message shown to the user: what went wrong, with the file, case or fold involved, and what to do next.
     public var description: String {
@@ -57,6 +60,10 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
             return "Cannot use the model: \(what)."
         case let .incompleteModelExport(path, reason):
             return "Cannot export the model: '\(path)' \(reason). Nothing was written."
+        case let .incompletePreviousStage(folder, missing, fix):
+            let shown = missing.prefix(5).joined(separator: ", ") + (missing.count > 5 ? ", ..." : "")
+            return "The 3d_cascade_fullres stage needs the 3d_lowres segmentation of every case, but '\(folder)' lacks "
+                + "\(missing.count) (\(shown)). \(fix)"
         }
     }
 

@@ -35,6 +35,19 @@ public struct AugmentationParameters: Sendable, Equatable {
     public var usesMaskForNormalization: [Bool]
     /// Segmentation channels kept by ``SegmentationChannelSelectionTransform`` (`selected_seg_channels`: [0]).
     public var selectedSegmentationChannels: [Int]
+    /// The cascade: labels of the previous stage's segmentation that become one-hot data channels (1 ... K − 1, v1
+    /// `all_segmentation_labels`); empty for every other configuration.
+    public var previousStageLabels: [Int] = []
+    /// The cascade: probability per sample of ``RandomBinaryOperatorTransform`` (v1: 0.4).
+    public var cascadeBinaryOperatorProbability = 0.4
+    /// The cascade: radius range of its ball (v1: (1, 8)).
+    public var cascadeBinaryOperatorRadius: ClosedRange<Double> = 1...8
+    /// The cascade: probability per sample and channel of ``RemoveRandomConnectedComponentTransform`` (v1: 0.2).
+    public var cascadeRemoveComponentProbability = 0.2
+    /// The cascade: largest fraction of the patch a removable component may cover (v1: 0.15).
+    public var cascadeRemoveComponentMaximumFraction = 0.15
+    /// The cascade: probability that a removed component is given to another class (v1: 0).
+    public var cascadeRemoveComponentFillProbability = 0.0
 
     /// v1's defaults for a plan stage: 3D (rotation ±30° per axis), dummy-2D (in-plane ±180°), or 2D (±180°, or
     /// ±15° when the longest patch edge exceeds 1.5× the shortest).

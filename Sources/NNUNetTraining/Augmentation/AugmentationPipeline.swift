@@ -6,7 +6,8 @@ import Foundation
 /// probabilities of §7.3). A trainer variant changes the lists returned here (drop, replace or append transforms).
 public enum AugmentationPipeline {
     /// The training transforms: segmentation channel selection, (dummy-2D fold), spatial, (unfold), noise, blur,
-    /// brightness, contrast, low resolution, inverted gamma, gamma, mirroring, mask, −1 → 0, deep-supervision targets.
+    /// brightness, contrast, low resolution, inverted gamma, gamma, mirroring, mask, −1 → 0, (the cascade: previous
+    /// stage to one-hot data channels, random binary operators, random component removal), deep-supervision targets.
     ///
     /// - Parameters:
     ///   - deepSupervisionScales: one scale vector per network output (empty: no targets are made).
@@ -40,19 +41,36 @@ public enum AugmentationPipeline {
             MaskTransform(usesMask: parameters.usesMaskForNormalization),
             RemoveLabelTransform(label: -1, replacement: 0),
         ]
+        if !parameters.previousStageLabels.isEmpty {
+            let oneHot = Array((-parameters.previousStageLabels.count)..<0)
+            transforms += [
+                MoveSegmentationAsOneHotToDataTransform(segmentationChannel: 1, labels: parameters.previousStageLabels),
+                RandomBinaryOperatorTransform(channels: oneHot, probability: parameters.cascadeBinaryOperatorProbability,
+                                              radiusRange: parameters.cascadeBinaryOperatorRadius, threads: threads),
+                RemoveRandomConnectedComponentTransform(
+                    channels: oneHot, probability: parameters.cascadeRemoveComponentProbability,
+                    maximumFraction: parameters.cascadeRemoveComponentMaximumFraction,
+                    fillProbability: parameters.cascadeRemoveComponentFillProbability),
+            ]
+        }
         if !deepSupervisionScales.isEmpty {
             transforms.append(DownsampleSegmentationForDeepSupervisionTransform(scales: deepSupervisionScales))
         }
         return transforms
     }
 
-    /// The validation transforms: −1 → 0, segmentation channel selection, deep-supervision targets (no mask).
+    /// The validation transforms: −1 → 0, segmentation channel selection, (the cascade: previous stage to one-hot data
+    /// channels), deep-supervision targets (no mask).
     public static func validation(_ parameters: AugmentationParameters,
                                   deepSupervisionScales: [[Double]]) -> [any Transform] {
         var transforms: [any Transform] = [
             RemoveLabelTransform(label: -1, replacement: 0),
             SegmentationChannelSelectionTransform(channels: parameters.selectedSegmentationChannels),
         ]
+        if !parameters.previousStageLabels.isEmpty {
+            transforms.append(MoveSegmentationAsOneHotToDataTransform(segmentationChannel: 1,
+                                                                      labels: parameters.previousStageLabels))
+        }
         if !deepSupervisionScales.isEmpty {
             transforms.append(DownsampleSegmentationForDeepSupervisionTransform(scales: deepSupervisionScales))
         }

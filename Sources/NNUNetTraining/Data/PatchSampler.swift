@@ -16,6 +16,8 @@ import NNUNetCore
 ///   class), then the in-plane corner as above.
 ///
 /// Output: data (B, C, patch...), segmentation (B, 1, patch...). Randomness comes only from the generator passed in.
+/// With the dataset's ``PreprocessedDataset/previousStage`` set (the cascade), the segmentation gets a second channel:
+/// the same patch of the 3d_lowres segmentation, 0 outside the image (v1 pads `seg_from_previous_stage` with 0).
 public struct PatchSampler: Sendable {
     /// The patch drawn from the case (the enlarged basic patch for training, the final patch for validation).
     public var patchSize: [Int]
@@ -66,7 +68,13 @@ public struct PatchSampler: Sendable {
         let voxels = patch3.reduce(1, *)
         let channels = dataset.cases[0].modalityCount
         var data = [Float](repeating: 0, count: batchSize * channels * voxels)
-        var seg = [Float](repeating: -1, count: batchSize * voxels)
+        let previous = dataset.previousStage
+        let segmentationChannels = previous == nil ? 1 : 2
+        var seg = [Float](repeating: -1, count: batchSize * segmentationChannels * voxels)
+        if previous != nil {
+            for j in 0..<batchSize { seg.replaceSubrange(((2 * j + 1) * voxels)..<((2 * j + 2) * voxels),
+                                                         with: repeatElement(0, count: voxels)) }
+        }
         var identifiers: [String] = []
         for j in 0..<batchSize {
             let item = dataset.cases[Int.random(in: 0..<dataset.cases.count, using: &random)]
@@ -83,13 +91,24 @@ public struct PatchSampler: Sendable {
                     seg.withUnsafeMutableBufferPointer { s in
                         Self.copyPatch(from: source, shape: item.shape, corner: corner, patch: patch3,
                                        data: UnsafeMutableBufferPointer(rebasing: d[(j * channels * voxels)...]),
-                                       segmentation: UnsafeMutableBufferPointer(rebasing: s[(j * voxels)...]))
+                                       segmentation: UnsafeMutableBufferPointer(
+                                           rebasing: s[(j * segmentationChannels * voxels)...]))
+                    }
+                }
+            }
+            if let previous {
+                let labels = try previous.labels(for: item.identifier, shape: item.spatialShape)
+                labels.withUnsafeBufferPointer { source in
+                    seg.withUnsafeMutableBufferPointer { s in
+                        Self.copyPatch(from: source, shape: [1] + item.spatialShape, corner: corner, patch: patch3,
+                                       data: UnsafeMutableBufferPointer(start: nil, count: 0),
+                                       segmentation: UnsafeMutableBufferPointer(rebasing: s[((2 * j + 1) * voxels)...]))
                     }
                 }
             }
         }
         return Batch(data: data, segmentation: seg, batchSize: batchSize, dataChannels: channels,
-                     segmentationChannels: 1, spatialShape: patchSize, caseIdentifiers: identifiers)
+                     segmentationChannels: segmentationChannels, spatialShape: patchSize, caseIdentifiers: identifiers)
     }
 
     /// The patch's lower corner in (z, y, x); for 2D, z is the slice.

@@ -36,6 +36,8 @@ public struct PreprocessedDataset: Sendable {
     public let folder: URL
     /// The opened cases, in identifier order or in the order of the listed identifiers.
     public let cases: [PreprocessedCase]
+    /// The cascade: the 3d_lowres segmentations that ``PatchSampler`` adds as segmentation channel 1 (nil otherwise).
+    public var previousStage: PreviousStageSegmentations?
 
     /// Opens every `CASE.npy` with a `CASE.json` next to it (or only the listed identifiers).
     ///

@@ -119,10 +119,21 @@ public final class TrainedModel {
         try predictCase(imageFiles: imageFiles, identifier: identifier, keepingProbabilities: false).labels
     }
 
+    /// Whether the model is the cascade's second stage, whose input includes a 3d_lowres segmentation.
+    public var needsPreviousStage: Bool {
+        guard let configuration = folds.first?.configuration else { return false }
+        return configuration.inputChannels > plans.numModalities
+    }
+
     /// Like ``predict(imageFiles:identifier:)``, also returning the properties and (with `keepingProbabilities`)
     /// the resampled probabilities for `--save_npz`.
-    public func predictCase(imageFiles: [URL], identifier: String = "case", keepingProbabilities: Bool) throws
-        -> CasePrediction {
+    ///
+    /// - Parameter previousStage: the cascade (``needsPreviousStage``): the case's 3d_lowres segmentation, a NIfTI
+    ///   of the input's shape (what `nnunet predict -m 3d_lowres` writes). It is cropped with the case's nonzero box,
+    ///   transposed, resized (per-label linear) to the preprocessed shape and appended as one-hot channels of labels
+    ///   1 ... K − 1. v1 skips the crop, which misaligns the two whenever cropping removed voxels (reference sheet §14).
+    public func predictCase(imageFiles: [URL], identifier: String = "case", keepingProbabilities: Bool,
+                            previousStage: URL? = nil) throws -> CasePrediction {
         guard let configuration = folds.first?.configuration else {
             throw TrainingError.unusableModel("the model has no folds")
         }
@@ -142,9 +153,18 @@ public final class TrainedModel {
         preprocessor.isTwoD = configuration.configurationName == "2d"
         let (array, preprocessedShape, properties) = preprocessor.preprocess(
             array: cropped, shape: shape, properties: cropping, targetSpacing: stage.currentSpacing, threads: threads)
-        let channels = preprocessedShape[0] - 1
+        var channels = preprocessedShape[0] - 1
         let spatial = Array(preprocessedShape.dropFirst())
-        let data = Array(array.prefix(channels * spatial.reduce(1, *)))
+        var data = Array(array.prefix(channels * spatial.reduce(1, *)))
+        if needsPreviousStage {
+            guard let previousStage else {
+                throw TrainingError.unusableModel("case '\(identifier)': this 3d_cascade_fullres model needs the case's "
+                                                  + "3d_lowres segmentation (-l FOLDER, or let predict run 3d_lowres first)")
+            }
+            data += try previousStageChannels(previousStage, identifier: identifier, properties: properties,
+                                              shape: spatial)
+            channels = configuration.inputChannels
+        }
         let probabilities = predictProbabilities(data, channels: channels, shape: spatial)
         if exportMode != .normal {
             guard !keepingProbabilities else {
@@ -164,6 +184,29 @@ public final class TrainedModel {
             keepingProbabilities: keepingProbabilities, threads: threads)
         return CasePrediction(labels: labels, properties: properties, probabilities: kept,
                               probabilityShape: [configuration.classCount] + properties.cropping.sizeAfterCropping)
+    }
+
+    /// The one-hot channels (labels 1 ... K − 1) of a 3d_lowres segmentation in the preprocessed case's grid.
+    func previousStageChannels(_ file: URL, identifier: String, properties: PreprocessedCaseProperties, shape: [Int])
+        throws -> [Float] {
+        let segmentation: Volume
+        do { segmentation = try NIfTI.read(file) } catch {
+            throw TrainingError.unusableModel("case '\(identifier)': cannot read its 3d_lowres segmentation "
+                                              + "'\(file.path)' (\(error))")
+        }
+        let cropping = properties.cropping
+        guard segmentation.shape == cropping.originalSizeOfRawData else {
+            throw TrainingError.unusableModel("case '\(identifier)': the 3d_lowres segmentation '\(file.path)' has "
+                                              + "shape \(segmentation.shape), the image \(cropping.originalSizeOfRawData); "
+                                              + "it must be the 3d_lowres prediction of this very image")
+        }
+        let cropped = NonzeroMask.crop(segmentation.data, shape: segmentation.shape, to: cropping.cropBBox)
+        let croppedShape = cropping.sizeAfterCropping
+        let transposed = Preprocessor.transpose(cropped, shape: croppedShape, by: plans.transposeForward)
+        let resized = Resampling.resizeSegmentation(transposed, shape: plans.transposeForward.map { croppedShape[$0] },
+                                                    to: shape, threads: threads)
+        let classCount = folds.first?.configuration.classCount ?? plans.numClasses + 1
+        return NNUNetTrainerV2CascadeFullRes.oneHot(resized, labels: Array(1..<classCount))
     }
 
     /// Refuses a case whose modality files differ in shape or geometry (v1 would silently predict from misaligned

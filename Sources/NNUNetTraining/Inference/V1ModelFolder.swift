@@ -83,10 +83,6 @@ public enum V1ModelFolder {
         }
         let info = try readModelInfo(pickle, fallbackPlans: folderPlans)
         let name = configurationName(trainerFolder: trainerFolder, info: info)
-        if name == "3d_cascade_fullres" {
-            throw TrainingError.unusableModel("'\(trainerFolder.path)' is a v1 cascade model; cascade prediction is not "
-                                            + "available yet")
-        }
         let fold = Int(weights.deletingLastPathComponent().lastPathComponent.replacingOccurrences(of: "fold_", with: ""))
         let configuration = try TrainingConfiguration(
             plans: info.plans, configurationName: name, taskName: trainerFolder.deletingLastPathComponent().lastPathComponent,

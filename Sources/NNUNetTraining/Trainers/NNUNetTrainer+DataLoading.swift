@@ -34,14 +34,18 @@ extension NNUNetTrainer {
     }
 
     /// Builds v1's loaders over the preprocessed stage folder for the given training and validation cases.
-    func makePreprocessedDataLoaders(trainingCases: [String], validationCases: [String], workers: Int)
+    /// With `previousStage` (the cascade) the samples also carry the 3d_lowres segmentation as segmentation channel 1.
+    func makePreprocessedDataLoaders(trainingCases: [String], validationCases: [String], workers: Int,
+                                     previousStage: PreviousStageSegmentations? = nil)
         throws -> (training: BatchSource, validation: BatchSource) {
         guard let folder = configuration.preprocessedFolder else {
             throw TrainingError.missingData("no preprocessed folder is configured")
         }
         let url = URL(fileURLWithPath: folder, isDirectory: true)
-        let trainingSet = try PreprocessedDataset(folder: url, caseIdentifiers: trainingCases)
-        let validationSet = try PreprocessedDataset(folder: url, caseIdentifiers: validationCases)
+        var trainingSet = try PreprocessedDataset(folder: url, caseIdentifiers: trainingCases)
+        var validationSet = try PreprocessedDataset(folder: url, caseIdentifiers: validationCases)
+        trainingSet.previousStage = previousStage
+        validationSet.previousStage = previousStage
         let parameters = augmentationParameters()
         let scales = deepSupervisionWeights().count > 1
             ? DeepSupervisionTargets.scales(poolKernels: configuration.poolKernels) : [[Double]]()

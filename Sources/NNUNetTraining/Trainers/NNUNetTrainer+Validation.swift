@@ -45,8 +45,10 @@ extension NNUNetTrainer {
             if !overwrites, FileManager.default.fileExists(atPath: prediction.path),
                !savesSoftmax || FileManager.default.fileExists(atPath: npz.path) { continue }
             let properties = try PreprocessedCaseProperties.load(from: stage.appendingPathComponent(item.identifier + ".json"))
-            let channels = item.modalityCount, spatial = item.spatialShape
-            let data = try dataset.withVoxels(of: item) { Array($0.prefix(channels * spatial.reduce(1, *))) }
+            let spatial = item.spatialShape
+            let modalities = try dataset.withVoxels(of: item) { Array($0.prefix(item.modalityCount * spatial.reduce(1, *))) }
+            let (data, channels) = try validationInput(identifier: item.identifier, data: modalities,
+                                                       channels: item.modalityCount, shape: spatial)
             let probabilities = predictor.predictProbabilities(data, channels: channels, shape: spatial)
             let (labels, kept) = SegmentationExporter.export(
                 probabilities: probabilities, classCount: configuration.classCount, shape: spatial,

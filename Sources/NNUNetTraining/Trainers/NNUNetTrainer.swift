@@ -51,6 +51,13 @@ open class NNUNetTrainer: NetworkTrainer {
         AugmentationPipeline.training(parameters, deepSupervisionScales: deepSupervisionScales)
     }
 
+    /// The network input of a validation case predicted after training: its preprocessed modalities `[C, z, y, x]`
+    /// (what this default returns). The cascade appends the one-hot 3d_lowres segmentation.
+    open func validationInput(identifier: String, data: [Float], channels: Int, shape: [Int]) throws
+        -> (data: [Float], channels: Int) {
+        (data, channels)
+    }
+
     /// Training and validation cases of this fold, set by the runner from the splits.
     public var trainingCases: [String] = []
     /// Validation case identifiers of this fold.

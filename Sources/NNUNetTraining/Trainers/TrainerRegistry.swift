@@ -20,6 +20,7 @@ public final class TrainerRegistry: @unchecked Sendable {
         register(NNUNetTrainerV2_Loss_Dice.self, as: "nnUNetTrainerV2_Loss_Dice")
         register(NNUNetTrainerV2_Loss_CE.self, as: "nnUNetTrainerV2_Loss_CE")
         register(NNUNetTrainerV2_noDeepSupervision.self, as: "nnUNetTrainerV2_noDeepSupervision")
+        register(NNUNetTrainerV2CascadeFullRes.self, as: "nnUNetTrainerV2CascadeFullRes")
     }
 
     /// Registers (or replaces) a trainer class under a name.

@@ -46,6 +46,9 @@ public struct TrainingRequest: Sendable {
     public var savesSoftmax = false
     /// v1 `-pretrained_weights FILE`: initialise the network from this checkpoint (ours or v1's) before training.
     public var pretrainedWeights: URL?
+    /// 3d_lowres only: after validation, predict the fold's validation cases for the cascade into
+    /// `pred_next_stage/` (off: v1 `--disable_next_stage_pred`). Fold `all` never does.
+    public var predictsNextStage = true
 
     /// Creates a request with v1's defaults for everything else.
     public init(configurationName: String, trainerName: String, task: String, fold: String) {
@@ -74,6 +77,15 @@ public enum TrainingRunner {
     public static func makeTrainer(_ request: TrainingRequest, paths: NNUNetPaths,
                                    registry: TrainerRegistry = .shared) throws -> NNUNetTrainer {
         let trainerType = try registry.trainerType(named: request.trainerName)
+        let isCascadeTrainer = trainerType is NNUNetTrainerV2CascadeFullRes.Type
+        if request.configurationName == "3d_cascade_fullres", !isCascadeTrainer {
+            throw TrainingError.missingData("3d_cascade_fullres needs a cascade trainer (nnUNetTrainerV2CascadeFullRes "
+                                            + "or a subclass of it), not '\(request.trainerName)'")
+        }
+        if isCascadeTrainer, request.configurationName != "3d_cascade_fullres" {
+            throw TrainingError.missingData("'\(request.trainerName)' trains the 3d_cascade_fullres configuration only, "
+                                            + "not \(request.configurationName)")
+        }
         let fold = try request.foldIndex()
         let taskName = try TaskLocator.resolve(request.task, paths: paths)
         let taskFolder = try paths.preprocessedData().appendingPathComponent(taskName, isDirectory: true)
@@ -173,6 +185,19 @@ public enum TrainingRunner {
                                            determinesPostprocessing: request.postprocessesFolds,
                                            overwrites: request.overwritesValidation,
                                            savesSoftmax: request.savesSoftmax)
+        }
+        if request.configurationName == "3d_lowres", request.predictsNextStage, let plansFile = trainer.plansFile {
+            if trainer.configuration.fold == nil {
+                trainer.logFile?.print("Fold 'all' writes no \(PreviousStageSegmentations.folderName)/ for the cascade: "
+                                       + "it would segment its own training cases. Train folds 0-4 to run the cascade.")
+            } else {
+                let plans = try Plans.load(from: plansFile)
+                let nextStage = plansFile.deletingLastPathComponent()
+                    .appendingPathComponent("\(plans.dataIdentifier)_stage\(plans.numStages - 1)", isDirectory: true)
+                let store = PreviousStageSegmentations(folder: trainer.outputFolder.deletingLastPathComponent()
+                    .appendingPathComponent(PreviousStageSegmentations.folderName, isDirectory: true))
+                try trainer.predictNextStage(nextStageFolder: nextStage, into: store)
+            }
         }
         return trainer
     }

@@ -41,11 +41,11 @@ struct PredictCommand: ParsableCommand {
     func run() throws { try run(paths: EnvironmentPaths.current()) }
 
     /// Runs with explicit nnU-Net folders (tests pass their own instead of the process environment).
+    ///
+    /// `-m 3d_cascade_fullres` uses the cascade trainer (`-ctr` unless `-tr` names another trainer than the default,
+    /// as v1) and the 3d_lowres segmentations in `-l FOLDER`; without `-l`, 3d_lowres (trainer `-tr`) predicts them
+    /// first into `OUTPUT/3d_lowres_predictions/`.
     func run(paths: NNUNetPaths) throws {
-        if lowresSegmentations != nil || model == "3d_cascade_fullres" {
-            throw CLIError.notYetAvailable(command: "predict" + (lowresSegmentations != nil ? " -l"
-                                                                 : " -m 3d_cascade_fullres"), what: "this option")
-        }
         guard let exportMode = SegmentationExporter.Mode(rawValue: mode) else {
             throw ValidationError("--mode must be normal, fast or fastest, got '\(mode)'.")
         }
@@ -56,9 +56,50 @@ struct PredictCommand: ParsableCommand {
         guard partID >= 0, numParts >= 1, partID < numParts else {
             throw ValidationError("--part_id must be in 0..<--num_parts")
         }
+        if lowresSegmentations != nil, model != "3d_cascade_fullres" {
+            throw ValidationError("-l (3d_lowres segmentations) is only used with -m 3d_cascade_fullres.")
+        }
+        let outputFolder = URL(fileURLWithPath: output, isDirectory: true)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: outputFolder.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw ValidationError("The output '\(output)' is a file; give a folder.")
+        }
         let taskName = try TaskLocator.resolve(task, paths: paths)
-        let trainerFolder = try paths.trainedModels().appendingPathComponent(model).appendingPathComponent(taskName)
-            .appendingPathComponent("\(trainer)__\(plansIdentifier)", isDirectory: true)
+        let models = try paths.trainedModels()
+        func trainerFolder(_ configuration: String, _ trainerName: String) -> URL {
+            models.appendingPathComponent(configuration).appendingPathComponent(taskName)
+                .appendingPathComponent("\(trainerName)__\(plansIdentifier)", isDirectory: true)
+        }
+        guard model == "3d_cascade_fullres" else {
+            try predictFolder(trainerFolder(model, trainer), into: outputFolder, lowres: nil, mode: exportMode)
+            return
+        }
+        let lowres: URL
+        if let lowresSegmentations {
+            lowres = URL(fileURLWithPath: lowresSegmentations, isDirectory: true)
+            guard FileManager.default.fileExists(atPath: lowres.path, isDirectory: &isDirectory), isDirectory.boolValue
+            else { throw ValidationError("-l '\(lowresSegmentations)' is not a folder of 3d_lowres segmentations.") }
+        } else {
+            guard partID == 0, numParts == 1 else {
+                throw ValidationError("Without -l, 3d_lowres is predicted first, which --part_id/--num_parts cannot "
+                                      + "split; predict 3d_lowres per part yourself and pass its folder with -l.")
+            }
+            lowres = outputFolder.appendingPathComponent("3d_lowres_predictions", isDirectory: true)
+            print("No -l folder: predicting 3d_lowres first into \(lowres.path)")
+            var lowresRun = self
+            lowresRun.saveNpz = false
+            try lowresRun.predictFolder(trainerFolder("3d_lowres", trainer), into: lowres, lowres: nil, mode: exportMode)
+            print("3d_lowres done")
+        }
+        let cascadeTrainerName = trainer == "nnUNetTrainerV2" ? cascadeTrainer : trainer
+        try predictFolder(trainerFolder("3d_cascade_fullres", cascadeTrainerName), into: outputFolder, lowres: lowres,
+                          mode: exportMode)
+    }
+
+    /// Predicts this part of the input folder with one model into `outputFolder`, then applies the model's
+    /// postprocessing and writes `prediction_time.txt` and the plans.
+    func predictFolder(_ trainerFolder: URL, into outputFolder: URL, lowres: URL?,
+                       mode exportMode: SegmentationExporter.Mode) throws {
         let start = Date()
         let trained = try TrainedModel(trainerFolder: trainerFolder, folds: folds.isEmpty ? nil : folds,
                                        checkpoint: checkpoint)
@@ -66,15 +107,14 @@ struct PredictCommand: ParsableCommand {
         trained.stepSize = stepSize
         trained.exportMode = exportMode
         let inputFolder = URL(fileURLWithPath: input, isDirectory: true)
-        let outputFolder = URL(fileURLWithPath: output, isDirectory: true)
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: outputFolder.path, isDirectory: &isDirectory), !isDirectory.boolValue {
-            throw ValidationError("The output '\(output)' is a file; give a folder.")
-        }
         let cases = try RawTask.casesInInferenceFolder(inputFolder, modalities: trained.plans.numModalities)
         guard !cases.isEmpty else {
             throw ValidationError("No CASE_XXXX.nii.gz files in '\(input)'. Inputs are named like "
                                   + "CASE_0000.nii.gz (one file per modality).")
+        }
+        if trained.needsPreviousStage, lowres == nil {
+            throw ValidationError("'\(trainerFolder.path)' is a 3d_cascade_fullres model: predict it with "
+                                  + "-m 3d_cascade_fullres (and -l FOLDER of 3d_lowres segmentations, if you have them).")
         }
         try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
         let mine = cases.enumerated().filter { $0.offset % numParts == partID }.map(\.element)
@@ -93,10 +133,16 @@ struct PredictCommand: ParsableCommand {
                 print("[\(index + 1)/\(mine.count)] \(item.identifier): SKIPPED, missing \(missing.lastPathComponent)")
                 continue
             }
+            let previousStage = lowres?.appendingPathComponent(item.identifier + ".nii.gz")
+            if let previousStage, !FileManager.default.fileExists(atPath: previousStage.path) {
+                failures.append("\(item.identifier): missing 3d_lowres segmentation \(previousStage.path)")
+                print("[\(index + 1)/\(mine.count)] \(item.identifier): SKIPPED, no 3d_lowres segmentation")
+                continue
+            }
             let caseStart = Date()
             do {
                 let prediction = try trained.predictCase(imageFiles: item.imageFiles, identifier: item.identifier,
-                                                         keepingProbabilities: saveNpz)
+                                                         keepingProbabilities: saveNpz, previousStage: previousStage)
                 if let probabilities = prediction.probabilities {
                     // v1 --save_npz: CASE.npz (float16 softmax at the cropped size) + CASE.pkl (properties).
                     try NPZ.write([("softmax", NPYArray(float16: probabilities, shape: prediction.probabilityShape))],

@@ -50,7 +50,10 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() throws { try run(paths: EnvironmentPaths.current()) }
+
+    /// Runs with explicit nnU-Net folders (tests pass their own instead of the process environment).
+    func run(paths: NNUNetPaths) throws {
         if findLearningRate {
             throw CLIError.notYetAvailable(command: "train --find_lr",
                                            what: "this option")
@@ -70,7 +73,8 @@ struct TrainCommand: ParsableCommand {
         request.overwritesValidation = !validationDisableOverwrite
         request.savesSoftmax = saveNpz
         request.pretrainedWeights = pretrainedWeights.map { URL(fileURLWithPath: $0) }
-        let trained = try TrainingRunner.train(request, paths: EnvironmentPaths.current())
+        request.predictsNextStage = !disableNextStagePrediction
+        let trained = try TrainingRunner.train(request, paths: paths)
         print("Finished: \(trained.outputFolder.path)")
         if request.runsValidation {
             print("Validation: \(trained.outputFolder.appendingPathComponent(validationFolder).path)/summary.json")
