@@ -194,18 +194,28 @@ public final class TrainedModel {
             throw TrainingError.unusableModel("case '\(identifier)': cannot read its 3d_lowres segmentation "
                                               + "'\(file.path)' (\(error))")
         }
-        let cropping = properties.cropping
-        guard segmentation.shape == cropping.originalSizeOfRawData else {
+        guard segmentation.shape == properties.cropping.originalSizeOfRawData else {
             throw TrainingError.unusableModel("case '\(identifier)': the 3d_lowres segmentation '\(file.path)' has "
-                                              + "shape \(segmentation.shape), the image \(cropping.originalSizeOfRawData); "
-                                              + "it must be the 3d_lowres prediction of this very image")
+                                              + "shape \(segmentation.shape), the image "
+                                              + "\(properties.cropping.originalSizeOfRawData); it must be the 3d_lowres "
+                                              + "prediction of this very image")
         }
-        let cropped = NonzeroMask.crop(segmentation.data, shape: segmentation.shape, to: cropping.cropBBox)
-        let croppedShape = cropping.sizeAfterCropping
-        let transposed = Preprocessor.transpose(cropped, shape: croppedShape, by: plans.transposeForward)
-        let resized = Resampling.resizeSegmentation(transposed, shape: plans.transposeForward.map { croppedShape[$0] },
-                                                    to: shape, threads: threads)
         let classCount = folds.first?.configuration.classCount ?? plans.numClasses + 1
+        return Self.previousStageChannels(segmentation.data, properties: properties,
+                                          transposeForward: plans.transposeForward, shape: shape,
+                                          classCount: classCount, threads: threads)
+    }
+
+    /// A label map of the original image's size brought into the preprocessed grid as in training: cropped to the
+    /// nonzero box, transposed, resized per label (order 1) to `shape`, one-hot for labels 1 ... K − 1.
+    static func previousStageChannels(_ labels: [Float], properties: PreprocessedCaseProperties,
+                                      transposeForward: [Int], shape: [Int], classCount: Int, threads: Int) -> [Float] {
+        let cropping = properties.cropping
+        let cropped = NonzeroMask.crop(labels, shape: cropping.originalSizeOfRawData, to: cropping.cropBBox)
+        let croppedShape = cropping.sizeAfterCropping
+        let transposed = Preprocessor.transpose(cropped, shape: croppedShape, by: transposeForward)
+        let resized = Resampling.resizeSegmentation(transposed, shape: transposeForward.map { croppedShape[$0] },
+                                                    to: shape, threads: threads)
         return NNUNetTrainerV2CascadeFullRes.oneHot(resized, labels: Array(1..<classCount))
     }
 

@@ -138,4 +138,39 @@ struct PatchSamplerTests {
             #expect(!batch.segmentation.contains { $0 > 0 })
         }
     }
+
+    @Test("the cascade: segmentation channel 1 is the same patch of the 3d_lowres segmentation, 0 outside")
+    func previousStageChannel() throws {
+        try TestSupport.withTemporaryFolder { folder in
+            let shape = [9, 10, 11], n = 990
+            try TestSupport.writeCase("case_0", shape: shape, into: folder)
+            let store = PreviousStageSegmentations(folder: folder.appendingPathComponent("pred_next_stage"))
+            let previous = (0..<n).map { UInt8(($0 / 13) % 3) }
+            try store.write(labels: previous, shape: shape, identifier: "case_0")
+            var dataset = try PreprocessedDataset(folder: folder)
+            dataset.previousStage = store
+            let sampler = PatchSampler(patchSize: [12, 8, 13], finalPatchSize: [8, 8, 8], batchSize: 2)
+            var random = SeededGenerator(seed: 5)
+            let patch = [12, 8, 13], voxels = 12 * 8 * 13
+            for _ in 0..<20 {
+                let batch = try sampler.sampleBatch(from: dataset, random: &random)
+                #expect(batch.segmentationChannels == 2)
+                for j in 0..<2 {
+                    let data = Array(batch.data[(j * voxels)..<((j + 1) * voxels)])
+                    let corner = try #require(TestSupport.corner(of: data, patch: patch, caseShape: shape))
+                    let channel = Array(batch.segmentation[((2 * j + 1) * voxels)..<((2 * j + 2) * voxels)])
+                    for i in 0..<voxels {
+                        let p = [i / (8 * 13), (i / 13) % 8, i % 13]
+                        let v = (0..<3).map { p[$0] + corner[$0] }
+                        let inside = (0..<3).allSatisfy { v[$0] >= 0 && v[$0] < shape[$0] }
+                        let expected = inside ? Float(previous[(v[0] * shape[1] + v[1]) * shape[2] + v[2]]) : 0
+                        if channel[i] != expected { Issue.record("voxel \(v): \(channel[i]) vs \(expected)"); return }
+                    }
+                }
+            }
+            // A store without the case names it.
+            dataset.previousStage = PreviousStageSegmentations(folder: folder.appendingPathComponent("elsewhere"))
+            #expect(throws: TrainingError.self) { try sampler.sampleBatch(from: dataset, random: &random) }
+        }
+    }
 }

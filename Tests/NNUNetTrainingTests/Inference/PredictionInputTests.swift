@@ -1,5 +1,6 @@
 import Foundation
 import NNUNetCore
+import NNUNetPlanning
 import Testing
 @testable import NNUNetTraining
 
@@ -33,5 +34,37 @@ struct PredictionInputTests {
             #expect { try TrainedModel.checkModalityGeometry([a, missing], identifier: "c") }
                 throws: { "\($0)".contains("c_0002.nii.gz") }
         }
+    }
+
+    @Test("the cascade's 3d_lowres input is cropped like the image, then transposed (v1 forgets the crop)")
+    func previousStageAlignment() throws {
+        // Original 6 x 7 x 8, nonzero box z 1..<5, y 2..<7, x 0..<8; transposition (2, 0, 1); no resampling.
+        let original = [6, 7, 8], box = [[1, 5], [2, 7], [0, 8]], cropped = [4, 5, 8]
+        let forward = [2, 0, 1], shape = forward.map { cropped[$0] }
+        let json = """
+            {"original_size_of_raw_data": \(original), "original_spacing": [1, 1, 1], "list_of_data_files": [],
+             "itk_origin": [0, 0, 0], "itk_spacing": [1, 1, 1], "itk_direction": [1, 0, 0, 0, 1, 0, 0, 0, 1],
+             "crop_bbox": \(box), "classes": [0, 1, 2], "size_after_cropping": \(cropped),
+             "size_after_resampling": \(shape), "spacing_after_resampling": [1, 1, 1], "class_locations": {}}
+            """
+        let properties = try JSONDecoder().decode(PreprocessedCaseProperties.self, from: Data(json.utf8))
+        // Label 2 at original (z 3, y 4, x 6), label 1 at (1, 2, 0) (the box corner); label 1 outside the box at
+        // (0, 0, 0) must vanish.
+        var labels = [Float](repeating: 0, count: 336)
+        labels[(3 * 7 + 4) * 8 + 6] = 2
+        labels[(1 * 7 + 2) * 8 + 0] = 1
+        labels[0] = 1
+        let channels = TrainedModel.previousStageChannels(labels, properties: properties, transposeForward: forward,
+                                                          shape: shape, classCount: 3, threads: 1)
+        let n = shape.reduce(1, *)
+        #expect(channels.count == 2 * n)
+        func index(_ z: Int, _ y: Int, _ x: Int) -> Int {
+            // cropped (z - 1, y - 2, x) → transposed (x, z', y').
+            let c = [z - box[0][0], y - box[1][0], x - box[2][0]]
+            let t = forward.map { c[$0] }
+            return (t[0] * shape[1] + t[1]) * shape[2] + t[2]
+        }
+        #expect(channels[n + index(3, 4, 6)] == 1 && channels[index(1, 2, 0)] == 1)
+        #expect(channels[..<n].reduce(0, +) == 1 && channels[n...].reduce(0, +) == 1)
     }
 }
