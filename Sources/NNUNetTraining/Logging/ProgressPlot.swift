@@ -30,22 +30,7 @@ public struct ProgressPlot: Sendable {
 
     /// Renders the plot and writes it as PNG, atomically.
     public func write(to url: URL) throws {
-        guard let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(width), Int32(height)) else {
-            throw CoreError.fileSystem(path: url.path, reason: "cairo could not create an image")
-        }
-        defer { cairo_surface_destroy(surface) }
-        guard let context = cairo_create(surface) else {
-            throw CoreError.fileSystem(path: url.path, reason: "cairo could not create a context")
-        }
-        defer { cairo_destroy(context) }
-        draw(context)
-        cairo_surface_flush(surface)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".tmp-\(UUID().uuidString)-progress.png")
-        guard cairo_surface_write_to_png(surface, temporary.path) == CAIRO_STATUS_SUCCESS else {
-            try? FileManager.default.removeItem(at: temporary)
-            throw CoreError.fileSystem(path: url.path, reason: "the PNG could not be written")
-        }
-        try AtomicFile.moveIntoPlace(temporary, url)
+        try CairoCanvas.writePNG(width: width, height: height, to: url) { draw($0) }
     }
 
     private struct Series {
@@ -88,26 +73,26 @@ public struct ProgressPlot: Sendable {
         cairo_set_line_width(c, 1.5)
         cairo_rectangle(c, left, top, right - left, bottom - top)
         cairo_stroke(c)
-        for tick in niceTicks(0, Double(epochs - 1)) {
+        for tick in CairoCanvas.niceTicks(0, Double(epochs - 1)) {
             let px = x(Int(tick.rounded()))
-            line(c, px, bottom, px, bottom + 6)
-            text(c, String(Int(tick.rounded())), px, bottom + 26, align: 0.5)
+            CairoCanvas.line(c, px, bottom, px, bottom + 6)
+            CairoCanvas.text(c, String(Int(tick.rounded())), px, bottom + 26, align: 0.5)
         }
-        for tick in niceTicks(lossRange.0, lossRange.1) {
+        for tick in CairoCanvas.niceTicks(lossRange.0, lossRange.1) {
             let py = y(tick, lossRange)
-            line(c, left - 6, py, left, py)
-            text(c, format(tick), left - 10, py + 6, align: 1)
+            CairoCanvas.line(c, left - 6, py, left, py)
+            CairoCanvas.text(c, CairoCanvas.format(tick), left - 10, py + 6, align: 1)
         }
         if !evaluationMetric.isEmpty {
-            for tick in niceTicks(metricRange.0, metricRange.1) {
+            for tick in CairoCanvas.niceTicks(metricRange.0, metricRange.1) {
                 let py = y(tick, metricRange)
-                line(c, right, py, right + 6, py)
-                text(c, format(tick), right + 10, py + 6, align: 0)
+                CairoCanvas.line(c, right, py, right + 6, py)
+                CairoCanvas.text(c, CairoCanvas.format(tick), right + 10, py + 6, align: 0)
             }
         }
-        text(c, "epoch", (left + right) / 2, Double(height) - 25, align: 0.5)
-        text(c, "loss", 30, (top + bottom) / 2, align: 0.5)
-        if !evaluationMetric.isEmpty { text(c, "evaluation metric", Double(width) - 20, top - 12, align: 1) }
+        CairoCanvas.text(c, "epoch", (left + right) / 2, Double(height) - 25, align: 0.5)
+        CairoCanvas.text(c, "loss", 30, (top + bottom) / 2, align: 0.5)
+        if !evaluationMetric.isEmpty { CairoCanvas.text(c, "evaluation metric", Double(width) - 20, top - 12, align: 1) }
 
         // Curves.
         for series in losses { curve(c, series) { (x($0), y($1, lossRange)) } }
@@ -141,40 +126,9 @@ public struct ProgressPlot: Sendable {
         cairo_set_line_width(c, 2.5)
         var dashes: [Double] = series.dashed ? [10, 6] : []
         cairo_set_dash(c, &dashes, Int32(dashes.count), 0)
-        line(c, px, py - 6, px + 40, py - 6)
+        CairoCanvas.line(c, px, py - 6, px + 40, py - 6)
         cairo_set_dash(c, nil, 0, 0)
         cairo_set_source_rgb(c, 0, 0, 0)
-        text(c, series.label, px + 50, py, align: 0)
-    }
-
-    private func line(_ c: OpaquePointer, _ x0: Double, _ y0: Double, _ x1: Double, _ y1: Double) {
-        cairo_move_to(c, x0, y0)
-        cairo_line_to(c, x1, y1)
-        cairo_stroke(c)
-    }
-
-    /// Draws text with its anchor at horizontal fraction `align` (0 left, 0.5 centre, 1 right) of its width.
-    private func text(_ c: OpaquePointer, _ string: String, _ px: Double, _ py: Double, align: Double) {
-        var extents = cairo_text_extents_t()
-        cairo_text_extents(c, string, &extents)
-        cairo_move_to(c, px - extents.x_advance * align, py)
-        cairo_show_text(c, string)
-    }
-
-    private func format(_ value: Double) -> String {
-        let text = abs(value) >= 100 ? String(Int(value.rounded())) : String(format: "%.2f", value)
-        return text == "-0.00" ? "0.00" : text
-    }
-
-    /// About five round tick values covering [low, high].
-    private func niceTicks(_ low: Double, _ high: Double) -> [Double] {
-        guard high > low else { return [low] }
-        let raw = (high - low) / 5
-        let magnitude = pow(10, floor(log10(raw)))
-        let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? raw
-        var ticks: [Double] = []
-        var value = (low / step).rounded(.up) * step
-        while value <= high + step * 1e-9 { ticks.append(value); value += step }
-        return ticks
+        CairoCanvas.text(c, series.label, px + 50, py, align: 0)
     }
 }

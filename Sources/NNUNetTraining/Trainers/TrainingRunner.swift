@@ -49,6 +49,9 @@ public struct TrainingRequest: Sendable {
     /// 3d_lowres only: after validation, predict the fold's validation cases for the cascade into
     /// `pred_next_stage/` (off: v1 `--disable_next_stage_pred`). Fold `all` never does.
     public var predictsNextStage = true
+    /// v1 `--find_lr`: sweep the learning rate (``NetworkTrainer/findLearningRate(iterations:initial:final:beta:)``)
+    /// into `lr_finder.png` instead of training; no checkpoint, no validation.
+    public var findsLearningRate = false
 
     /// Creates a request with v1's defaults for everything else.
     public init(configurationName: String, trainerName: String, task: String, fold: String) {
@@ -165,6 +168,10 @@ public enum TrainingRunner {
             let report = try PretrainedWeights.load(file, into: network)
             trainer.logFile?.print("Loaded \(report.loaded.count) pretrained parameters from \(file.path)"
                                    + (report.kept.isEmpty ? "" : "; kept the initialisation of \(report.kept.joined(separator: ", "))"))
+        }
+        if request.findsLearningRate {
+            try trainer.findLearningRate()
+            return trainer
         }
         if request.validationOnly {
             let name = request.validateBest ? "model_best.model" : "model_final_checkpoint.model"

@@ -33,7 +33,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .customLong("val_disable_overwrite")) var validationDisableOverwrite = false
     @Flag(name: .customLong("disable_next_stage_pred")) var disableNextStagePrediction = false
     @Option(name: .customLong("pretrained_weights", withSingleDash: true)) var pretrainedWeights: String?
-    @Flag(name: .customLong("find_lr")) var findLearningRate = false
+    @Flag(name: .customLong("find_lr"),
+          help: "Sweep the learning rate from 1e-6 to 10 over up to 1000 iterations into lr_finder.png instead of training.")
+    var findLearningRate = false
     @Option(name: .customLong("epochs"), help: "Number of epochs (default 1000).") var epochs: Int?
     @Option(name: .customLong("iterations-per-epoch"), help: "Training iterations per epoch (default 250).")
     var iterationsPerEpoch: Int?
@@ -54,10 +56,6 @@ struct TrainCommand: ParsableCommand {
 
     /// Runs with explicit nnU-Net folders (tests pass their own instead of the process environment).
     func run(paths: NNUNetPaths) throws {
-        if findLearningRate {
-            throw CLIError.notYetAvailable(command: "train --find_lr",
-                                           what: "this option")
-        }
         var request = TrainingRequest(configurationName: configurationName, trainerName: trainer, task: task, fold: fold)
         request.plansIdentifier = plansIdentifier
         request.continueTraining = continueTraining
@@ -74,7 +72,12 @@ struct TrainCommand: ParsableCommand {
         request.savesSoftmax = saveNpz
         request.pretrainedWeights = pretrainedWeights.map { URL(fileURLWithPath: $0) }
         request.predictsNextStage = !disableNextStagePrediction
+        request.findsLearningRate = findLearningRate
         let trained = try TrainingRunner.train(request, paths: paths)
+        if findLearningRate {
+            print("Learning-rate sweep: \(trained.outputFolder.appendingPathComponent("lr_finder.png").path)")
+            return
+        }
         print("Finished: \(trained.outputFolder.path)")
         if request.runsValidation {
             print("Validation: \(trained.outputFolder.appendingPathComponent(validationFolder).path)/summary.json")
