@@ -154,6 +154,19 @@ enum Kernels {
 }
 
 extension Kernels {
+    /// Leaky ReLU in place: negative values are multiplied by `negativeSlope` (threaded for large buffers).
+    static func leakyReLUInPlace(_ values: inout [Float], negativeSlope: Float) {
+        let count = values.count
+        values.withUnsafeMutableBufferPointer { pv in
+            guard let bv = pv.baseAddress else { return }
+            let box = UnsafeSendableBox(bv)
+            let threads = count >= parallelThreshold ? ThreadSettings.defaultThreads : 1
+            parallelFor(count, threads: threads, minimumChunk: 4096) { range in
+                for i in range where box.value[i] < 0 { box.value[i] *= negativeSlope }
+            }
+        }
+    }
+
     /// A buffer of `count` floats that the caller fully overwrites (skips the zero fill of large outputs). Float is a
     /// trivial type, so the unwritten contents are merely unspecified values; kernels using this write every element.
     static func overwrittenBuffer(count: Int) -> [Float] {

@@ -153,7 +153,11 @@ public final class ConvNormReLU: Module {
         register("instnorm", norm)
     }
 
-    override public func forward(_ x: Tensor) -> Tensor { leakyReLU(norm(conv(x)), negativeSlope: 0.01) }
+    /// `leakyReLU(norm(conv(x)), 0.01)`, with normalisation and activation fused (one activation less kept for
+    /// backward; same values and gradients).
+    override public func forward(_ x: Tensor) -> Tensor {
+        instanceNormLeakyReLU(conv(x), weight: norm.weight, bias: norm.bias, epsilon: norm.epsilon, negativeSlope: 0.01)
+    }
 }
 
 /// nnU-Net's `StackedConvLayers`: its blocks live under `blocks.0`, `blocks.1`, ...

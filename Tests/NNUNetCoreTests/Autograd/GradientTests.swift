@@ -31,6 +31,27 @@ struct GradientTests {
         checkGradients([x, gamma, beta], h: 1e-2) { t in instanceNorm(t[0], weight: t[1], bias: t[2]) }
     }
 
+    @Test("fused instance norm + leaky ReLU: finite differences, and equal to the two ops composed",
+          arguments: [[2, 3, 3, 4, 5], [2, 2, 5, 6]])
+    func fusedNormalization(_ shape: [Int]) {
+        let x = randomTensor(shape, seed: 54, scale: 2)
+        let gamma = randomTensor([shape[1]], seed: 55) + 1
+        // β = ±5 puts whole channels on one side of the kink (γ·x̂ of this random data stays well inside ±5), so
+        // finite differences never straddle it and both slopes are exercised.
+        let beta = Tensor(shape: [shape[1]], data: (0..<shape[1]).map { $0 % 2 == 0 ? 5 : -5 })
+        checkGradients([x, gamma, beta], h: 1e-2) { t in instanceNormLeakyReLU(t[0], weight: t[1], bias: t[2]) }
+        // Values and every gradient equal the unfused composition bit for bit (same kernels, same order).
+        var gradients: [[[Float]]] = []
+        for fused in [true, false] {
+            let inputs = [x, gamma, beta].map { Tensor(shape: $0.shape, data: $0.data, requiresGrad: true) }
+            let y = fused ? instanceNormLeakyReLU(inputs[0], weight: inputs[1], bias: inputs[2])
+                : leakyReLU(instanceNorm(inputs[0], weight: inputs[1], bias: inputs[2]))
+            (y * y).sum().backward()
+            gradients.append([y.data] + inputs.map { $0.grad?.data ?? [] })
+        }
+        #expect(gradients[0] == gradients[1])
+    }
+
     @Test("leaky ReLU (inputs away from the kink)")
     func leaky() {
         let values = randomTensor([2, 3, 4, 5], seed: 51).data.map { $0 >= 0 ? $0 + 0.1 : $0 - 0.1 }
