@@ -167,7 +167,7 @@ public enum NPY {
     }
 
     /// Parses the header of an `.npy` buffer: shape, type and the byte offset of the data.
-    static func parseHeader(_ raw: UnsafeRawBufferPointer, path: String) throws
+    package static func parseHeader(_ raw: UnsafeRawBufferPointer, path: String) throws
         -> (shape: [Int], dataType: NPYDataType, offset: Int) {
         func fail(_ reason: String) -> CoreError { .unreadableImage(path: path, reason: reason) }
         guard raw.count >= 10, Array(raw[0..<6]) == magic else { throw fail("not a NumPy .npy file (bad magic)") }

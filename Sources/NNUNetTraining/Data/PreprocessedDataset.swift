@@ -29,8 +29,7 @@ public struct PreprocessedCase: Sendable {
 /// The preprocessed cases of one stage folder, read lazily: headers and properties at open, voxels memory-mapped
 /// per access (no case is held in memory, as v1's `np.load(mmap_mode='r')`).
 ///
-/// Minimal reader of NumPy `.npy` v1/v2/v3 files holding little-endian float32 in C order; to be consolidated with
-/// Core's NPY reader.
+/// Headers are parsed by Core's `.npy` reader (versions 1 to 3; float32, C order required here).
 public struct PreprocessedDataset: Sendable {
     /// The stage folder (`<data_identifier>_stage<i>`).
     public let folder: URL
@@ -68,10 +67,16 @@ public struct PreprocessedDataset: Sendable {
         }
         defer { try? handle.close() }
         let prefix = (try? handle.read(upToCount: 65_536)) ?? Data()
-        let header: (shape: [Int], offset: Int)
-        do { header = try NPYHeader.parse(prefix) } catch let error as NPYHeader.Problem {
-            throw failure(arrayURL, error.reason)
+        let header: (shape: [Int], dataType: NPYDataType, offset: Int)
+        do {
+            header = try prefix.withUnsafeBytes { try NPY.parseHeader($0, path: arrayURL.path) }
+        } catch let error as CoreError {
+            throw failure(arrayURL, "\(error)")
         }
+        guard header.dataType == .float32 else {
+            throw failure(arrayURL, "expected float32 data ('<f4'), found \(header.dataType.rawValue)")
+        }
+        guard header.offset % 4 == 0 else { throw failure(arrayURL, "data offset \(header.offset) is not 4-byte aligned") }
         guard header.shape.count == 4, header.shape[0] >= 2 else {
             throw failure(arrayURL, "expected shape (C + 1, Z, Y, X) with C ≥ 1, found \(header.shape)")
         }
@@ -135,72 +140,11 @@ public struct PreprocessedDataset: Sendable {
     public static func writeCase(identifier: String, voxels: [Float], shape: [Int], classLocations: [Int: [[Int]]],
                                  to folder: URL) throws {
         precondition(voxels.count == shape.reduce(1, *), "writeCase: \(voxels.count) values for \(shape)")
-        var file = NPYHeader.make(shape: shape)
+        var file = NPY.header(shape: shape, dataType: .float32)
         voxels.withUnsafeBytes { file.append(contentsOf: $0) }  // little-endian hosts only (x86-64, arm64)
         try AtomicFile.write(file, to: folder.appendingPathComponent(identifier + ".npy"))
         let locations = Dictionary(uniqueKeysWithValues: classLocations.map { (String($0.key), $0.value) })
         let json = try JSONSerialization.data(withJSONObject: ["class_locations": locations], options: [.sortedKeys])
         try AtomicFile.write(json, to: folder.appendingPathComponent(identifier + ".json"))
     }
-}
-
-/// The `.npy` header: magic, version, header length, then a Python dict literal padded to a multiple of 64 bytes.
-enum NPYHeader {
-    struct Problem: Error { let reason: String }
-
-    /// Shape and data offset of a little-endian float32 C-order array.
-    static func parse(_ bytes: Data) throws -> (shape: [Int], offset: Int) {
-        let b = [UInt8](bytes.prefix(12))
-        guard b.count >= 10, b[0] == 0x93, Array(b[1..<6]) == Array("NUMPY".utf8) else {
-            throw Problem(reason: "not a NumPy .npy file (bad magic)")
-        }
-        let major = b[6]
-        let headerLength: Int, start: Int
-        if major == 1 {
-            headerLength = Int(b[8]) | Int(b[9]) << 8
-            start = 10
-        } else if major == 2 || major == 3, b.count >= 12 {
-            headerLength = Int(b[8]) | Int(b[9]) << 8 | Int(b[10]) << 16 | Int(b[11]) << 24
-            start = 12
-        } else {
-            throw Problem(reason: "unsupported .npy version \(major)")
-        }
-        guard bytes.count >= start + headerLength,
-              let text = String(data: bytes.subdata(in: (bytes.startIndex + start)..<(bytes.startIndex + start
-                  + headerLength)), encoding: .utf8) else {
-            throw Problem(reason: "truncated .npy header")
-        }
-        let compact = text.replacingOccurrences(of: " ", with: "")
-        guard compact.contains("'descr':'<f4'") || compact.contains("'descr':'|f4'") else {
-            throw Problem(reason: "expected float32 little-endian data ('<f4'), header is \(text.trimmed)")
-        }
-        guard compact.contains("'fortran_order':False") else {
-            throw Problem(reason: "Fortran-order arrays are not supported")
-        }
-        guard let open = compact.range(of: "'shape':("),
-              let close = compact[open.upperBound...].firstIndex(of: ")") else {
-            throw Problem(reason: "no shape in header \(text.trimmed)")
-        }
-        let shape = compact[open.upperBound..<close].split(separator: ",").compactMap { Int($0) }
-        let offset = start + headerLength
-        guard offset % 4 == 0 else { throw Problem(reason: "data offset \(offset) is not 4-byte aligned") }
-        return (shape, offset)
-    }
-
-    /// A version 1.0 header for a `<f4` C-order array of `shape`.
-    static func make(shape: [Int]) -> Data {
-        let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
-        var dict = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
-        let total = 10 + dict.utf8.count + 1
-        dict += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
-        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
-        let length = dict.utf8.count
-        data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
-        data.append(contentsOf: Array(dict.utf8))
-        return data
-    }
-}
-
-extension String {
-    fileprivate var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
 }
