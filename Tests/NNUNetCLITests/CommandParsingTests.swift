@@ -51,13 +51,4 @@ struct CommandParsingTests {
         }!)
         #expect(help.contains("USAGE"))
     }
-
-    @Test("commands that are not built yet say so and fail")
-    func notYetAvailable() throws {
-        for arguments in [["train", "3d_fullres", "nnUNetTrainerV2", "4", "0", "--find_lr"],
-                          ["predict", "-i", "a", "-o", "b", "-t", "4", "-m", "3d_cascade_fullres"]] {
-            var command = try NNUNetCommand.parseAsRoot(arguments)
-            #expect(throws: CLIError.self) { try command.run() }
-        }
-    }
 }
