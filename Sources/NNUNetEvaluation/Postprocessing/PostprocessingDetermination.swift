@@ -69,7 +69,7 @@ public enum PostprocessingDetermination {
             parallelFor(names.count, threads: outer) { range in
                 for i in range {
                     out[i] = Result {
-                        var (raw, gt) = try CaseEvaluator.readPair(rawFolder.appendingPathComponent(names[i]),
+                        var (raw, gt) = try CaseEvaluator.readVolumePair(rawFolder.appendingPathComponent(names[i]),
                                                                    groundTruthFolder.appendingPathComponent(names[i]),
                                                                    threads: inner)
                         let v = LargestComponentFilter.volumePerVoxel(raw.geometry)

@@ -13,7 +13,9 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
         discussion: """
             Reads the seeded .npy volumes that ops_bench.py writes (run with --peer-python to create them and to \
             time the peer in the same run, interleaved: peer, Swift, peer, Swift, ...). Prints one JSON object with \
-            the medians of both sides and the ratio swift/peer (below 1: Swift is faster).
+            the medians of both sides and the ratio swift/peer (below 1: Swift is faster), and the whole-folder \
+            evaluation of --folder-cases copies of the NIfTI pair with 1 thread and with --threads threads \
+            (interleaved, --repeats runs per round; wall and CPU seconds, so cpu/wall shows the cores kept busy).
 
               nnunet benchmark evaluation --peer-python .peer-venv/bin/python \\
                   --ops-bench ../shared/peer/ops_bench.py --inputs-dir /tmp/peer-ops-inputs --threads 2
@@ -34,8 +36,9 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
     @Option(help: "Threads for Swift (and the peer's --threads).")
     var threads = 2
     @Option(help: "Cases in the folder-evaluation scaling test (copies of the NIfTI pair).")
-    var folderCases = 8
-    @Option(parsing: .upToNextOption, help: "Only these operations (default: all), e.g. --ops label_scipy_6conn_noise.")
+    var folderCases = 16
+    @Option(parsing: .upToNextOption,
+            help: "Only these operations (default: all), e.g. --ops label_scipy_6conn_noise; 'folder' is the whole-folder scaling test.")
     var ops: [String] = []
     @Option(help: "Also write the JSON to this file.")
     var jsonOut: String?
@@ -54,7 +57,8 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
         let inputs = URL(fileURLWithPath: inputsDir, isDirectory: true)
         var peerRuns: [JSONValue] = []
         var swiftRuns: [[String: (seconds: Double, result: String)]] = []
-        var scaling: [String: Double] = [:]
+        var folderRuns: [Int: [FolderRun]] = [:]
+        let loadBefore = Self.loadAverage()
         for round in 0..<rounds {
             if let peerPython {
                 FileHandle.standardError.write(Data("round \(round + 1): peer ops_bench.py ...\n".utf8))
@@ -63,7 +67,7 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
             FileHandle.standardError.write(Data("round \(round + 1): Swift ...\n".utf8))
             let swift = try runSwift(inputs: inputs)
             swiftRuns.append(swift.ops)
-            for (key, value) in swift.scaling { scaling[key] = min(scaling[key] ?? .infinity, value) }
+            for (count, runs) in swift.folder { folderRuns[count, default: []] += runs }
         }
         var ops: [(String, JSONValue)] = []
         for name in Self.peerOps {
@@ -87,12 +91,23 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
             ("repeats", .int(repeats)), ("cpu_cores", .int(ProcessInfo.processInfo.activeProcessorCount)),
             ("ops", .object(ops)),
         ]
-        if let one = scaling["folder_1_thread_seconds"], let many = scaling["folder_\(threads)_threads_seconds"] {
-            report.append(("folder_evaluation", .object([
-                ("cases", .int(folderCases)), ("seconds_1_thread", .double(one)),
-                ("seconds_\(threads)_threads", .double(many)), ("speedup", .double(one / many)),
-            ])))
+        if let one = folderRuns[1], let many = folderRuns[threads], threads > 1 {
+            // Medians over all interleaved runs (1 thread, N threads, 1, N, ...); CPU = user + system time of this
+            // process, so cpu / wall says how many cores the evaluation kept busy (other processes share the machine).
+            func label(_ count: Int) -> String { count == 1 ? "1_thread" : "\(count)_threads" }
+            var entry: [(String, JSONValue)] = [("cases", .int(folderCases)), ("runs_per_thread_count", .int(one.count))]
+            for (count, runs) in [(1, one), (threads, many)] {
+                let wall = Self.median(runs.map(\.wall)), cpu = Self.median(runs.map(\.cpu))
+                entry += [("seconds_\(label(count))", .double(wall)),
+                          ("min_seconds_\(label(count))", .double(runs.map(\.wall).min() ?? .nan)),
+                          ("cpu_seconds_\(label(count))", .double(cpu)),
+                          ("cores_busy_\(label(count))", .double(cpu / wall))]
+            }
+            entry.append(("speedup", .double(Self.median(one.map(\.wall)) / Self.median(many.map(\.wall)))))
+            report.append(("folder_evaluation", .object(entry)))
         }
+        report.append(("load_average_1min_before", .double(loadBefore)))
+        report.append(("load_average_1min_after", .double(Self.loadAverage())))
         if let peer = peerRuns.last {
             for key in ["numpy", "scipy", "nnunet", "cc3d"] { if let value = peer[key] { report.append(("peer_\(key)", value)) } }
         }
@@ -124,7 +139,10 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
 
     // MARK: - Swift side
 
-    func runSwift(inputs: URL) throws -> (ops: [String: (seconds: Double, result: String)], scaling: [String: Double]) {
+    /// One whole-folder evaluation: wall and CPU seconds.
+    struct FolderRun { var wall: Double, cpu: Double }
+
+    func runSwift(inputs: URL) throws -> (ops: [String: (seconds: Double, result: String)], folder: [Int: [FolderRun]]) {
         let manifest = try? JSONValue.read(inputs.appendingPathComponent("inputs.json"))
         guard let files = manifest?["files"] else {
             throw CLIError.failed("\(inputs.path)/inputs.json is missing or malformed; run ops_bench.py once "
@@ -166,12 +184,13 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
         let predictionVolume = Volume(data: predictionFloats, shape: shape, geometry: geometry)
         let referenceVolume = Volume(data: labelFloats, shape: shape, geometry: geometry)
         var dice = ""
-        ops["evaluator_in_memory"] = (try timeThrowing {
+        if selected.contains("evaluator_in_memory") { ops["evaluator_in_memory"] = (try timeThrowing {
             let scores = try CaseEvaluator.evaluate(prediction: predictionVolume, reference: referenceVolume,
                                                     caseName: "benchmark", options: EvaluationOptions(labels: [1, 2]),
                                                     threads: threads)
             dice = scores.map { "\($0.label): \($0.values["Dice"] ?? .nan)" }.joined(separator: ", ")
-        }, "Dice \(dice)")
+        }, "Dice \(dice)") }
+        guard selected.contains("evaluator_nifti_case") || selected.contains("folder") else { return (ops, [:]) }
 
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nnunet-eval-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -179,28 +198,55 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
         for folder in [pred, gt] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
         try NIfTI.write(predictionVolume, to: pred.appendingPathComponent("case_000.nii.gz"), dataType: .uint8)
         try NIfTI.write(referenceVolume, to: gt.appendingPathComponent("case_000.nii.gz"), dataType: .uint8)
+        let fileBytes = try [pred, gt].map { folder in
+            try FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent("case_000.nii.gz").path)[.size]
+                as? Int ?? -1
+        }
         var niftiDice = ""
-        ops["evaluator_nifti_case"] = (try timeThrowing {
+        if selected.contains("evaluator_nifti_case") { ops["evaluator_nifti_case"] = (try timeThrowing {
             let summary = try FolderEvaluation.aggregateScores(
                 pairs: [(pred.appendingPathComponent("case_000.nii.gz"), gt.appendingPathComponent("case_000.nii.gz"))],
                 options: EvaluationOptions(labels: [1, 2]), threads: threads)
             niftiDice = "Dice 1: \(summary.meanDice(of: 1)), 2: \(summary.meanDice(of: 2))"
-        }, niftiDice)
+        }, niftiDice + " (gzip files \(fileBytes[0]) + \(fileBytes[1]) bytes)") }
 
-        // Whole-folder scaling: the same pair as `folderCases` cases, 1 thread vs `threads` threads.
+        // Whole-folder scaling: the same pair as `folderCases` cases, 1 thread vs `threads` threads, interleaved.
+        guard selected.contains("folder"), threads > 1 else { return (ops, [:]) }
         for i in 1..<folderCases {
             let name = String(format: "case_%03d.nii.gz", i)
             try FileManager.default.copyItem(at: pred.appendingPathComponent("case_000.nii.gz"), to: pred.appendingPathComponent(name))
             try FileManager.default.copyItem(at: gt.appendingPathComponent("case_000.nii.gz"), to: gt.appendingPathComponent(name))
         }
-        var scaling: [String: Double] = [:]
-        for count in [1, threads] {
-            scaling[count == 1 ? "folder_1_thread_seconds" : "folder_\(count)_threads_seconds"] = try timeThrowing(runs: 1) {
+        var folder: [Int: [FolderRun]] = [:]
+        for _ in 0..<repeats {
+            for count in [1, threads] {
+                let cpuStart = Self.processCPUSeconds(), start = DispatchTime.now().uptimeNanoseconds
                 try FolderEvaluation.evaluateFolder(reference: gt, prediction: pred, options: EvaluationOptions(labels: [1, 2]),
                                                     threads: count)
+                let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                folder[count, default: []].append(FolderRun(wall: wall, cpu: Self.processCPUSeconds() - cpuStart))
             }
         }
-        return (ops, scaling)
+        return (ops, folder)
+    }
+
+    /// User + system CPU seconds of this process so far (all threads).
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// The 1-minute load average (how busy the machine was; NaN where /proc/loadavg is missing).
+    static func loadAverage() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
+              let first = text.split(separator: " ").first, let value = Double(first) else { return .nan }
+        return value
     }
 
     /// Median wall time of `repeats` runs.

@@ -1,4 +1,5 @@
 import Testing
+import NNUNetCore
 @testable import NNUNetEvaluation
 
 @Suite("Metrics and confusion counting")
@@ -29,6 +30,51 @@ struct MetricTests {
         for (label, count) in zip(labels, counts) { #expect(count == Self.naiveCounts(p, r, Float(label)), "\(label)") }
         let single = ConfusionCounting.counts(prediction: p, reference: r, labels: [2], threads: threads)
         #expect(single == [Self.naiveCounts(p, r, 2)])
+    }
+
+    @Test("byte counting equals Float counting, labels outside 0...255 included", arguments: [1, 2, 3])
+    func byteCounting(threads: Int) {
+        var state: UInt64 = 5
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        for n in [0, 1, 31, 8160, 8161, 200_003] {
+            let values: [UInt8] = [0, 1, 2, 3, 255]
+            let p = (0..<n).map { _ in values[Int(next() % 5)] }, r = (0..<n).map { _ in values[Int(next() % 5)] }
+            let labels = [1, 2, 255, 256, -1, 0, 1]
+            let bytes = ConfusionCounting.counts(prediction: p, reference: r, labels: labels, threads: threads)
+            let floats = ConfusionCounting.counts(prediction: p.map { Float($0) }, reference: r.map { Float($0) },
+                                                  labels: labels, threads: threads)
+            #expect(bytes == floats, "\(n) voxels")
+        }
+    }
+
+    @Test("label maps score as their volumes: bytes, Float and mixed storage")
+    func labelMapScores() throws {
+        var state: UInt64 = 9
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        let shape = [6, 20, 30], n = 3600
+        let geometry = ImageGeometry(spacing: [2, 1, 1])
+        let prediction = Volume(data: (0..<n).map { _ in Float(next() % 3) }, shape: shape, geometry: geometry)
+        let reference = Volume(data: (0..<n).map { _ in Float(next() % 3) }, shape: shape, geometry: geometry)
+        var wide = reference
+        wide.data[7] = 1000  // not a byte: stored as Float
+        let options = EvaluationOptions(labels: [1, 2, 1000])
+        for (p, r) in [(prediction, reference), (prediction, wide), (wide, prediction)] {
+            let expected = try CaseEvaluator.evaluate(prediction: p, reference: r, caseName: "c", options: options)
+            let maps = try CaseEvaluator.evaluate(prediction: LabelMap(p), reference: LabelMap(r), caseName: "c",
+                                                  options: options)
+            #expect(maps.map { $0.label } == expected.map { $0.label })
+            for (a, b) in zip(maps, expected) {
+                #expect(a.values.keys.sorted() == b.values.keys.sorted())
+                for (key, value) in b.values { #expect(a.values[key]! == value || (a.values[key]!.isNaN && value.isNaN), "\(key)") }
+            }
+        }
+        if case .uint8 = LabelMap(prediction).voxels {} else { Issue.record("a 0...2 label map should be bytes") }
+        if case .float = LabelMap(wide).voxels {} else { Issue.record("a map with label 1000 should be Float") }
+        #expect(throws: EvaluationError.self) {
+            try CaseEvaluator.evaluate(prediction: LabelMap(prediction),
+                                       reference: LabelMap(Volume(data: [0], shape: [1, 1, 1], geometry: geometry)),
+                                       caseName: "c", options: options)
+        }
     }
 
     @Test("NaN rules follow v1")

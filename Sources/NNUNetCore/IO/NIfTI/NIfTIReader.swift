@@ -18,35 +18,59 @@ public enum NIfTI {
     /// - Throws: ``CoreError/unreadableImage(path:reason:)`` naming the file for a missing, truncated or non-NIfTI
     ///   file, ``CoreError/unsupportedDataType(path:code:)`` for complex/RGB data.
     public static func read(_ url: URL) throws -> Volume {
-        _ = configured
-        let path = url.path
-        try checkHeader(path)
-        guard let nim = nifti_image_read(path, 0) else {
-            throw CoreError.unreadableImage(path: path, reason: "libnifti could not parse the header")
-        }
-        defer { nifti_image_free(nim) }
-        let header = try Header(nim.pointee, path: path)
+        let (header, layout) = try readHeaderAndLayout(url.path)
         let count = header.voxelCount
         var values = [Float](repeating: 0, count: count)
-        try readVoxels(of: nim.pointee, header: header, path: path, into: &values)
-        let slope = nim.pointee.scl_slope, intercept = nim.pointee.scl_inter
-        if slope.isFinite, intercept.isFinite, slope != 0, !(slope == 1 && intercept == 0) {
-            for i in 0..<count { values[i] = Float(Double(values[i]) * slope + intercept) }
-        }
+        try readVoxels(header: header, layout: layout, into: &values)
+        layout.applyScaling(to: &values)
         return Volume(data: values, channels: header.channels, shape: header.shape, geometry: header.geometry,
                       sourceDataType: header.dataType)
     }
 
     /// Reads only the header: shape, channels, datatype and geometry, without loading voxels.
     public static func readHeader(_ url: URL) throws -> Header {
+        try readHeaderAndLayout(url.path).header
+    }
+
+    /// Where and how a file stores its voxels, besides what ``Header`` says.
+    struct VoxelLayout {
+        /// The file holding the voxels (the `.nii` itself for single-file NIfTI).
+        var imagePath: String
+        /// `vox_offset`: uncompressed bytes before the first voxel.
+        var offset: Int
+        /// Whether multi-byte voxels are in the other byte order than this machine's.
+        var swapsBytes: Bool
+        /// `scl_slope` and `scl_inter`.
+        var slope: Double, intercept: Double
+        /// The path named in errors.
+        var path: String
+
+        /// Whether `scl_slope`/`scl_inter` change the values (a zero, non-finite or identity scaling is ignored).
+        var appliesScaling: Bool {
+            slope.isFinite && intercept.isFinite && slope != 0 && !(slope == 1 && intercept == 0)
+        }
+
+        /// value × slope + intercept in double precision, rounded to Float32, when the scaling applies.
+        func applyScaling(to values: inout [Float]) {
+            guard appliesScaling else { return }
+            for i in values.indices { values[i] = Float(Double(values[i]) * slope + intercept) }
+        }
+    }
+
+    /// Checks and parses the header of `path` (libnifti), without loading voxels.
+    static func readHeaderAndLayout(_ path: String) throws -> (header: Header, layout: VoxelLayout) {
         _ = configured
-        let path = url.path
         try checkHeader(path)
         guard let nim = nifti_image_read(path, 0) else {
             throw CoreError.unreadableImage(path: path, reason: "libnifti could not parse the header")
         }
         defer { nifti_image_free(nim) }
-        return try Header(nim.pointee, path: path)
+        let header = try Header(nim.pointee, path: path)
+        let layout = VoxelLayout(imagePath: nim.pointee.iname.map { String(cString: $0) } ?? path,
+                                 offset: Int(nim.pointee.iname_offset),
+                                 swapsBytes: header.dataType.byteCount > 1 && nim.pointee.byteorder != nifti_short_order(),
+                                 slope: nim.pointee.scl_slope, intercept: nim.pointee.scl_inter, path: path)
+        return (header, layout)
     }
 
     /// What a NIfTI header says about an image.
@@ -139,16 +163,15 @@ public enum NIfTI {
 
     /// Reads the voxel block with zlib (plain and gzipped files alike) instead of `nifti_image_load`, which silently
     /// replaces NaN and infinite floats by 0: SimpleITK keeps them, and the integrity check must see them.
-    private static func readVoxels(of nim: nifti_image, header: Header, path: String, into values: inout [Float])
-        throws {
-        let imagePath = nim.iname.map { String(cString: $0) } ?? path
+    private static func readVoxels(header: Header, layout: VoxelLayout, into values: inout [Float]) throws {
+        let path = layout.path
         let byteCount = header.voxelCount * header.dataType.byteCount
-        guard let file = gzopen(imagePath, "rb") else {
+        guard let file = gzopen(layout.imagePath, "rb") else {
             throw CoreError.unreadableImage(path: path, reason: "the voxel data file cannot be opened")
         }
         defer { gzclose(file) }
         _ = gzbuffer(file, 1 << 17)
-        guard gzseek(file, Int(nim.iname_offset), SEEK_SET) == Int(nim.iname_offset) else {
+        guard gzseek(file, layout.offset, SEEK_SET) == layout.offset else {
             throw CoreError.unreadableImage(path: path, reason: "the file ends before its voxel data (truncated?)")
         }
         var raw = [UInt8](repeating: 0, count: byteCount)
@@ -165,11 +188,8 @@ public enum NIfTI {
                 done += Int(got)
             }
         }
-        let width = header.dataType.byteCount
-        if width > 1, nim.byteorder != nifti_short_order() {
-            for start in stride(from: 0, to: byteCount, by: width) { raw[start..<(start + width)].reverse() }
-        }
         raw.withUnsafeMutableBytes { source in
+            if layout.swapsBytes { swapBytes(source, width: header.dataType.byteCount) }
             values.withUnsafeMutableBufferPointer { out in
                 convert(source.baseAddress!, dataType: header.dataType, count: header.voxelCount,
                         into: out.baseAddress!)
@@ -177,9 +197,21 @@ public enum NIfTI {
         }
     }
 
+    /// Reverses the bytes of every `width`-byte value in place.
+    static func swapBytes(_ raw: UnsafeMutableRawBufferPointer, width: Int) {
+        guard width > 1, let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        for start in stride(from: 0, to: raw.count - width + 1, by: width) {
+            var low = start, high = start + width - 1
+            while low < high {
+                let t = base[low]; base[low] = base[high]; base[high] = t
+                low += 1; high -= 1
+            }
+        }
+    }
+
     /// Widens raw voxels of `dataType` to Float32.
-    private static func convert(_ raw: UnsafeMutableRawPointer, dataType: NIfTIDataType, count: Int,
-                                into out: UnsafeMutablePointer<Float>) {
+    static func convert(_ raw: UnsafeMutableRawPointer, dataType: NIfTIDataType, count: Int,
+                        into out: UnsafeMutablePointer<Float>) {
         func widen<T>(_ type: T.Type, _ transform: (T) -> Float) {
             let source = raw.bindMemory(to: T.self, capacity: count)
             for i in 0..<count { out[i] = transform(source[i]) }
