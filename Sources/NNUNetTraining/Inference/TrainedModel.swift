@@ -31,6 +31,18 @@ public final class TrainedModel {
     public var exportMode = SegmentationExporter.Mode.normal
     /// Threads for preprocessing and export.
     public var threads = ThreadSettings.defaultThreads
+    /// Called as each step of predicting a case starts (for progress and per-phase measurements); nil by default.
+    public var phaseObserver: ((PredictionPhase) -> Void)?
+
+    /// The steps of predicting one case, in order, as reported to ``phaseObserver``.
+    public enum PredictionPhase: String, Sendable, CaseIterable {
+        /// Reading, cropping, transposing, resampling and normalising the images.
+        case preprocessing
+        /// The network over the sliding-window tiles, folds and mirrorings.
+        case slidingWindow
+        /// Probabilities to the label map in the input's geometry (resampling, argmax, uncropping).
+        case export
+    }
 
     /// Loads the plans and the checkpoint `checkpoint` of every requested fold (default: every `fold_*` folder).
     /// - Throws: ``TrainingError`` naming what is missing.
@@ -132,6 +144,7 @@ public final class TrainedModel {
                                             + String(format: "%04d", plans.numModalities - 1) + ".nii.gz)")
         }
         try Self.checkModalityGeometry(imageFiles, identifier: identifier)
+        phaseObserver?(.preprocessing)
         let (cropped, shape, cropping) = try Cropper.cropCase(.init(testCase: identifier, imageFiles: imageFiles))
         let stageIndex = configuration.configurationName == "2d" || configuration.configurationName == "3d_lowres"
             ? 0 : plans.numStages - 1
@@ -145,7 +158,9 @@ public final class TrainedModel {
         let channels = preprocessedShape[0] - 1
         let spatial = Array(preprocessedShape.dropFirst())
         let data = Array(array.prefix(channels * spatial.reduce(1, *)))
+        phaseObserver?(.slidingWindow)
         let probabilities = predictProbabilities(data, channels: channels, shape: spatial)
+        phaseObserver?(.export)
         if exportMode != .normal {
             guard !keepingProbabilities else {
                 throw TrainingError.unusableModel("--mode \(exportMode.rawValue) keeps no probabilities; use the normal "
