@@ -47,11 +47,12 @@ extension NNUNetTrainer {
             let properties = try PreprocessedCaseProperties.load(from: stage.appendingPathComponent(item.identifier + ".json"))
             let channels = item.modalityCount, spatial = item.spatialShape
             let data = try dataset.withVoxels(of: item) { Array($0.prefix(channels * spatial.reduce(1, *))) }
-            let probabilities = predictor.predictProbabilities(data, channels: channels, shape: spatial)
-            let (labels, kept) = SegmentationExporter.export(
-                probabilities: probabilities, classCount: configuration.classCount, shape: spatial,
-                properties: properties, transposeForward: plans.transposeForward,
-                transposeBackward: plans.transposeBackward, keepingProbabilities: savesSoftmax)
+            var exporter = ProbabilitySlabExporter(
+                classCount: configuration.classCount, shape: spatial, properties: properties,
+                transposeForward: plans.transposeForward, transposeBackward: plans.transposeBackward,
+                keepingProbabilities: savesSoftmax)
+            predictor.forEachProbabilitySlab(data, channels: channels, shape: spatial) { exporter.consume($0) }
+            let (labels, kept) = exporter.finish()
             if let kept {
                 try NPZ.write([("softmax", NPYArray(float16: kept, shape: [configuration.classCount]
                                                     + properties.cropping.sizeAfterCropping))], to: npz)

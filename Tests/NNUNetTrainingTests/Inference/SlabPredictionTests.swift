@@ -172,4 +172,70 @@ struct SlabPredictionTests {
         let worst = zip(averaged, expected).map { abs($0 - $1 * 0.5) }.max() ?? 0
         #expect(worst < 1e-6, "largest difference \(worst)")
     }
+
+    @Test("predictCase equals crop, preprocess, whole-volume aggregation and whole-volume export")
+    func wholeCase() throws {
+        try TestSupport.withTemporaryFolder { folder in
+            // Two modalities, zero outside an ellipsoid (cropping and nonzero-mask normalisation have work to do),
+            // spacing anisotropic enough for the separate-z export path.
+            let shape = [7, 22, 19], spacing = [3.6, 1.0, 1.1]
+            var generator = SeededGenerator(seed: 9)
+            var files: [URL] = []
+            for m in 0..<2 {
+                var values = [Float](repeating: 0, count: shape.reduce(1, *))
+                for z in 0..<shape[0] {
+                    for y in 0..<shape[1] {
+                        for x in 0..<shape[2] {
+                            let d = pow(Double(z - 3) / 3.5, 2) + pow(Double(y - 11) / 9, 2) + pow(Double(x - 8) / 8, 2)
+                            if d <= 1 {
+                                values[(z * shape[1] + y) * shape[2] + x] = Float(generator.nextUniform(in: 1...3 + Double(m)))
+                            }
+                        }
+                    }
+                }
+                let url = folder.appendingPathComponent("case_000\(m).nii.gz")
+                try NIfTI.write(Volume(data: values, shape: shape, geometry: ImageGeometry(spacing: spacing)), to: url)
+                files.append(url)
+            }
+            let stage = StagePlan(batchSize: 2, numPoolPerAxis: [1, 1, 1], patchSize: [8, 8, 8],
+                                  medianPatientSizeInVoxels: [8, 20, 20], currentSpacing: [3, 1.2, 1],
+                                  originalSpacing: [3, 1.2, 1], doDummy2DDataAug: false,
+                                  poolOpKernelSizes: [[2, 2, 2]], convKernelSizes: [[3, 3, 3], [3, 3, 3]])
+            let plans = Plans(numStages: 1, numModalities: 2, modalities: [0: "MRI", 1: "MRI"],
+                              normalizationSchemes: [0: "nonCT", 1: "nonCT"], datasetProperties: nil,
+                              listOfNpzFiles: [], originalSpacings: [], originalSizes: [], preprocessedDataFolder: "",
+                              numClasses: 2, allClasses: [1, 2], baseNumFeatures: 2, useMaskForNorm: [0: true, 1: false],
+                              transposeForward: [0, 1, 2], transposeBackward: [0, 1, 2], dataIdentifier: "test",
+                              plansPerStage: [0: stage], preprocessorName: "GenericPreprocessor", convPerStage: 2)
+            let configuration = try TrainingConfiguration(plans: plans, configurationName: "3d_fullres",
+                                                          taskName: "Task999_Slabs", fold: 0,
+                                                          plansIdentifier: "nnUNetPlansv2.1",
+                                                          preprocessedTaskFolder: nil)
+            let network = Self.network(rank: 3)
+            let trainerFolder = folder.appendingPathComponent("nnUNetTrainerV2__nnUNetPlansv2.1")
+            try TrainedModel.writeModelFolder(plans: plans, configuration: configuration, network: network,
+                                              trainerFolder: trainerFolder)
+            let model = try TrainedModel(trainerFolder: trainerFolder)
+            var phases: [TrainedModel.PredictionPhase] = []
+            model.phaseObserver = { phases.append($0) }
+            let prediction = try model.predictCase(imageFiles: files, keepingProbabilities: true)
+            #expect(phases == TrainedModel.PredictionPhase.allCases)
+
+            let (array, croppedShape, cropping) = try Cropper.cropCase(.init(testCase: "case", imageFiles: files))
+            let (preprocessed, preprocessedShape, properties) = Preprocessor(plans: plans).preprocess(
+                array: array, shape: croppedShape, properties: cropping, targetSpacing: stage.currentSpacing)
+            let spatial = Array(preprocessedShape.dropFirst())
+            let data = Array(preprocessed.prefix(2 * spatial.reduce(1, *)))
+            let probabilities = Self.referenceProbabilities(
+                SlidingWindowPredictor(network: model.folds[0].network, patchSize: [8, 8, 8], classCount: 3),
+                data: data, channels: 2, shape: spatial)
+            let expected = SegmentationExporter.exportWholeVolume(
+                probabilities: probabilities, classCount: 3, shape: spatial, properties: properties,
+                transposeForward: [0, 1, 2], transposeBackward: [0, 1, 2], keepingProbabilities: true)
+            #expect(prediction.properties == properties)
+            #expect(prediction.labels == expected.labels)
+            #expect(prediction.probabilities == expected.probabilities)
+            #expect(model.predictProbabilities(data, channels: 2, shape: spatial) == probabilities)
+        }
+    }
 }
