@@ -15,24 +15,36 @@ extension Resampling {
         input.withUnsafeBufferPointer { src in
             output.withUnsafeMutableBufferPointer { dst in
                 let d = UnsafeSendableBox(dst.baseAddress!), p = src.baseAddress!
+                let plane = s[1] * s[2]
                 parallelFor(t[0] * t[1], threads: threads) { range in
                     for row in range {
                         let oz = row / t[1], oy = row % t[1]
-                        let r00 = (tz.low[oz] * s[1] + ty.low[oy]) * s[2], r01 = (tz.low[oz] * s[1] + ty.high[oy]) * s[2]
-                        let r10 = (tz.high[oz] * s[1] + ty.low[oy]) * s[2], r11 = (tz.high[oz] * s[1] + ty.high[oy]) * s[2]
-                        let w00 = tz.weightLow[oz] * ty.weightLow[oy], w01 = tz.weightLow[oz] * ty.weightHigh[oy]
-                        let w10 = tz.weightHigh[oz] * ty.weightLow[oy], w11 = tz.weightHigh[oz] * ty.weightHigh[oy]
-                        for ox in 0..<t[2] {
-                            let xl = tx.low[ox], xh = tx.high[ox], a = tx.weightLow[ox], b = tx.weightHigh[ox]
-                            func lerp(_ r: Int) -> Double { a * Double(p[r + xl]) + b * Double(p[r + xh]) }
-                            let value = w00 * lerp(r00) + w01 * lerp(r01) + w10 * lerp(r10) + w11 * lerp(r11)
-                            d.value[row * t[2] + ox] = Float(value)
-                        }
+                        linearRow(low: p + tz.low[oz] * plane, high: p + tz.high[oz] * plane,
+                                  weightLow: tz.weightLow[oz], weightHigh: tz.weightHigh[oz], oy: oy, width: s[2],
+                                  ty: ty, tx: tx, into: d.value + row * t[2])
                     }
                 }
             }
         }
         return output
+    }
+
+    /// One output row (index `oy` of the in-plane output) of a linear resize, blending the input planes `low` and
+    /// `high` (each `ty.count`-input-rows × `width`, C order) with weights `weightLow`/`weightHigh` along the first
+    /// axis, then bilinearly in-plane. The arithmetic (Double, this order) is what every linear resize here uses, so
+    /// whole-volume and slice-by-slice resampling agree bit for bit.
+    @inline(__always)
+    static func linearRow(low: UnsafePointer<Float>, high: UnsafePointer<Float>, weightLow: Double, weightHigh: Double,
+                          oy: Int, width: Int, ty: LinearTable, tx: LinearTable, into out: UnsafeMutablePointer<Float>) {
+        let r00 = low + ty.low[oy] * width, r01 = low + ty.high[oy] * width
+        let r10 = high + ty.low[oy] * width, r11 = high + ty.high[oy] * width
+        let w00 = weightLow * ty.weightLow[oy], w01 = weightLow * ty.weightHigh[oy]
+        let w10 = weightHigh * ty.weightLow[oy], w11 = weightHigh * ty.weightHigh[oy]
+        for ox in 0..<tx.low.count {
+            let xl = tx.low[ox], xh = tx.high[ox], a = tx.weightLow[ox], b = tx.weightHigh[ox]
+            func lerp(_ r: UnsafePointer<Float>) -> Double { a * Double(r[xl]) + b * Double(r[xh]) }
+            out[ox] = Float(w00 * lerp(r00) + w01 * lerp(r01) + w10 * lerp(r10) + w11 * lerp(r11))
+        }
     }
 
     /// v1's export resampling of one probability channel: linear (order 1), or with a separate axis: linear in-plane,

@@ -116,7 +116,8 @@ public final class GenericUNet: Module {
         let wanted = outputs ?? heads.count
         for u in 0..<decoder.count {
             h = upsampling[u](h)
-            h = concat([h, skips[skips.count - 1 - u]], axis: 1)
+            // Popping the skip lets inference free it right after the concatenation (training's tape keeps it).
+            h = concat([h, skips.removeLast()], axis: 1)
             h = decoder[u](h)
             // Head u belongs to deep-supervision output (P - 1 - u).
             results.append(heads.count - 1 - u < wanted ? heads[u](h) : nil)

@@ -47,24 +47,7 @@ public enum Cropper {
     public static func cropCase(_ files: CaseFiles) throws -> (array: [Float], shape: [Int],
                                                                 properties: CroppedCaseProperties) {
         let id = files.identifier
-        var channels: [[Float]] = []
-        var first: Volume?
-        for url in files.imageFiles {
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                throw PlanningError.missingFile(caseIdentifier: id, path: url.path)
-            }
-            let volume = try NIfTI.read(url)
-            if let reference = first, volume.shape != reference.shape {
-                throw PlanningError.shapeMismatch(caseIdentifier: id, path: url.path, expected: reference.shape,
-                                                  found: volume.shape)
-            }
-            // NIfTI.read keeps NaN/inf as SimpleITK does; v1 would silently zero them in preprocessing: refuse them.
-            let bad = volume.data.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
-            if bad > 0 { throw PlanningError.nonFiniteImage(caseIdentifier: id, path: url.path, count: bad) }
-            if first == nil { first = volume }
-            channels.append(volume.data)
-        }
-        guard let reference = first else { throw PlanningError.invalidInput("Case '\(id)' has no image files.") }
+        let (channels, reference) = try readModalities(files)
         let shape = reference.shape
         var seg: [Float]
         if let labelURL = files.labelFile {

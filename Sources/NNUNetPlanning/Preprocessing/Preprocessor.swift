@@ -90,6 +90,80 @@ public struct Preprocessor: Sendable {
         return (joined, [channels] + newShape, result)
     }
 
+    /// Preprocesses the cropped modalities of a case to predict (v1 `preprocess_test_case`) with bounded memory.
+    ///
+    /// Returns the modality channels and the properties that ``preprocess(array:shape:properties:targetSpacing:threads:)``
+    /// returns for the same case with the label channel ``Cropper/cropCase(_:)`` synthesises (−1 outside the nonzero
+    /// mask, 0 inside), bit for bit. That channel is built (from `images.nonzeroMask`) only when something reads it:
+    /// a modality normalised within the nonzero mask, or plans whose `all_classes` include −1 or 0 (class locations).
+    /// Each modality is transposed, resampled and normalised on its own, and the input channel is released as soon as
+    /// it has been transposed, so memory stays near one input plus one output channel (plus the result).
+    ///
+    /// - Parameters:
+    ///   - images: the cropped modalities (consumed).
+    ///   - targetSpacing: the stage's `current_spacing` (transposed).
+    ///   - threads: threads for the resampling kernels.
+    /// - Returns: `data` `[C, z, y, x]` (C order), its spatial `shape`, and the properties.
+    /// - Precondition: `images.nonzeroMask` is present when ``needsNonzeroMask`` is true.
+    public func preprocessImages(_ images: consuming CroppedImages, targetSpacing: [Double], threads: Int = 1)
+        -> (data: [Float], shape: [Int], properties: PreprocessedCaseProperties) {
+        let forward = plans.transposeForward
+        let channels = images.channels.count
+        let spatial = images.shape
+        let transposedShape = forward.map { spatial[$0] }
+        let originalSpacing = forward.map { images.properties.originalSpacing[$0] }
+        var target = targetSpacing
+        if isTwoD { target[0] = originalSpacing[0] }
+        let newShape = (0..<3).map { NumpyStatistics.round(originalSpacing[$0] / target[$0] * Double(transposedShape[$0])) }
+        let axis = Self.separateAxis(originalSpacing: originalSpacing, targetSpacing: target)
+        var seg: [Float] = []
+        if needsNonzeroMask {
+            guard let mask = images.nonzeroMask else {
+                preconditionFailure("preprocessImages: these plans normalise within the nonzero mask; crop with "
+                                    + "keepingMask: true")
+            }
+            images.nonzeroMask = nil
+            seg = Self.transpose(mask.map { $0 ? Float(0) : -1 }, shape: spatial, by: forward)
+            seg = Resampling.resampleLikeNNUNet(seg, shape: transposedShape, to: newShape, isSegmentation: true,
+                                                separateAxis: axis, threads: threads)
+            for i in seg.indices where seg[i] < -1 { seg[i] = 0 }
+        }
+        var data: [Float] = []
+        for c in 0..<channels {
+            var channel = Self.transpose(images.channels[c], shape: spatial, by: forward)
+            images.channels[c] = []
+            for i in channel.indices where channel[i].isNaN { channel[i] = 0 }
+            channel = Resampling.resampleLikeNNUNet(channel, shape: transposedShape, to: newShape, isSegmentation: false,
+                                                    separateAxis: axis, threads: threads)
+            Normalization.apply(&channel, segmentation: seg, scheme: plans.normalizationSchemes[c] ?? "nonCT",
+                                useMask: plans.useMaskForNorm[c] ?? false,
+                                intensity: plans.datasetProperties?.intensityProperties?[c]?.pooled)
+            if channels == 1 {
+                data = channel
+            } else {
+                if data.isEmpty { data.reserveCapacity(channels * channel.count) }
+                data.append(contentsOf: channel)
+            }
+        }
+        // Without the label channel no class occurs (its values are −1 and 0 only, see needsNonzeroMask).
+        let locations = seg.isEmpty ? Dictionary(uniqueKeysWithValues: plans.allClasses.map { ($0, [[Int]]()) })
+            : Self.classLocations(seg: seg, shape: newShape, classes: plans.allClasses)
+        var cropping = images.properties
+        cropping.useNonzeroMaskForNorm = plans.useMaskForNorm
+        let result = PreprocessedCaseProperties(cropping: cropping, sizeAfterResampling: newShape,
+                                                spacingAfterResampling: target, classLocations: locations)
+        return (data, newShape, result)
+    }
+
+    /// Whether ``preprocessImages(_:targetSpacing:threads:)`` needs the cropped nonzero mask: some modality is
+    /// normalised within it, or `all_classes` includes −1 or 0 (values the synthesised label channel holds).
+    public var needsNonzeroMask: Bool {
+        let masked = (0..<plans.numModalities).contains {
+            (plans.useMaskForNorm[$0] ?? false) && (plans.normalizationSchemes[$0] ?? "nonCT") != "noNorm"
+        }
+        return masked || plans.allClasses.contains { $0 == -1 || $0 == 0 }
+    }
+
     /// Foreground locations for oversampling (v1 `_run_internal`): for each class, all voxels with that label
     /// (C order), of which `max(min(10 000, n), ceil(0.01 n))` are drawn without replacement with one
     /// `RandomState(1234)` shared by the classes in order.

@@ -5,10 +5,12 @@ import NNUNetPlanning
 /// Turns class probabilities in preprocessed space into a label map in the geometry of the original image
 /// (v1 `save_segmentation_nifti_from_softmax`, reference sheet §9.4), with bounded memory.
 ///
-/// Each class channel is resampled on its own to the cropped size (order 1; with v1's separate-z rule, linear in-plane
-/// and nearest along the anisotropic axis) and folded into a running argmax, so at most one resampled channel, the
-/// running maximum and the labels exist at a time (never the whole K × volume at original resolution). The labels are
-/// transposed back and pasted into a zero volume of the original size at the crop box.
+/// Each class is resampled to the cropped size (order 1; with v1's separate-z rule, linear in-plane and nearest along
+/// the anisotropic axis) and folded into a running argmax; the labels are transposed back and pasted into a zero
+/// volume of the original size at the crop box. The work is done by ``ProbabilitySlabExporter`` one output slice at a
+/// time, so besides the probabilities passed in only the label volume and a few slices exist (never a resampled
+/// class channel, let alone K of them). `nnunet predict` does not even hold the probabilities: it feeds the slabs of
+/// ``SlidingWindowPredictor/forEachProbabilitySlab(_:channels:shape:_:)`` to the exporter as they are finished.
 public enum SegmentationExporter {
     /// - Parameters:
     ///   - probabilities: `[K, z, y, x]` in preprocessed (transposed) space, C order.
@@ -30,6 +32,23 @@ public enum SegmentationExporter {
     public static func export(probabilities: [Float], classCount: Int, shape: [Int],
                               properties: PreprocessedCaseProperties, transposeForward: [Int], transposeBackward: [Int],
                               keepingProbabilities: Bool, threads: Int = ThreadSettings.defaultThreads)
+        -> (labels: Volume, probabilities: [Float]?) {
+        var exporter = ProbabilitySlabExporter(classCount: classCount, shape: shape, properties: properties,
+                                               transposeForward: transposeForward,
+                                               transposeBackward: transposeBackward,
+                                               keepingProbabilities: keepingProbabilities, threads: threads)
+        exporter.consume(probabilities, rows: 0..<shape[0])
+        return exporter.finish()
+    }
+
+    /// Whole-volume export: each class channel is resampled whole (K × cropped volume never, one channel at a time)
+    /// into a running argmax. The slice-wise ``ProbabilitySlabExporter`` computes the same values; this path serves
+    /// the cases it does not cover (a separate-z axis other than the first preprocessed axis) and is the reference
+    /// the tests compare it with.
+    static func exportWholeVolume(probabilities: [Float], classCount: Int, shape: [Int],
+                                  properties: PreprocessedCaseProperties, transposeForward: [Int],
+                                  transposeBackward: [Int], keepingProbabilities: Bool,
+                                  threads: Int = ThreadSettings.defaultThreads)
         -> (labels: Volume, probabilities: [Float]?) {
         let cropping = properties.cropping
         let target = transposeForward.map { cropping.sizeAfterCropping[$0] }
@@ -72,16 +91,18 @@ public enum SegmentationExporter {
                                           properties: PreprocessedCaseProperties, transposeForward: [Int],
                                           transposeBackward: [Int], mode: Mode,
                                           threads: Int = ThreadSettings.defaultThreads) -> Volume {
-        let voxels = shape.reduce(1, *)
-        var labels = [Float](repeating: 0, count: voxels)
-        for i in 0..<voxels {
-            var best = probabilities[i], label = 0
-            for k in 1..<classCount where probabilities[k * voxels + i] > best {
-                best = probabilities[k * voxels + i]
-                label = k
-            }
-            labels[i] = Float(label)
-        }
+        var exporter = ProbabilitySlabExporter(classCount: classCount, shape: shape, properties: properties,
+                                               transposeForward: transposeForward,
+                                               transposeBackward: transposeBackward, mode: mode, threads: threads)
+        exporter.consume(probabilities, rows: 0..<shape[0])
+        return exporter.finish().labels
+    }
+
+    /// The second half of the `fast`/`fastest` modes: a label map in preprocessed space resampled to the cropped
+    /// size (one-hot linear with the separate-z rule, or nearest), transposed back and pasted at the crop box.
+    static func labelMap(fromPreprocessedLabels labels: [Float], shape: [Int], properties: PreprocessedCaseProperties,
+                         transposeForward: [Int], transposeBackward: [Int], mode: Mode,
+                         threads: Int = ThreadSettings.defaultThreads) -> Volume {
         let cropping = properties.cropping
         let target = transposeForward.map { cropping.sizeAfterCropping[$0] }
         let resampled: [Float]

@@ -1,17 +1,39 @@
 import Foundation
 import NNUNetCore
 
-/// Sliding-window inference of one preprocessed case with a trained network (v1 `predict_3D` with tiling, Gaussian
-/// weighting and mirroring; reference sheet §9.2).
+/// Sliding-window inference of one preprocessed case with one or more trained networks (v1 `predict_3D` with tiling,
+/// Gaussian weighting and mirroring, and v1's fold averaging; reference sheet §9.2).
 ///
 /// Input `[C, Z, Y, X]` (C order, modalities of the preprocessed case); output class probabilities `[K, Z, Y, X]`.
 /// A 3D network tiles the volume with ``SlidingWindow``; a 2D network (2-element patch) predicts every slice along
 /// axis 0 with 2D tiling. Each tile is the average of the softmax over all mirror combinations of `mirrorAxes`
 /// (axes of the patch: 0..2 in 3D, 0..1 in 2D), multiplied by the Gaussian importance map; the aggregate is divided by
 /// the accumulated weights. Runs without gradients.
+///
+/// ## Memory
+///
+/// Tiles are visited in v1's order (first axis outermost), so once the tiles of one position along axis 0 are done,
+/// the rows before the next position are final. The aggregate therefore only covers one patch depth of rows
+/// (`K × patch[0] × Y × X`, padded in-plane); finished rows are divided by their weights in place and lent out as a
+/// ``ProbabilitySlab`` (``forEachProbabilitySlab(_:channels:shape:_:)``), then forgotten: the whole `K × Z × Y × X`
+/// aggregate, the weights volume, a padded copy of the input and copies of finished rows are never allocated (rows
+/// are copied only when the volume is smaller than the patch in-plane, where the aggregate carries padding). The accumulated Gaussian weight of a voxel is summed
+/// when its row is finished, over the tiles that cover it in tile order, which is the very sum (same terms, same
+/// order, float32) that a weights volume would have accumulated: results are bit-identical to the straightforward
+/// whole-volume aggregation. Padding is virtual (tiles read zeros outside the volume).
+///
+/// Several networks (the folds of a model, sharing the patch size) are averaged per tile, before the Gaussian
+/// weighting: mathematically v1's average of the per-fold probability volumes (the weights do not depend on the
+/// fold), equal up to float rounding, without one probability volume per fold. With one network it is exact.
 public struct SlidingWindowPredictor {
-    /// The trained network; switched to evaluation mode when predicting.
-    public var network: Module
+    /// The trained networks (folds) whose probabilities are averaged; each is switched to evaluation mode when
+    /// predicting.
+    public var networks: [Module]
+    /// The first network; setting it replaces ``networks`` by this one network.
+    public var network: Module {
+        get { networks[0] }
+        set { networks = [newValue] }
+    }
     /// Patch size of the network: 3 entries (3D) or 2 entries (2D network).
     public var patchSize: [Int]
     /// Number of output classes K, background included.
@@ -24,78 +46,172 @@ public struct SlidingWindowPredictor {
     public var usesGaussian = true
     /// Distance between neighbouring tiles as a fraction of the patch size (v1 `step_size`: 0.5).
     public var stepSize = 0.5
+    /// Threads for finishing rows (dividing by the weights); the networks use the kernels' own setting.
+    public var threads = ThreadSettings.defaultThreads
 
-    /// Creates a predictor; `mirrorAxes` defaults to every axis of the patch.
+    /// Creates a predictor for one network; `mirrorAxes` defaults to every axis of the patch.
     public init(network: Module, patchSize: [Int], classCount: Int, mirrorAxes: [Int]? = nil) {
-        self.network = network
+        self.init(networks: [network], patchSize: patchSize, classCount: classCount, mirrorAxes: mirrorAxes)
+    }
+
+    /// Creates a predictor that averages several networks of the same patch size and classes (the folds of a model).
+    public init(networks: [Module], patchSize: [Int], classCount: Int, mirrorAxes: [Int]? = nil) {
+        precondition(!networks.isEmpty, "SlidingWindowPredictor needs at least one network")
+        self.networks = networks
         self.patchSize = patchSize
         self.classCount = classCount
         self.mirrorAxes = mirrorAxes ?? Array(0..<patchSize.count)
     }
 
     /// Class probabilities `[K, Z, Y, X]` for `data` `[C, Z, Y, X]`.
+    ///
+    /// Collects the slabs of ``forEachProbabilitySlab(_:channels:shape:_:)``; costs K × the volume for the result.
     public func predictProbabilities(_ data: [Float], channels: Int, shape: [Int]) -> [Float] {
+        var output = [Float](repeating: 0, count: classCount * shape.reduce(1, *))
+        forEachProbabilitySlab(data, channels: channels, shape: shape) { $0.copy(into: &output, depth: shape[0]) }
+        return output
+    }
+
+    /// Predicts `data` `[C, Z, Y, X]` and lends out the finished class probabilities in consecutive slabs along
+    /// axis 0 (rows ascending, covering `0..<Z` exactly once); a slab is valid only inside `body`.
+    ///
+    /// Besides the input, memory holds one patch depth of the aggregate (see the type's "Memory" section).
+    /// - Throws: what `body` throws (prediction stops there).
+    public func forEachProbabilitySlab(_ data: [Float], channels: Int, shape: [Int],
+                                       _ body: (ProbabilitySlab) throws -> Void) rethrows {
         precondition(shape.count == 3 && data.count == channels * shape.reduce(1, *),
-                     "predictProbabilities: data of \(data.count) values for \(channels) x \(shape)")
-        network.eval()
-        return withoutGradients {
-            if patchSize.count == 3 { return predictVolume(data, channels: channels, shape: shape) }
-            // 2D network: slice by slice along axis 0.
-            let sliceVoxels = shape[1] * shape[2], volume = shape.reduce(1, *)
-            var output = [Float](repeating: 0, count: classCount * volume)
-            for z in 0..<shape[0] {
-                var slice = [Float](repeating: 0, count: channels * sliceVoxels)
-                for c in 0..<channels {
-                    let from = c * volume + z * sliceVoxels
-                    slice.replaceSubrange((c * sliceVoxels)..<((c + 1) * sliceVoxels), with: data[from..<(from + sliceVoxels)])
-                }
-                let probabilities = predictVolume(slice, channels: channels, shape: [shape[1], shape[2]])
-                for k in 0..<classCount {
-                    let to = k * volume + z * sliceVoxels
-                    output.replaceSubrange(to..<(to + sliceVoxels),
-                                           with: probabilities[(k * sliceVoxels)..<((k + 1) * sliceVoxels)])
-                }
-            }
-            return output
+                     "forEachProbabilitySlab: data of \(data.count) values for \(channels) x \(shape)")
+        precondition(patchSize.count == 2 || patchSize.count == 3, "patch size \(patchSize) must have 2 or 3 entries")
+        for network in networks { network.eval() }
+        try withoutGradients {
+            try aggregate(data, channels: channels, shape: shape, body)
         }
     }
 
-    /// Tiles an n-D volume (n = patch rank) and aggregates the tiles.
-    private func predictVolume(_ data: [Float], channels: Int, shape: [Int]) -> [Float] {
-        let padding = SlidingWindow.padding(imageSize: shape, patchSize: patchSize)
+    /// The tiling in 3D: a 2D network's patch is a tile of depth 1 and every slice is its own row of tiles, so both
+    /// kinds share one aggregation (same tiles, same order, same sums as slice-by-slice 2D prediction).
+    private func aggregate(_ data: [Float], channels: Int, shape: [Int],
+                           _ body: (ProbabilitySlab) throws -> Void) rethrows {
+        let isTwoD = patchSize.count == 2
+        let tile = isTwoD ? [1] + patchSize : patchSize
+        let padding = isTwoD ? [(before: 0, after: 0)] + SlidingWindow.padding(imageSize: Array(shape[1...]),
+                                                                              patchSize: patchSize)
+            : SlidingWindow.padding(imageSize: shape, patchSize: patchSize)
         let padded = zip(shape, padding).map { $0 + $1.before + $1.after }
-        let steps = SlidingWindow.steps(imageSize: padded, patchSize: patchSize, stepSize: stepSize)
-        let input = pad(data, channels: channels, shape: shape, padding: padding)
-        let paddedVoxels = padded.reduce(1, *), patchVoxels = patchSize.reduce(1, *)
-        let tileCount = steps.reduce(1) { $0 * $1.count }
-        let gaussian = usesGaussian && tileCount > 1
+        let steps = isTwoD ? [Array(0..<shape[0])] + SlidingWindow.steps(imageSize: Array(padded[1...]),
+                                                                        patchSize: patchSize, stepSize: stepSize)
+            : SlidingWindow.steps(imageSize: padded, patchSize: patchSize, stepSize: stepSize)
+        // v1 weights only when a volume (a slice for 2D networks) has more than one tile.
+        let tilesPerVolume = steps[1].count * steps[2].count * (isTwoD ? 1 : steps[0].count)
+        let patchVoxels = tile.reduce(1, *)
+        let gaussian = usesGaussian && tilesPerVolume > 1
             ? SlidingWindow.gaussianImportanceMap(patchSize: patchSize) : [Float](repeating: 1, count: patchVoxels)
-        var aggregate = [Float](repeating: 0, count: classCount * paddedVoxels)
-        var weights = [Float](repeating: 0, count: paddedVoxels)
+        let window = [tile[0], padded[1], padded[2]]  // the aggregate: one patch depth of padded rows
+        let windowPlane = padded[1] * padded[2]
+        var aggregate = [Float](repeating: 0, count: classCount * tile[0] * windowPlane)
+        let weights = TileWeights(steps: steps, tile: tile, gaussian: gaussian)
 
-        var corner = [Int](repeating: 0, count: patchSize.count)
-        for tile in 0..<tileCount {
-            var rest = tile
-            for a in stride(from: patchSize.count - 1, through: 0, by: -1) {
-                corner[a] = steps[a][rest % steps[a].count]
-                rest /= steps[a].count
+        for (index, top) in steps[0].enumerated() {
+            // `aggregate` row r is padded row top + r.
+            for y in steps[1] {
+                for x in steps[2] {
+                    let patch = Box.copy(data, channels: channels, shape: shape,
+                                         corner: [top - padding[0].before, y - padding[1].before,
+                                                  x - padding[2].before], size: tile)
+                    var probabilities = predictPatch(patch, channels: channels)
+                    for k in 0..<classCount {
+                        for i in 0..<patchVoxels { probabilities[k * patchVoxels + i] *= gaussian[i] }
+                    }
+                    Box.add(probabilities, channels: classCount, size: tile, into: &aggregate, shape: window,
+                            corner: [0, y, x])
+                }
             }
-            let patch = Box.copy(input, channels: channels, shape: padded, corner: corner, size: patchSize)
-            var probabilities = predictPatch(patch, channels: channels)
-            for k in 0..<classCount {
-                for i in 0..<patchVoxels { probabilities[k * patchVoxels + i] *= gaussian[i] }
+            // Rows before the next tile position are final.
+            let next = index + 1 < steps[0].count ? steps[0][index + 1] : padded[0]
+            precondition(next - top <= tile[0], "tile positions \(steps[0]) leave rows uncovered")
+            let first = max(top, padding[0].before), last = min(next, padding[0].before + shape[0])
+            if first < last {
+                try lendFinishedRows(&aggregate, rows: (first - top)..<(last - top), top: top, weights: weights,
+                                     padding: padding, shape: shape, window: window, body)
             }
-            Box.add(probabilities, channels: classCount, size: patchSize, into: &aggregate, shape: padded, corner: corner)
-            Box.add(gaussian, channels: 1, size: patchSize, into: &weights, shape: padded, corner: corner)
+            // Slide the window: rows from `next` on move to the front, the rest starts again from zero.
+            let done = next - top, kept = tile[0] - done
+            aggregate.withUnsafeMutableBufferPointer { buffer in
+                for k in 0..<classCount {
+                    let channel = buffer.baseAddress! + k * tile[0] * windowPlane
+                    if kept > 0 {  // overlapping ranges: memmove
+                        UnsafeMutableRawPointer(channel).copyMemory(from: channel + done * windowPlane,
+                                                                    byteCount: kept * windowPlane * 4)
+                    }
+                    (channel + kept * windowPlane).update(repeating: 0, count: done * windowPlane)
+                }
+            }
         }
-        for k in 0..<classCount {
-            for i in 0..<paddedVoxels { aggregate[k * paddedVoxels + i] /= weights[i] }
-        }
-        return Box.copy(aggregate, channels: classCount, shape: padded, corner: padding.map(\.before), size: shape)
     }
 
-    /// Softmax of one patch, averaged over the mirror combinations.
+    /// Divides the window rows `rows` (padded row `top + r` for window row r) by their accumulated weights in place
+    /// and lends them to `body` without the padding: a view of the window, or a compact copy when the window is
+    /// padded in-plane.
+    private func lendFinishedRows(_ aggregate: inout [Float], rows: Range<Int>, top: Int, weights: TileWeights,
+                                  padding: [(before: Int, after: Int)], shape: [Int], window: [Int],
+                                  _ body: (ProbabilitySlab) throws -> Void) rethrows {
+        let (height, width) = (shape[1], shape[2])
+        let windowPlane = window[1] * window[2], windowVolume = window[0] * windowPlane
+        let classes = classCount
+        aggregate.withUnsafeMutableBufferPointer { buffer in
+            let values = buffer.baseAddress!
+            parallelFor(rows.count * height, threads: threads, minimumChunk: 8) { lines in
+                var sums = [Float](repeating: 0, count: width)
+                for line in lines {
+                    let r = rows.lowerBound + line / height, py = line % height + padding[1].before
+                    weights.row(z: top + r, y: py, x: padding[2].before, count: width, into: &sums)
+                    let from = r * windowPlane + py * window[2] + padding[2].before
+                    for k in 0..<classes {
+                        let row = values + k * windowVolume + from
+                        for x in 0..<width { row[x] /= sums[x] }
+                    }
+                }
+            }
+        }
+        let caseRows = (top + rows.lowerBound - padding[0].before)..<(top + rows.upperBound - padding[0].before)
+        if window[1] == height && window[2] == width {
+            try aggregate.withUnsafeBufferPointer {
+                try body(ProbabilitySlab(rows: caseRows, classCount: classes, plane: windowPlane,
+                                         base: $0.baseAddress! + rows.lowerBound * windowPlane,
+                                         classStride: windowVolume))
+            }
+            return
+        }
+        let plane = height * width
+        var compact = [Float](repeating: 0, count: classes * rows.count * plane)
+        for k in 0..<classes {
+            for r in 0..<rows.count {
+                for y in 0..<height {
+                    let from = k * windowVolume + (rows.lowerBound + r) * windowPlane
+                        + (y + padding[1].before) * window[2] + padding[2].before
+                    let to = (k * rows.count + r) * plane + y * width
+                    compact.replaceSubrange(to..<(to + width), with: aggregate[from..<(from + width)])
+                }
+            }
+        }
+        try ProbabilitySlab.lending(compact, rows: caseRows, classCount: classes, body)
+    }
+
+    /// Softmax of one patch, averaged over the mirror combinations and then over the networks.
     private func predictPatch(_ patch: [Float], channels: Int) -> [Float] {
+        var sum = predictPatch(patch, channels: channels, network: networks[0])
+        guard networks.count > 1 else { return sum }
+        for network in networks.dropFirst() {
+            let probabilities = predictPatch(patch, channels: channels, network: network)
+            for i in sum.indices { sum[i] += probabilities[i] }
+        }
+        let scale = 1 / Float(networks.count)
+        for i in sum.indices { sum[i] *= scale }
+        return sum
+    }
+
+    /// Softmax of one patch with one network, averaged over the mirror combinations.
+    private func predictPatch(_ patch: [Float], channels: Int, network: Module) -> [Float] {
         let combinations = usesMirroring ? mirrorCombinations() : [[]]
         var sum = [Float](repeating: 0, count: classCount * patchSize.reduce(1, *))
         let scale = 1 / Float(combinations.count)
@@ -117,12 +233,73 @@ public struct SlidingWindowPredictor {
             return axes.allSatisfy { mirrorAxes.contains($0) } ? axes : nil
         }
     }
+}
 
-    private func pad(_ data: [Float], channels: Int, shape: [Int], padding: [(before: Int, after: Int)]) -> [Float] {
-        guard padding.contains(where: { $0.before > 0 || $0.after > 0 }) else { return data }
-        let padded = zip(shape, padding).map { $0 + $1.before + $1.after }
-        var out = [Float](repeating: 0, count: channels * padded.reduce(1, *))
-        Box.add(data, channels: channels, size: shape, into: &out, shape: padded, corner: padding.map(\.before))
+/// The accumulated importance weight of voxels of the padded volume, computed when needed instead of stored.
+///
+/// A voxel's weight is the float32 sum of the Gaussian map values of the tiles covering it, added in tile order
+/// (first axis outermost). Tile corners are a Cartesian product of per-axis positions, so the covering tiles are the
+/// product of per-axis position ranges, and the sum below visits them in that same order: the result equals the
+/// weights volume of a whole-volume aggregation bit for bit. (The weights are also the product of per-axis sums in
+/// exact arithmetic, but that product rounds differently, so it is not used.)
+struct TileWeights: Sendable {
+    /// Tile positions per axis (padded coordinates), ascending.
+    let steps: [[Int]]
+    /// Tile extent per axis.
+    let tile: [Int]
+    /// The importance map over a tile, C order (all ones without Gaussian weighting).
+    let gaussian: [Float]
+    /// Per axis and padded coordinate: the positions (indices into ``steps``) of the tiles covering it.
+    let covering: [[Range<Int>]]
+
+    init(steps: [[Int]], tile: [Int], gaussian: [Float]) {
+        self.steps = steps
+        self.tile = tile
+        self.gaussian = gaussian
+        covering = (0..<3).map { axis in
+            let positions = steps[axis], extent = (positions.last ?? 0) + tile[axis]
+            return (0..<extent).map { c in
+                let lower = positions.firstIndex { $0 + tile[axis] > c } ?? positions.count
+                let upper = positions.lastIndex { $0 <= c }.map { $0 + 1 } ?? 0
+                return lower..<max(lower, upper)
+            }
+        }
+    }
+
+    /// The weights of `count` voxels of padded row (z, y) from column x on, into `sums[0..<count]`.
+    func row(z: Int, y: Int, x: Int, count: Int, into sums: inout [Float]) {
+        // Offsets into the map of the (z, y) part of each covering tile, in tile order.
+        var bases: [Int] = []
+        for iz in covering[0][z] {
+            for iy in covering[1][y] {
+                bases.append(((z - steps[0][iz]) * tile[1] + y - steps[1][iy]) * tile[2])
+            }
+        }
+        let xSteps = steps[2]
+        gaussian.withUnsafeBufferPointer { g in
+            for i in 0..<count {
+                let c = x + i, xs = covering[2][c]
+                var sum: Float = 0
+                for base in bases {
+                    for ix in xs { sum += g[base + c - xSteps[ix]] }
+                }
+                sums[i] = sum
+            }
+        }
+    }
+
+    /// The whole weights volume of the padded shape (for tests: what a whole-volume aggregation accumulates).
+    func volume() -> [Float] {
+        let extent = (0..<3).map { covering[$0].count }
+        var out = [Float](repeating: 0, count: extent.reduce(1, *))
+        var sums = [Float](repeating: 0, count: extent[2])
+        for z in 0..<extent[0] {
+            for y in 0..<extent[1] {
+                row(z: z, y: y, x: 0, count: extent[2], into: &sums)
+                out.replaceSubrange(((z * extent[1] + y) * extent[2])..<((z * extent[1] + y + 1) * extent[2]),
+                                    with: sums)
+            }
+        }
         return out
     }
 }
@@ -145,16 +322,34 @@ enum Box {
         }
     }
 
+    /// The box of `size` at `corner` out of `data` (channels × `shape`); parts of the box outside the volume
+    /// (negative corner entries or beyond the end) read 0, as constant zero padding would.
     static func copy(_ data: [Float], channels: Int, shape: [Int], corner: [Int], size: [Int]) -> [Float] {
-        let volume = shape.reduce(1, *), boxVolume = size.reduce(1, *), width = size.last ?? 1
+        let volume = shape.reduce(1, *), boxVolume = size.reduce(1, *)
         var out = [Float](repeating: 0, count: channels * boxVolume)
+        // The part of the box inside the volume, in box coordinates.
+        let lower = zip(corner, shape).map { max(0, -$0.0) }
+        let upper = (0..<shape.count).map { min(size[$0], shape[$0] - corner[$0]) }
+        guard zip(lower, upper).allSatisfy({ $0 < $1 }) else { return out }
+        let inside = zip(lower, upper).map { $1 - $0 }
+        let boxStrides = (0..<size.count).map { size[($0 + 1)...].reduce(1, *) }
+        let offset = zip(lower, boxStrides).reduce(0) { $0 + $1.0 * $1.1 }
+        let width = inside.last ?? 1
         data.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                forEachRow(shape: shape, corner: corner, size: size) { big, small in
+                var row = 0
+                forEachRow(shape: shape, corner: zip(corner, lower).map { $0 + $1 }, size: inside) { big, _ in
+                    // Row `row` of the inside part sits at box coordinates lower + its index.
+                    var rest = row, small = offset
+                    for a in stride(from: size.count - 2, through: 0, by: -1) {
+                        small += (rest % inside[a]) * boxStrides[a]
+                        rest /= inside[a]
+                    }
                     for c in 0..<channels {
                         (dst.baseAddress! + c * boxVolume + small).update(from: src.baseAddress! + c * volume + big,
                                                                             count: width)
                     }
+                    row += 1
                 }
             }
         }

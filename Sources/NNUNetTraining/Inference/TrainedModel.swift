@@ -31,6 +31,20 @@ public final class TrainedModel {
     public var exportMode = SegmentationExporter.Mode.normal
     /// Threads for preprocessing and export.
     public var threads = ThreadSettings.defaultThreads
+    /// Called as each step of predicting a case starts (for progress and per-phase measurements); nil by default.
+    public var phaseObserver: ((PredictionPhase) -> Void)?
+
+    /// The steps of predicting one case, in order, as reported to ``phaseObserver``.
+    public enum PredictionPhase: String, Sendable, CaseIterable {
+        /// Reading, cropping, transposing, resampling and normalising the images.
+        case preprocessing
+        /// The network over the sliding-window tiles, folds and mirrorings; finished slabs of probabilities are
+        /// exported (resampled, argmaxed, placed in the label volume) as they come.
+        case slidingWindow
+        /// Completing the label map in the input's geometry (all of the export in the `fast`/`fastest` modes and
+        /// the whole-volume fallback).
+        case export
+    }
 
     /// Loads the plans and the checkpoint `checkpoint` of every requested fold (default: every `fold_*` folder).
     /// - Throws: ``TrainingError`` naming what is missing.
@@ -86,18 +100,49 @@ public final class TrainedModel {
     }
 
     /// Class probabilities `[K, z, y, x]` of a preprocessed case `[C, z, y, x]`, averaged over the folds.
+    ///
+    /// Costs K × the volume for the result; ``predictCase(imageFiles:identifier:keepingProbabilities:)`` never holds
+    /// it (see ``forEachProbabilitySlab(_:channels:shape:_:)``).
     public func predictProbabilities(_ data: [Float], channels: Int, shape: [Int]) -> [Float] {
-        var sum: [Float] = []
-        for (_, configuration, network) in folds {
-            var predictor = SlidingWindowPredictor(network: network, patchSize: configuration.patchSize,
-                                                   classCount: configuration.classCount)
+        let classCount = folds.first?.configuration.classCount ?? 0
+        var output = [Float](repeating: 0, count: classCount * shape.reduce(1, *))
+        forEachProbabilitySlab(data, channels: channels, shape: shape) { $0.copy(into: &output, depth: shape[0]) }
+        return output
+    }
+
+    /// Predicts a preprocessed case `[C, z, y, x]` with every fold and lends out the fold-averaged class
+    /// probabilities in consecutive slabs along axis 0, as
+    /// ``SlidingWindowPredictor/forEachProbabilitySlab(_:channels:shape:_:)`` does.
+    ///
+    /// Folds with one patch size (always, for folds of one plans file) share one sliding window that averages them
+    /// per tile, so memory does not grow with the number of folds. Folds with different patch sizes are predicted
+    /// one after the other into a whole probability volume that is handed out as one slab (K × the volume).
+    public func forEachProbabilitySlab(_ data: [Float], channels: Int, shape: [Int],
+                                       _ body: (ProbabilitySlab) throws -> Void) rethrows {
+        guard let first = folds.first?.configuration else { return }
+        func predictor(_ networks: [Module]) -> SlidingWindowPredictor {
+            var predictor = SlidingWindowPredictor(networks: networks, patchSize: first.patchSize,
+                                                   classCount: first.classCount)
             predictor.usesMirroring = usesMirroring
             predictor.stepSize = stepSize
-            let probabilities = predictor.predictProbabilities(data, channels: channels, shape: shape)
+            predictor.threads = threads
+            return predictor
+        }
+        if folds.allSatisfy({ $0.configuration.patchSize == first.patchSize }) {
+            try predictor(folds.map(\.network)).forEachProbabilitySlab(data, channels: channels, shape: shape, body)
+            return
+        }
+        var sum: [Float] = []
+        for (_, configuration, network) in folds {
+            var one = predictor([network])
+            one.patchSize = configuration.patchSize
+            one.mirrorAxes = Array(0..<configuration.patchSize.count)
+            let probabilities = one.predictProbabilities(data, channels: channels, shape: shape)
             if sum.isEmpty { sum = probabilities } else { for i in sum.indices { sum[i] += probabilities[i] } }
         }
-        let scale = 1 / Float(max(folds.count, 1))
-        return sum.map { $0 * scale }
+        let scale = 1 / Float(folds.count)
+        for i in sum.indices { sum[i] *= scale }
+        try ProbabilitySlab.lending(sum, rows: 0..<shape[0], classCount: first.classCount, body)
     }
 
     /// One predicted case: the label map in the input's geometry, the preprocessing properties (v1's `CASE.pkl`) and,
@@ -132,6 +177,13 @@ public final class TrainedModel {
     ///   of the input's shape (what `nnunet predict -m 3d_lowres` writes). It is cropped with the case's nonzero box,
     ///   transposed, resized (per-label linear) to the preprocessed shape and appended as one-hot channels of labels
     ///   1 ... K − 1. v1 skips the crop, which misaligns the two whenever cropping removed voxels (reference sheet §14).
+    ///
+    /// Memory: the images are cropped and preprocessed one modality at a time (``Cropper/cropImages(_:keepingMask:)``,
+    /// ``Preprocessor/preprocessImages(_:targetSpacing:threads:)``), freeing each input as soon as it is used; the
+    /// sliding window hands finished slabs of probabilities straight to a ``ProbabilitySlabExporter``, which writes
+    /// the labels into the output volume. At the peak the process holds the preprocessed input, one patch depth of the
+    /// aggregate, one slab and the label volume (plus the networks and their workspace), never a probability volume;
+    /// with `keepingProbabilities` also K × the cropped volume.
     public func predictCase(imageFiles: [URL], identifier: String = "case", keepingProbabilities: Bool,
                             previousStage: URL? = nil) throws -> CasePrediction {
         guard let configuration = folds.first?.configuration else {
@@ -142,8 +194,12 @@ public final class TrainedModel {
                                             + "needs \(plans.numModalities) (CASE_0000.nii.gz ... CASE_"
                                             + String(format: "%04d", plans.numModalities - 1) + ".nii.gz)")
         }
+        guard exportMode == .normal || !keepingProbabilities else {
+            throw TrainingError.unusableModel("--mode \(exportMode.rawValue) keeps no probabilities; use the normal "
+                                              + "mode with -z")
+        }
         try Self.checkModalityGeometry(imageFiles, identifier: identifier)
-        let (cropped, shape, cropping) = try Cropper.cropCase(.init(testCase: identifier, imageFiles: imageFiles))
+        phaseObserver?(.preprocessing)
         let stageIndex = configuration.configurationName == "2d" || configuration.configurationName == "3d_lowres"
             ? 0 : plans.numStages - 1
         guard let stage = plans.stage(stageIndex) else {
@@ -151,37 +207,35 @@ public final class TrainedModel {
         }
         var preprocessor = Preprocessor(plans: plans)
         preprocessor.isTwoD = configuration.configurationName == "2d"
-        let (array, preprocessedShape, properties) = preprocessor.preprocess(
-            array: cropped, shape: shape, properties: cropping, targetSpacing: stage.currentSpacing, threads: threads)
-        var channels = preprocessedShape[0] - 1
-        let spatial = Array(preprocessedShape.dropFirst())
-        var data = Array(array.prefix(channels * spatial.reduce(1, *)))
-        if needsPreviousStage {
-            guard let previousStage else {
-                throw TrainingError.unusableModel("case '\(identifier)': this 3d_cascade_fullres model needs the case's "
-                                                  + "3d_lowres segmentation (-l FOLDER, or let predict run 3d_lowres first)")
-            }
-            data += try previousStageChannels(previousStage, identifier: identifier, properties: properties,
-                                              shape: spatial)
-            channels = configuration.inputChannels
+        if needsPreviousStage, previousStage == nil {
+            throw TrainingError.unusableModel("case '\(identifier)': this 3d_cascade_fullres model needs the case's "
+                                              + "3d_lowres segmentation (-l FOLDER, or let predict run 3d_lowres first)")
         }
-        let probabilities = predictProbabilities(data, channels: channels, shape: spatial)
-        if exportMode != .normal {
-            guard !keepingProbabilities else {
-                throw TrainingError.unusableModel("--mode \(exportMode.rawValue) keeps no probabilities; use the normal "
-                                                  + "mode with -z")
+        var exporter: ProbabilitySlabExporter
+        do {
+            // `prepared` (the preprocessed input) lives until the end of this block, no longer.
+            var prepared = preprocessor.preprocessImages(
+                try Cropper.cropImages(.init(testCase: identifier, imageFiles: imageFiles),
+                                       keepingMask: preprocessor.needsNonzeroMask),
+                targetSpacing: stage.currentSpacing, threads: threads)
+            var channels = plans.numModalities
+            if let previousStage, needsPreviousStage {
+                prepared.data += try previousStageChannels(previousStage, identifier: identifier,
+                                                           properties: prepared.properties, shape: prepared.shape)
+                channels = configuration.inputChannels
             }
-            let labels = SegmentationExporter.labelMapFromArgmax(
-                probabilities: probabilities, classCount: configuration.classCount, shape: spatial,
-                properties: properties, transposeForward: plans.transposeForward,
-                transposeBackward: plans.transposeBackward, mode: exportMode, threads: threads)
-            return CasePrediction(labels: labels, properties: properties, probabilities: nil,
-                                  probabilityShape: [configuration.classCount] + properties.cropping.sizeAfterCropping)
+            phaseObserver?(.slidingWindow)
+            exporter = ProbabilitySlabExporter(
+                classCount: configuration.classCount, shape: prepared.shape, properties: prepared.properties,
+                transposeForward: plans.transposeForward, transposeBackward: plans.transposeBackward, mode: exportMode,
+                keepingProbabilities: keepingProbabilities, threads: threads)
+            forEachProbabilitySlab(prepared.data, channels: channels, shape: prepared.shape) {
+                exporter.consume($0)
+            }
         }
-        let (labels, kept) = SegmentationExporter.export(
-            probabilities: probabilities, classCount: configuration.classCount, shape: spatial, properties: properties,
-            transposeForward: plans.transposeForward, transposeBackward: plans.transposeBackward,
-            keepingProbabilities: keepingProbabilities, threads: threads)
+        phaseObserver?(.export)
+        let properties = exporter.properties
+        let (labels, kept) = exporter.finish()
         return CasePrediction(labels: labels, properties: properties, probabilities: kept,
                               probabilityShape: [configuration.classCount] + properties.cropping.sizeAfterCropping)
     }

@@ -128,13 +128,7 @@ public enum V1ModelConversion {
             trainer: info.trainerName, token: token, epoch: log.epoch, seed: 0, hyperparameters: TrainingHyperparameters(),
             log: log, learningRate: learningRate,
             extras: ["configuration": configurationJSON, "converted_from": "nnU-Net v1 " + weights.lastPathComponent])
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity",
-                                                                      negativeInfinity: "-Infinity", nan: "NaN")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try Safetensors.write(tensors, metadata: ["format": "nnunet-swift", "token": token],
-                              to: folder.appendingPathComponent(name + ".model"))
-        try AtomicFile.write(try encoder.encode(metadata), to: folder.appendingPathComponent(name + ".model.json"))
+        try metadata.writePair(tensors: tensors, to: folder.appendingPathComponent(name + ".model"))
     }
 }

@@ -49,11 +49,12 @@ extension NNUNetTrainer {
             let modalities = try dataset.withVoxels(of: item) { Array($0.prefix(item.modalityCount * spatial.reduce(1, *))) }
             let (data, channels) = try validationInput(identifier: item.identifier, data: modalities,
                                                        channels: item.modalityCount, shape: spatial)
-            let probabilities = predictor.predictProbabilities(data, channels: channels, shape: spatial)
-            let (labels, kept) = SegmentationExporter.export(
-                probabilities: probabilities, classCount: configuration.classCount, shape: spatial,
-                properties: properties, transposeForward: plans.transposeForward,
-                transposeBackward: plans.transposeBackward, keepingProbabilities: savesSoftmax)
+            var exporter = ProbabilitySlabExporter(
+                classCount: configuration.classCount, shape: spatial, properties: properties,
+                transposeForward: plans.transposeForward, transposeBackward: plans.transposeBackward,
+                keepingProbabilities: savesSoftmax)
+            predictor.forEachProbabilitySlab(data, channels: channels, shape: spatial) { exporter.consume($0) }
+            let (labels, kept) = exporter.finish()
             if let kept {
                 try NPZ.write([("softmax", NPYArray(float16: kept, shape: [configuration.classCount]
                                                     + properties.cropping.sizeAfterCropping))], to: npz)

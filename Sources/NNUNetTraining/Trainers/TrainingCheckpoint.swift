@@ -29,6 +29,19 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     public var extras: [String: String]
 }
 
+extension CheckpointMetadata {
+    /// Writes `weightsURL` (safetensors with ``token``) and then its `.model.json` sidecar, each atomically.
+    func writePair(tensors: [(name: String, tensor: Safetensors.Tensor)], to weightsURL: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity",
+                                                                      negativeInfinity: "-Infinity", nan: "NaN")
+        let json = try encoder.encode(self)
+        try Safetensors.write(tensors, metadata: ["format": "nnunet-swift", "token": token], to: weightsURL)
+        try AtomicFile.write(json, to: weightsURL.appendingPathExtension("json"))
+    }
+}
+
 extension NetworkTrainer {
     static let momentumPrefix = "optimizer.momentum_buffer."
 
@@ -49,14 +62,7 @@ extension NetworkTrainer {
         let metadata = CheckpointMetadata(
             trainer: Self.trainerName, token: token, epoch: log.epoch, seed: seed, hyperparameters: hyperparameters,
             log: log, learningRate: Double(optimizer?.learningRate ?? 0), extras: checkpointExtras())
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity",
-                                                                      negativeInfinity: "-Infinity", nan: "NaN")
-        let json = try encoder.encode(metadata)
-        let weightsURL = outputFolder.appendingPathComponent(name + ".model")
-        try Safetensors.write(tensors, metadata: ["format": "nnunet-swift", "token": token], to: weightsURL)
-        try AtomicFile.write(json, to: outputFolder.appendingPathComponent(name + ".model.json"))
+        try metadata.writePair(tensors: tensors, to: outputFolder.appendingPathComponent(name + ".model"))
     }
 
     /// Reads a checkpoint pair and checks that it belongs together.

@@ -8,6 +8,7 @@ struct BenchmarkCommand: ParsableCommand {
         subcommands: [BenchmarkConv3DCommand.self, EvaluationBenchmarkCommand.self, BenchmarkResampleCommand.self,
                       BenchmarkPlanAndPreprocessCommand.self, BenchmarkAugmentationCommand.self,
                       BenchmarkTrainStepCommand.self, BenchmarkForwardCommand.self, BenchmarkPredictCommand.self,
+                      BenchmarkPredictLargeCommand.self,
                       BenchmarkHippocampusCommand.self]
     )
 }
