@@ -41,8 +41,8 @@ public enum SegmentationExporter {
         return exporter.finish()
     }
 
-    /// Whole-volume export: each class channel is resampled whole (K × cropped volume never, one channel at a time)
-    /// into a running argmax. The slice-wise ``ProbabilitySlabExporter`` computes the same values; this path serves
+    /// Whole-volume export: each class channel is resampled whole, one at a time, into a running argmax (one
+    /// resampled channel, the running maximum and the labels exist at once). The slice-wise ``ProbabilitySlabExporter`` computes the same values; this path serves
     /// the cases it does not cover (a separate-z axis other than the first preprocessed axis) and is the reference
     /// the tests compare it with.
     static func exportWholeVolume(probabilities: [Float], classCount: Int, shape: [Int],

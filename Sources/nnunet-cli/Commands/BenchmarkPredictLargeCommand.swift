@@ -166,43 +166,48 @@ struct BenchmarkPredictLargeCommand: ParsableCommand {
            let exportPeak = export["peak_rss_mib"] as? Double, let exportStart = export["start_rss_mib"] as? Double {
             report["export_phase_extra_mib"] = exportPeak - exportStart
         }
-        // Export runs inside the sliding-window phase (slabs are exported as they are finished): measure the
-        // exporter alone on this case's geometry, fed slabs of the sliding window's size.
-        let exportMiB = measureExport(model: model, properties: prediction.properties)
-        report["export_only_extra_mib"] = exportMiB
-        report["export_share_of_peak"] = exportMiB / max(peak, 1)
+        // Export runs inside the sliding-window phase (slabs are exported as they are finished), where the peak is.
+        // RSS cannot isolate it there (and after a run the allocator reuses freed memory), so count the exporter's
+        // own buffers on this case's geometry, fed slabs of the sliding window's size.
+        let (streaming, finishing) = exportBuffers(model: model, properties: prediction.properties)
+        report["export_streaming_buffers_mib"] = streaming
+        report["export_finish_buffers_mib"] = finishing
+        report["export_share_of_peak"] = streaming / max(peak, 1)
         return report
     }
 
-    /// The memory the exporter adds (VmHWM increase) while exporting this case's geometry from slabs of as many rows
-    /// as the sliding window hands out at most (the slabs themselves are allocated beforehand, not counted).
-    func measureExport(model: TrainedModel, properties: PreprocessedCaseProperties) -> Double {
-        guard let configuration = model.folds.first?.configuration else { return 0 }
+    /// The exporter's buffers while it takes this case's slabs (labels, carried slice, per-slice buffers; the
+    /// largest value over the slabs), and at `finish()` (plus the float label volume it returns, built after the
+    /// sliding window, when input and aggregate are gone), in MiB.
+    func exportBuffers(model: TrainedModel, properties: PreprocessedCaseProperties)
+        -> (streaming: Double, finishing: Double) {
+        guard let configuration = model.folds.first?.configuration else { return (0, 0) }
         let shape = properties.sizeAfterResampling, classes = configuration.classCount
         let padded = zip(shape, configuration.patchSize).map { max($0, $1) }
         let steps = SlidingWindow.steps(imageSize: padded, patchSize: configuration.patchSize,
                                         stepSize: model.stepSize)[0] + [padded[0]]
         let rows = min(shape[0], zip(steps, steps.dropFirst()).map { $1 - $0 }.max() ?? shape[0])
         let plane = shape[1] * shape[2]
-        let full = [Float](repeating: 1 / Float(classes), count: classes * rows * plane)
-        let last = shape[0] % rows == 0 ? [] : [Float](repeating: 1 / Float(classes),
-                                                       count: classes * (shape[0] % rows) * plane)
-        ResidentMemory.resetPeak()
-        let before = ResidentMemory.residentMiB()
-        do {
-            var exporter = ProbabilitySlabExporter(
-                classCount: classes, shape: shape, properties: properties,
-                transposeForward: model.plans.transposeForward, transposeBackward: model.plans.transposeBackward,
-                threads: model.threads)
-            var start = 0
-            while start < shape[0] {
-                let end = min(shape[0], start + rows)
-                exporter.consume(end - start == rows ? full : last, rows: start..<end)
-                start = end
-            }
-            _ = exporter.finish()
+        var slab = [Float](repeating: 1 / Float(classes), count: classes * rows * plane)
+        var exporter = ProbabilitySlabExporter(
+            classCount: classes, shape: shape, properties: properties,
+            transposeForward: model.plans.transposeForward, transposeBackward: model.plans.transposeBackward,
+            threads: model.threads)
+        // Per output slice: the running maximum, one resampled class and the slice's labels.
+        let target = properties.cropping.sizeAfterCropping
+        let sliceBytes = (4 + 4 + 1) * target.dropFirst().reduce(1, *)
+        var largest = exporter.bufferBytes
+        var start = 0
+        while start < shape[0] {
+            let end = min(shape[0], start + rows)
+            if end - start < rows { slab = Array(slab.prefix(classes * (end - start) * plane)) }
+            exporter.consume(slab, rows: start..<end)
+            largest = max(largest, exporter.bufferBytes)
+            start = end
         }
-        return ResidentMemory.peakMiB() - before
+        let voxels = properties.cropping.originalSizeOfRawData.reduce(1, *)
+        let streaming = Double(largest + sliceBytes) / 1_048_576
+        return (streaming, streaming + Double(4 * voxels) / 1_048_576)
     }
 
     /// v1's plans (ExperimentPlanner3D_v21) for 20 cases of `shape` at `spacing`, CT, `classes` foreground labels.
