@@ -106,13 +106,13 @@ public struct ProbabilitySlabExporter {
         let original = cropping.originalSizeOfRawData, cropped = cropping.sizeAfterCropping
         let fullStrides = [original[1] * original[2], original[2], 1]
         let croppedStrides = [cropped[1] * cropped[2], cropped[2], 1]
-        var strides = [0, 0, 0], kept = [0, 0, 0]
+        var labelStrides = [0, 0, 0], keptStrides = [0, 0, 0]
         for k in 0..<3 {
-            strides[transposeBackward[k]] = fullStrides[k]
-            kept[transposeBackward[k]] = croppedStrides[k]
+            labelStrides[transposeBackward[k]] = fullStrides[k]
+            keptStrides[transposeBackward[k]] = croppedStrides[k]
         }
-        labelOffset = ((0..<3).reduce(0) { $0 + cropping.cropBBox[$1][0] * fullStrides[$1] }, strides)
-        keptStrides = kept
+        labelOffset = ((0..<3).reduce(0) { $0 + cropping.cropBBox[$1][0] * fullStrides[$1] }, labelStrides)
+        self.keptStrides = keptStrides
         precondition(classCount <= 256, "ProbabilitySlabExporter: \(classCount) classes do not fit uint8 labels")
         labelMap = []
         buffer = []
