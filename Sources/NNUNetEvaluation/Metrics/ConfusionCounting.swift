@@ -58,16 +58,7 @@ public enum ConfusionCounting {
                 }
             }
         }
-        return (0..<labelCount).map { l in
-            var test = 0, ref = 0, both = 0
-            for chunk in 0..<chunks {
-                let base = chunk * labelCount * 3 + 3 * l
-                test += partial[base]; ref += partial[base + 1]; both += partial[base + 2]
-            }
-            let tp = both, fp = test - both, fn = ref - both
-            return ConfusionCounts(truePositives: tp, falsePositives: fp, trueNegatives: n - tp - fp - fn,
-                                   falseNegatives: fn)
-        }
+        return confusionCounts(partial: partial, chunks: chunks, labelCount: labelCount, voxels: n)
     }
 
     /// The confusion counts of each label in `labels` for byte label maps (``NNUNetCore/LabelMap/Voxels/uint8(_:)``).
@@ -109,7 +100,13 @@ public enum ConfusionCounting {
                 }
             }
         }
-        return (0..<labelCount).map { l in
+        return confusionCounts(partial: partial, chunks: chunks, labelCount: labelCount, voxels: n)
+    }
+
+    /// Sums the per-chunk (test, reference, both) totals of every label into confusion counts over `voxels`.
+    private static func confusionCounts(partial: [Int], chunks: Int, labelCount: Int, voxels n: Int)
+        -> [ConfusionCounts] {
+        (0..<labelCount).map { l in
             var test = 0, ref = 0, both = 0
             for chunk in 0..<chunks {
                 let base = chunk * labelCount * 3 + 3 * l
