@@ -29,10 +29,12 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE"),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo"),
+        // glibc's <malloc.h> (mallopt), for AllocatorTuning.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         .target(
             name: "NNUNetCore",
-            dependencies: ["CNIfTI", "COpenBLAS", "CLAPACKE", "ZIPFoundation"],
+            dependencies: ["CNIfTI", "COpenBLAS", "CLAPACKE", "CMalloc", "ZIPFoundation"],
             swiftSettings: niftiInclude
         ),
         .target(name: "NNUNetPlanning", dependencies: ["NNUNetCore"], swiftSettings: niftiInclude),
@@ -74,7 +76,7 @@ let package = Package(
             swiftSettings: niftiInclude
         ),
 
-        .testTarget(name: "NNUNetCoreTests", dependencies: ["NNUNetCore"], swiftSettings: niftiInclude),
+        .testTarget(name: "NNUNetCoreTests", dependencies: ["NNUNetCore", "CMalloc"], swiftSettings: niftiInclude),
         .testTarget(name: "NNUNetPlanningTests", dependencies: ["NNUNetPlanning"], swiftSettings: niftiInclude),
         .testTarget(
             name: "NNUNetEvaluationTests", dependencies: ["NNUNetEvaluation", "NNUNetPlanning"], swiftSettings: niftiInclude

@@ -1,4 +1,5 @@
 import ArgumentParser
+import NNUNetCore
 
 /// `nnunet`: nnU-Net v1's command-line entry points as subcommands of one executable.
 ///
@@ -39,4 +40,15 @@ struct NNUNetCommand: ParsableCommand {
             BenchmarkCommand.self,
         ]
     )
+
+    /// Tunes the allocator for large short-lived buffers before any command runs (see ``AllocatorTuning``).
+    static func main() {
+        AllocatorTuning.reuseLargeBuffers()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -10,9 +10,11 @@ import Dispatch
 /// 46 GFLOP/s with 2 OpenBLAS threads, while one thread on half of it reached about 52 GFLOP/s per thread; for
 /// 2048³ the two ways were equal within the noise.
 package enum GEMM {
-    /// Sets OpenBLAS to one thread, once per process, before the first product.
+    /// Sets OpenBLAS to one thread, once per process, before the first product; also applies
+    /// ``AllocatorTuning/reuseLargeBuffers()`` (every training and inference run multiplies matrices).
     private static let singleThreaded: Bool = {
         openblas_set_num_threads(1)
+        AllocatorTuning.reuseLargeBuffers()
         return true
     }()
 

@@ -113,13 +113,17 @@ struct BenchmarkConv3DCommand: ParsableCommand {
         result["forward_fraction_of_sgemm"] = flops / forwardMilliseconds / 1e6 / sgemm
         result["forward_backward_fraction_of_sgemm"] = 3 * flops / forwardBackwardMilliseconds / 1e6 / sgemm
         if leakCheckIterations > 0 {
-            var after10 = 0.0
+            // The allocator keeps freed activation buffers for reuse (AllocatorTuning), so RSS settles over the
+            // first iterations; a leak shows as growth between the half and the end.
+            var after10 = 0.0, afterHalf = 0.0
             for iteration in 1...leakCheckIterations {
                 forwardBackward()
                 if iteration == min(10, leakCheckIterations) { after10 = Self.currentRSSMiB() }
+                if iteration == max(1, leakCheckIterations / 2) { afterHalf = Self.currentRSSMiB() }
             }
             result["leak_check_iterations"] = leakCheckIterations
             result["rss_after_10_mib"] = after10
+            result["rss_after_half_mib"] = afterHalf
             result["rss_after_all_mib"] = Self.currentRSSMiB()
         }
         result["peak_rss_mib"] = Self.peakRSSMiB()
