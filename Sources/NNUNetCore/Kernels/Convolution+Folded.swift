@@ -14,13 +14,13 @@
 extension Convolution {
     static func foldedLineLength(_ destinationWidth: Int, _ kernelWidth: Int) -> Int { destinationWidth + kernelWidth - 1 }
 
-    /// Fills `col` (rows (c, kz, ky), `rows.count · lineLength` columns) with padded lines.
-    static func gatherFolded(_ src: UnsafePointer<Float>, channels: Int, sourceSize: [Int], destinationSize: [Int],
-                             kernel: [Int], mapZ: AxisMap, mapY: AxisMap, base: Int, lineLength: Int,
-                             rows: Range<Int>, col: UnsafeMutablePointer<Float>) {
+    /// Fills `col` (rows (c, kz, ky), `rows.count · lineLength` columns) with padded lines; `planes[c]` is the first
+    /// voxel of source channel c (the channels may live in different arrays, see ``ChannelParts``).
+    static func gatherFolded(planes: UnsafePointer<UnsafePointer<Float>>, channels: Int, sourceSize: [Int],
+                             destinationSize: [Int], kernel: [Int], mapZ: AxisMap, mapY: AxisMap, base: Int,
+                             lineLength: Int, rows: Range<Int>, col: UnsafeMutablePointer<Float>) {
         let (sh, sw) = (sourceSize[1], sourceSize[2])
         let (dd, dh) = (destinationSize[0], destinationSize[1])
-        let sourcePlane = sourceSize.reduce(1, *)
         let rowLength = rows.count * lineLength
         let j0 = max(0, -base), j1 = min(lineLength, sw - base)
         let (kd, kh) = (kernel[0], kernel[1])
@@ -29,7 +29,7 @@ extension Convolution {
                 guard let tz = tz.baseAddress, let ty = ty.baseAddress else { return }
                 var rowIndex = 0
                 for c in 0..<channels {
-                    let plane = src + c * sourcePlane
+                    let plane = planes[c]
                     for kz in 0..<kd {
                         for ky in 0..<kh {
                             let dstRow = col + rowIndex * rowLength
@@ -76,24 +76,28 @@ extension Convolution {
         return result
     }
 
-    /// Shared driver of the folded data passes (forward and input gradient).
-    static func foldedDataPass(batch: Int, sourceChannels: Int, sourceSize: [Int], sourceVoxelsPerSample: Int,
-                               destinationChannels: Int, destinationSize: [Int], kernel: [Int], mapZ: AxisMap,
-                               mapY: AxisMap, base: Int, offsets: [Int], weightsByKx: [Float], bias: [Float]?,
-                               source: [Float], threads: Int) -> [Float] {
+    /// Shared driver of the folded data passes (forward and input gradient): reads the source channels from
+    /// `source` (parts concatenated along channels) and writes the destination channels into parts of
+    /// `destinationParts` channels each (one array per part).
+    static func foldedDataPass(batch: Int, sourceSize: [Int], destinationParts: [Int], destinationSize: [Int],
+                               kernel: [Int], mapZ: AxisMap, mapY: AxisMap, base: Int, offsets: [Int],
+                               weightsByKx: [Float], bias: [Float]?, source: ChannelParts, threads: Int) -> [[Float]] {
         let kw = kernel[2], ld = destinationSize[2]
         let lineLength = foldedLineLength(ld, kw)
+        let sourceChannels = source.channels
+        let destinationChannels = destinationParts.reduce(0, +)
         let kf = sourceChannels * kernel[0] * kernel[1]
         let destinationVoxels = destinationSize.reduce(1, *)
         let totalRows = destinationSize[0] * destinationSize[1]
         let rowsPerTile = rowsPerTile(columnRows: kf, lineLength: lineLength, totalRows: totalRows)
         let tilesPerSample = (totalRows + rowsPerTile - 1) / rowsPerTile
-        var out = Kernels.overwrittenBuffer(count: batch * destinationChannels * destinationVoxels)
-        source.withUnsafeBufferPointer { ps in
+        var outputs = destinationParts.map { Kernels.overwrittenBuffer(count: batch * $0 * destinationVoxels) }
+        source.withPlanes(batch: batch) { sourcePlanes in
+        withMutablePlanes(&outputs, parts: destinationParts, voxels: destinationVoxels, batch: batch) { targetPlanes in
             weightsByKx.withUnsafeBufferPointer { pw in
-                out.withUnsafeMutableBufferPointer { po in
-                    guard let bs = ps.baseAddress, let bw = pw.baseAddress, let bo = po.baseAddress else { return }
-                    let output = UnsafeSendableBox(bo)
+                do {
+                    guard let bw = pw.baseAddress else { return }
+                    let sources = UnsafeSendableBox(sourcePlanes), targets = UnsafeSendableBox(targetPlanes)
                     let tileLength = rowsPerTile * lineLength
                     dynamicFor(batch * tilesPerSample, threads: threads, makeScratch: {
                         (UnsafeMutablePointer<Float>.allocate(capacity: kf * tileLength),
@@ -102,7 +106,7 @@ extension Convolution {
                         let (col, product) = scratch
                         let n = item / tilesPerSample, tile = item % tilesPerSample
                         let rows = (tile * rowsPerTile)..<min(totalRows, (tile + 1) * rowsPerTile)
-                        gatherFolded(bs + n * sourceVoxelsPerSample, channels: sourceChannels,
+                        gatherFolded(planes: sources.value + n * sourceChannels, channels: sourceChannels,
                                      sourceSize: sourceSize, destinationSize: destinationSize, kernel: kernel,
                                      mapZ: mapZ, mapY: mapY, base: base, lineLength: lineLength, rows: rows,
                                      col: col)
@@ -112,13 +116,12 @@ extension Convolution {
                                           a: bw + kx * destinationChannels * kf, lda: kf, b: col + offsets[kx],
                                           ldb: length, beta: kx == 0 ? 0 : 1, c: product, ldc: length)
                         }
-                        let target = output.value + n * destinationChannels * destinationVoxels
-                            + rows.lowerBound * ld
                         for m in 0..<destinationChannels {
                             let shift = bias?[m] ?? 0
+                            let target = targets.value[n * destinationChannels + m] + rows.lowerBound * ld
                             for r in 0..<rows.count {
                                 let from = product + m * length + r * lineLength
-                                let to = target + m * destinationVoxels + r * ld
+                                let to = target + r * ld
                                 if shift == 0 {
                                     to.update(from: from, count: ld)
                                 } else {
@@ -130,11 +133,13 @@ extension Convolution {
                 }
             }
         }
-        return out
+        }
+        return outputs
     }
 
-    /// Folded forward (stride 1 along x).
-    static func forwardFolded(_ g: Geometry, input: [Float], weight: [Float], bias: [Float]?, threads: Int) -> [Float] {
+    /// Folded forward (stride 1 along x) of the channel concatenation of `input`'s parts.
+    static func forwardFolded(_ g: Geometry, input: ChannelParts, weight: [Float], bias: [Float]?,
+                              threads: Int) -> [Float] {
         let outSize = g.outputSize, kw = g.kernel[2], kvol = g.kernelVolume
         let mapZ = AxisMap.forward(kernel: g.kernel[0], stride: g.stride[0], padding: g.padding[0],
                                    source: g.inputSize[0], destination: outSize[0])
@@ -144,15 +149,15 @@ extension Convolution {
         let weights = splitByKernelX(weight, rowsM: g.outputChannels, channelsQ: cin, kernel: g.kernel) { co, ci in
             (co * cin + ci) * kvol
         }
-        return foldedDataPass(batch: g.batch, sourceChannels: cin, sourceSize: g.inputSize,
-                              sourceVoxelsPerSample: cin * g.inputVoxels, destinationChannels: g.outputChannels,
+        return foldedDataPass(batch: g.batch, sourceSize: g.inputSize, destinationParts: [g.outputChannels],
                               destinationSize: outSize, kernel: g.kernel, mapZ: mapZ, mapY: mapY,
                               base: -g.padding[2], offsets: Array(0..<kw), weightsByKx: weights, bias: bias,
-                              source: input, threads: threads)
+                              source: input, threads: threads)[0]
     }
 
-    /// Folded input gradient (stride 1 along x).
-    static func backwardInputFolded(_ g: Geometry, outputGradient: [Float], weight: [Float], threads: Int) -> [Float] {
+    /// Folded input gradient (stride 1 along x), split into arrays of `parts` input channels each.
+    static func backwardInputFolded(_ g: Geometry, outputGradient: [Float], weight: [Float], parts: [Int],
+                                    threads: Int) -> [[Float]] {
         let outSize = g.outputSize, kw = g.kernel[2], kvol = g.kernelVolume
         let mapZ = AxisMap.transposed(kernel: g.kernel[0], stride: g.stride[0], padding: g.padding[0],
                                       source: outSize[0], destination: g.inputSize[0])
@@ -162,15 +167,18 @@ extension Convolution {
         let weights = splitByKernelX(weight, rowsM: cin, channelsQ: g.outputChannels, kernel: g.kernel) { ci, co in
             (co * cin + ci) * kvol
         }
-        return foldedDataPass(batch: g.batch, sourceChannels: g.outputChannels, sourceSize: outSize,
-                              sourceVoxelsPerSample: g.outputChannels * g.outputVoxels, destinationChannels: cin,
+        return foldedDataPass(batch: g.batch, sourceSize: outSize, destinationParts: parts,
                               destinationSize: g.inputSize, kernel: g.kernel, mapZ: mapZ, mapY: mapY,
                               base: g.padding[2] - (kw - 1), offsets: (0..<kw).map { kw - 1 - $0 },
-                              weightsByKx: weights, bias: nil, source: outputGradient, threads: threads)
+                              weightsByKx: weights, bias: nil,
+                              source: ChannelParts([outputGradient], channels: [g.outputChannels],
+                                                   voxels: g.outputVoxels), threads: threads)
     }
 
-    /// Folded weight gradient (stride 1 along x); returns `gw[co, ci, kz, ky, kx]`.
-    static func backwardWeightFolded(_ g: Geometry, input: [Float], outputGradient: [Float], threads: Int) -> [Float] {
+    /// Folded weight gradient (stride 1 along x) for the channel concatenation of `input`'s parts; returns
+    /// `gw[co, ci, kz, ky, kx]`.
+    static func backwardWeightFolded(_ g: Geometry, input: ChannelParts, outputGradient: [Float],
+                                     threads: Int) -> [Float] {
         let outSize = g.outputSize, outVoxels = g.outputVoxels, kw = g.kernel[2], ld = outSize[2]
         let mapZ = AxisMap.forward(kernel: g.kernel[0], stride: g.stride[0], padding: g.padding[0],
                                    source: g.inputSize[0], destination: outSize[0])
@@ -188,11 +196,11 @@ extension Convolution {
         // keeps the result independent of thread timing.
         let chunks = accumulatorGroups(items: items, threads: threads, accumulatorCount: accumulatorCount)
         var partial = [Float](repeating: 0, count: chunks * accumulatorCount)
-        input.withUnsafeBufferPointer { px in
+        input.withPlanes(batch: g.batch) { inputPlanes in
             outputGradient.withUnsafeBufferPointer { pg in
                 partial.withUnsafeMutableBufferPointer { pp in
-                    guard let bx = px.baseAddress, let bg = pg.baseAddress, let bp = pp.baseAddress else { return }
-                    let accumulators = UnsafeSendableBox(bp)
+                    guard let bg = pg.baseAddress, let bp = pp.baseAddress else { return }
+                    let accumulators = UnsafeSendableBox(bp), planes = UnsafeSendableBox(inputPlanes)
                     dynamicFor(chunks, threads: threads, makeScratch: {}, releaseScratch: { _ in }) { _, chunk in
                         do {
                             let acc = accumulators.value + chunk * accumulatorCount
@@ -203,7 +211,7 @@ extension Convolution {
                             for item in (chunk * items / chunks)..<((chunk + 1) * items / chunks) {
                                 let n = item / tilesPerSample, tile = item % tilesPerSample
                                 let rows = (tile * rowsPerTile)..<min(totalRows, (tile + 1) * rowsPerTile)
-                                gatherFolded(bx + n * cin * g.inputVoxels, channels: cin, sourceSize: g.inputSize,
+                                gatherFolded(planes: planes.value + n * cin, channels: cin, sourceSize: g.inputSize,
                                              destinationSize: outSize, kernel: g.kernel, mapZ: mapZ, mapY: mapY,
                                              base: -g.padding[2], lineLength: lineLength, rows: rows, col: col)
                                 let length = rows.count * lineLength

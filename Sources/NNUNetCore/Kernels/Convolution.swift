@@ -143,11 +143,17 @@ enum Convolution {
         }
     }
 
+    /// Fewest tiles per sample when the sample has enough rows: the deep stages of a U-Net have a few hundred voxels,
+    /// which one preferred-size tile would cover, leaving the other threads idle in batch-1 inference. A constant
+    /// (not the thread count), so results do not depend on the number of threads.
+    static let minimumTilesPerSample = 4
+
     /// Rows (of whole x lines) per tile for `columnRows` col rows and destination line length `lineLength`.
     static func rowsPerTile(columnRows: Int, lineLength: Int, totalRows: Int) -> Int {
         let byPreference = max(1, preferredTileVoxels / max(lineLength, 1))
         let byBudget = max(1, tileBudgetBytes / max(columnRows * lineLength * MemoryLayout<Float>.size, 1))
-        return max(1, min(byPreference, byBudget, totalRows))
+        let byParallelism = max(1, totalRows / minimumTilesPerSample)
+        return max(1, min(byPreference, byBudget, byParallelism, totalRows))
     }
 
     /// Shared driver: for every (n, tile) item, gather the tile's columns from `source[n]` and multiply.
@@ -171,7 +177,8 @@ enum Convolution {
     /// Forward: `out = conv(x, w) + b`. Shapes: x `[N·Cin·inputVoxels]`, w `[Cout·Cin·kvol]`, b `[Cout]`.
     static func forward(_ g: Geometry, input: [Float], weight: [Float], bias: [Float]?, threads: Int) -> [Float] {
         if g.stride[2] == 1 && g.kernel[2] > 1 {
-            return forwardFolded(g, input: input, weight: weight, bias: bias, threads: threads)
+            return forwardFolded(g, input: ChannelParts([input], channels: [g.inputChannels], voxels: g.inputVoxels),
+                                 weight: weight, bias: bias, threads: threads)
         }
         let outSize = g.outputSize, outVoxels = g.outputVoxels
         let columnRows = g.inputChannels * g.kernelVolume
@@ -212,7 +219,8 @@ enum Convolution {
     /// Input gradient: `gx[n, ci, i] = Σ_{co,k} w[co,ci,k] · gout[n, co, (i + p - k) / s]` (exact divisions only).
     static func backwardInput(_ g: Geometry, outputGradient: [Float], weight: [Float], threads: Int) -> [Float] {
         if g.stride[2] == 1 && g.kernel[2] > 1 {
-            return backwardInputFolded(g, outputGradient: outputGradient, weight: weight, threads: threads)
+            return backwardInputFolded(g, outputGradient: outputGradient, weight: weight, parts: [g.inputChannels],
+                                       threads: threads)[0]
         }
         let outSize = g.outputSize, outVoxels = g.outputVoxels, kvol = g.kernelVolume
         let columnRows = g.outputChannels * kvol
@@ -255,7 +263,8 @@ enum Convolution {
     static func backwardWeight(_ g: Geometry, input: [Float], outputGradient: [Float], threads: Int)
         -> (weight: [Float], bias: [Float]) {
         if g.stride[2] == 1 && g.kernel[2] > 1 {
-            return (backwardWeightFolded(g, input: input, outputGradient: outputGradient, threads: threads),
+            let parts = ChannelParts([input], channels: [g.inputChannels], voxels: g.inputVoxels)
+            return (backwardWeightFolded(g, input: parts, outputGradient: outputGradient, threads: threads),
                     biasGradient(g, outputGradient: outputGradient))
         }
         let outSize = g.outputSize, outVoxels = g.outputVoxels

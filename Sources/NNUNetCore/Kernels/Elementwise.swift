@@ -162,7 +162,12 @@ extension Kernels {
             let box = UnsafeSendableBox(bv)
             let threads = count >= parallelThreshold ? ThreadSettings.defaultThreads : 1
             parallelFor(count, threads: threads, minimumChunk: 4096) { range in
-                for i in range where box.value[i] < 0 { box.value[i] *= negativeSlope }
+                // A select rather than a branch, so the loop vectorises (same values: v < 0 → v · slope).
+                let values = box.value
+                for i in range {
+                    let v = values[i]
+                    values[i] = v < 0 ? v * negativeSlope : v
+                }
             }
         }
     }

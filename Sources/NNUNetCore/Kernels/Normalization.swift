@@ -6,9 +6,12 @@ extension Kernels {
     /// For plane p = (n, c) with voxels v: mean = Σ x / V, var = Σ (x - mean)² / V (biased),
     /// invstd = 1 / sqrt(var + eps), y = (x - mean) · invstd · γ[c] + β[c].
     /// Statistics accumulate in Float64. Returns y and the per-plane mean and invstd (saved for backward).
+    /// With `negativeSlope`, leaky ReLU is applied in the same pass (values identical to
+    /// ``leakyReLUInPlace(_:negativeSlope:)`` afterwards).
     static func instanceNormForward(_ x: [Float], planes: Int, channels: Int, spatial: Int, gamma: [Float]?,
-                                    beta: [Float]?, epsilon: Float) -> (y: [Float], mean: [Float], invstd: [Float]) {
-        var y = [Float](repeating: 0, count: x.count)
+                                    beta: [Float]?, epsilon: Float, negativeSlope: Float? = nil)
+        -> (y: [Float], mean: [Float], invstd: [Float]) {
+        var y = Kernels.overwrittenBuffer(count: x.count)
         var means = [Float](repeating: 0, count: planes), invstds = [Float](repeating: 0, count: planes)
         x.withUnsafeBufferPointer { px in
             y.withUnsafeMutableBufferPointer { py in
@@ -30,7 +33,14 @@ extension Kernels {
                                 let c = p % channels
                                 let scale = Float(invstd) * (gamma?[c] ?? 1)
                                 let shift = (beta?[c] ?? 0) - Float(mean) * scale
-                                for v in 0..<spatial { dst[v] = src[v] * scale + shift }
+                                if let slope = negativeSlope {
+                                    for v in 0..<spatial {
+                                        let value = src[v] * scale + shift
+                                        dst[v] = value < 0 ? value * slope : value
+                                    }
+                                } else {
+                                    for v in 0..<spatial { dst[v] = src[v] * scale + shift }
+                                }
                                 out.value.1[p] = Float(mean)
                                 out.value.2[p] = Float(invstd)
                             }
@@ -40,6 +50,37 @@ extension Kernels {
             }
         }
         return (y, means, invstds)
+    }
+
+    /// Instance normalisation followed by leaky ReLU, in place (inference: nothing is kept for backward). Same
+    /// statistics and arithmetic as
+    /// ``instanceNormForward(_:planes:channels:spatial:gamma:beta:epsilon:negativeSlope:)``, so the values are
+    /// identical; it needs no second volume.
+    static func instanceNormLeakyReLUInPlace(_ x: inout [Float], planes: Int, channels: Int, spatial: Int,
+                                             gamma: [Float]?, beta: [Float]?, epsilon: Float, negativeSlope: Float) {
+        let threads = x.count >= parallelThreshold ? ThreadSettings.defaultThreads : 1
+        x.withUnsafeMutableBufferPointer { px in
+            guard let bx = px.baseAddress else { return }
+            let box = UnsafeSendableBox(bx)
+            parallelFor(planes, threads: threads) { range in
+                for p in range {
+                    let plane = box.value + p * spatial
+                    var s = 0.0
+                    for v in 0..<spatial { s += Double(plane[v]) }
+                    let mean = s / Double(spatial)
+                    var q = 0.0
+                    for v in 0..<spatial { let d = Double(plane[v]) - mean; q += d * d }
+                    let invstd = 1 / (q / Double(spatial) + Double(epsilon)).squareRoot()
+                    let c = p % channels
+                    let scale = Float(invstd) * (gamma?[c] ?? 1)
+                    let shift = (beta?[c] ?? 0) - Float(mean) * scale
+                    for v in 0..<spatial {
+                        let y = plane[v] * scale + shift
+                        plane[v] = y < 0 ? y * negativeSlope : y
+                    }
+                }
+            }
+        }
     }
 
     /// Instance normalisation backward. With x̂ = (x - mean) · invstd and per-plane sums over V voxels:

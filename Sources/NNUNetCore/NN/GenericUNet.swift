@@ -26,7 +26,7 @@ public final class GenericUNet: Module {
     public var usesDeepSupervision = true
 
     private let encoder: [Module]
-    private let decoder: [Module]
+    private let decoder: [Sequential]
     private let upsampling: [ConvTranspose]
     private let heads: [Conv]
 
@@ -73,7 +73,7 @@ public final class GenericUNet: Module {
         }
         encoder.append(Sequential([stack(channels, features[p], convsPerStage - 1, convKernels[p], poolKernels[p - 1]),
                                    stack(features[p], features[p], 1, convKernels[p], ones)]))
-        var decoder: [Module] = [], upsampling: [ConvTranspose] = [], heads: [Conv] = []
+        var decoder: [Sequential] = [], upsampling: [ConvTranspose] = [], heads: [Conv] = []
         var below = features[p]
         for u in 0..<p {
             let skip = features[p - 1 - u]
@@ -116,13 +116,22 @@ public final class GenericUNet: Module {
         let wanted = outputs ?? heads.count
         for u in 0..<decoder.count {
             h = upsampling[u](h)
-            // Popping the skip lets inference free it right after the concatenation (training's tape keeps it).
-            h = concat([h, skips.removeLast()], axis: 1)
-            h = decoder[u](h)
+            // The first conv reads [upsampled, skip] as one input without concatenating them; popping the skip lets
+            // inference free it right after that conv (training's tape keeps it).
+            h = decode(stage: u, concatenating: [h, skips.removeLast()])
             // Head u belongs to deep-supervision output (P - 1 - u).
             results.append(heads.count - 1 - u < wanted ? heads[u](h) : nil)
         }
         return results.reversed().compactMap { $0 }
+    }
+
+    /// Decoder stage `u` on the channel concatenation of `parts` ([upsampled, skip]), which is never materialised.
+    private func decode(stage u: Int, concatenating parts: [Tensor]) -> Tensor {
+        let stage = decoder[u]
+        guard let first = stage.layers.first as? StackedConvs else { return stage(concat(parts, axis: 1)) }
+        var h = first.forward(concatenating: parts)
+        for layer in stage.layers.dropFirst() { h = layer(h) }
+        return h
     }
 
     /// The full-resolution logits only (inference).
@@ -157,7 +166,28 @@ public final class ConvNormReLU: Module {
     /// `leakyReLU(norm(conv(x)), 0.01)`, with normalisation and activation fused (one activation less kept for
     /// backward; same values and gradients).
     override public func forward(_ x: Tensor) -> Tensor {
-        instanceNormLeakyReLU(conv(x), weight: norm.weight, bias: norm.bias, epsilon: norm.epsilon, negativeSlope: 0.01)
+        normalized(conv(x))
+    }
+
+    /// The same block on the channel concatenation of `parts` (see ``conv(concatenating:weight:bias:stride:padding:threads:)``).
+    public func forward(concatenating parts: [Tensor]) -> Tensor {
+        normalized(NNUNetCore.conv(concatenating: parts, weight: conv.weight, bias: conv.bias, stride: conv.stride,
+                                   padding: conv.padding))
+    }
+
+    /// Norm + leaky ReLU of this block's fresh convolution output. Without a tape the output is normalised in place
+    /// (identical values; one volume instead of two during inference).
+    private func normalized(_ convolved: Tensor) -> Tensor {
+        if !Tensor.needsGradient(convolved, norm.weight, norm.bias) {
+            let channels = convolved.shape[1]
+            Kernels.instanceNormLeakyReLUInPlace(&convolved.data, planes: convolved.shape[0] * channels,
+                                                 channels: channels, spatial: convolved.shape[2...].reduce(1, *),
+                                                 gamma: norm.weight.data, beta: norm.bias.data,
+                                                 epsilon: norm.epsilon, negativeSlope: 0.01)
+            return convolved
+        }
+        return instanceNormLeakyReLU(convolved, weight: norm.weight, bias: norm.bias, epsilon: norm.epsilon,
+                                     negativeSlope: 0.01)
     }
 }
 
@@ -173,6 +203,15 @@ public final class StackedConvs: Module {
     }
 
     override public func forward(_ x: Tensor) -> Tensor { blocks(x) }
+
+    /// The stack applied to the channel concatenation of `parts`, which is never materialised: the first block
+    /// convolves the parts directly (``ConvNormReLU/forward(concatenating:)``).
+    public func forward(concatenating parts: [Tensor]) -> Tensor {
+        guard let first = blocks.layers.first as? ConvNormReLU else { return forward(concat(parts, axis: 1)) }
+        var h = first.forward(concatenating: parts)
+        for layer in blocks.layers.dropFirst() { h = layer(h) }
+        return h
+    }
 }
 
 /// A named list of modules without a forward pass of its own (PyTorch `nn.ModuleList`): children `0`, `1`, ...

@@ -32,14 +32,7 @@ extension Convolution.Geometry {
 ///   - threads: parallelism (default ``ThreadSettings/defaultThreads``).
 public func conv(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int]? = nil, padding: [Int]? = nil,
                  threads: Int = ThreadSettings.defaultThreads) -> Tensor {
-    let g = Convolution.Geometry(input: x.shape, weight: weight.shape, stride: stride, padding: padding, op: "conv")
-    precondition(weight.shape[1] == x.shape[1],
-                 "conv: weight \(weight.shape) expects \(weight.shape[1]) input channels, input \(x.shape) has \(x.shape[1])")
-    if let bias { precondition(bias.shape == [g.outputChannels], "conv: bias \(bias.shape) vs weight \(weight.shape)") }
-    for axis in 0..<3 {
-        let padded: Int = g.inputSize[axis] + 2 * g.padding[axis]
-        precondition(padded >= g.kernel[axis], "conv: kernel \(weight.shape) larger than padded input \(x.shape)")
-    }
+    let g = convolutionGeometry(input: x.shape, weight: weight, bias: bias, stride: stride, padding: padding, op: "conv")
     let out = Convolution.forward(g, input: x.data, weight: weight.data, bias: bias?.data, threads: threads)
     let outShape = [g.batch, g.outputChannels] + (x.rank == 5 ? g.outputSize : Array(g.outputSize[1...]))
     var inputs = [x, weight]
@@ -55,6 +48,70 @@ public func conv(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int]
         if weight.requiresGrad || (bias?.requiresGrad ?? false) {
             let gw = Convolution.backwardWeight(g, input: input, outputGradient: gout.data, threads: threads)
             grads[1] = Tensor(shape: weightShape, data: gw.weight)
+            if bias != nil { grads.append(Tensor(shape: [g.outputChannels], data: gw.bias)) }
+        } else if bias != nil {
+            grads.append(nil)
+        }
+        return grads
+    }
+}
+
+/// Checks the shapes of a convolution and returns its geometry (`op` names the caller in messages).
+private func convolutionGeometry(input: [Int], weight: Tensor, bias: Tensor?, stride: [Int]?, padding: [Int]?,
+                                 op: String) -> Convolution.Geometry {
+    let g = Convolution.Geometry(input: input, weight: weight.shape, stride: stride, padding: padding, op: op)
+    precondition(weight.shape[1] == input[1],
+                 "\(op): weight \(weight.shape) expects \(weight.shape[1]) input channels, input \(input) has \(input[1])")
+    if let bias { precondition(bias.shape == [g.outputChannels], "\(op): bias \(bias.shape) vs weight \(weight.shape)") }
+    for axis in 0..<3 {
+        let padded: Int = g.inputSize[axis] + 2 * g.padding[axis]
+        precondition(padded >= g.kernel[axis], "\(op): kernel \(weight.shape) larger than padded input \(input)")
+    }
+    return g
+}
+
+/// Convolution of the channel concatenation of `parts`, without materialising `concat(parts, axis: 1)`: the first
+/// block of each U-Net decoder stage, whose input is `cat([upsampled, skip])`.
+///
+/// The parts share batch and spatial size; the weight's input channels are the parts' channels in order. Values and
+/// gradients equal ``conv(_:weight:bias:stride:padding:threads:)`` on the concatenation bit for bit (the kernels
+/// gather the same column matrix from the separate arrays); no concatenated volume is allocated, and the backward
+/// pass keeps the parts instead of a concatenated copy (one skip-sized volume less per decoder stage in training).
+public func conv(concatenating parts: [Tensor], weight: Tensor, bias: Tensor? = nil, stride: [Int]? = nil,
+                 padding: [Int]? = nil, threads: Int = ThreadSettings.defaultThreads) -> Tensor {
+    precondition(!parts.isEmpty, "conv(concatenating:): no tensors to concatenate")
+    if parts.count == 1 {
+        return conv(parts[0], weight: weight, bias: bias, stride: stride, padding: padding, threads: threads)
+    }
+    let first = parts[0]
+    for part in parts.dropFirst() {
+        precondition(part.rank == first.rank && part.shape[0] == first.shape[0]
+                     && Array(part.shape[2...]) == Array(first.shape[2...]),
+                     "conv(concatenating:): \(part.shape) does not concatenate with \(first.shape) along channels")
+    }
+    let channels = parts.map { $0.shape[1] }
+    let joinedShape = [first.shape[0], channels.reduce(0, +)] + Array(first.shape[2...])
+    let g = convolutionGeometry(input: joinedShape, weight: weight, bias: bias, stride: stride, padding: padding,
+                                op: "conv(concatenating:)")
+    let arrays = parts.map(\.data)
+    let out = Convolution.forward(g, inputs: arrays, channels: channels, weight: weight.data, bias: bias?.data,
+                                  threads: threads)
+    let outShape = [g.batch, g.outputChannels] + (first.rank == 5 ? g.outputSize : Array(g.outputSize[1...]))
+    var inputs = parts + [weight]
+    if let bias { inputs.append(bias) }
+    let weightData = weight.data, weightShape = weight.shape
+    let partShapes = parts.map(\.shape), partsNeedGradient = parts.map(\.requiresGrad)
+    return Tensor.record("convConcatenated", shape: outShape, data: out, inputs: inputs) { gout in
+        var grads = [Tensor?](repeating: nil, count: partShapes.count + 1)
+        if partsNeedGradient.contains(true) {
+            let gx = Convolution.backwardInput(g, outputGradient: gout.data, weight: weightData, parts: channels,
+                                               threads: threads)
+            for i in partShapes.indices where partsNeedGradient[i] { grads[i] = Tensor(shape: partShapes[i], data: gx[i]) }
+        }
+        if weight.requiresGrad || (bias?.requiresGrad ?? false) {
+            let gw = Convolution.backwardWeight(g, inputs: arrays, channels: channels, outputGradient: gout.data,
+                                                threads: threads)
+            grads[partShapes.count] = Tensor(shape: weightShape, data: gw.weight)
             if bias != nil { grads.append(Tensor(shape: [g.outputChannels], data: gw.bias)) }
         } else if bias != nil {
             grads.append(nil)

@@ -41,10 +41,9 @@ public func instanceNormLeakyReLU(_ x: Tensor, weight: Tensor?, bias: Tensor?, e
     if let weight { precondition(weight.shape == [channels], "instanceNormLeakyReLU: weight \(weight.shape) vs input \(x.shape)") }
     if let bias { precondition(bias.shape == [channels], "instanceNormLeakyReLU: bias \(bias.shape) vs input \(x.shape)") }
     let gamma = weight?.data
-    var (y, mean, invstd) = Kernels.instanceNormForward(x.data, planes: planes, channels: channels, spatial: spatial,
-                                                        gamma: gamma, beta: bias?.data, epsilon: epsilon)
-    Kernels.leakyReLUInPlace(&y, negativeSlope: negativeSlope)
-    let output = y
+    let (output, mean, invstd) = Kernels.instanceNormForward(x.data, planes: planes, channels: channels,
+                                                             spatial: spatial, gamma: gamma, beta: bias?.data,
+                                                             epsilon: epsilon, negativeSlope: negativeSlope)
     let input = x.data
     var inputs = [x]
     if let weight { inputs.append(weight) }

@@ -116,21 +116,14 @@ struct BenchmarkAugmentationCommand: ParsableCommand {
 
     /// Runs the peer script on the same folder and plan and returns its batches per second.
     private func runPeer(python: String, folder: URL, stage: String) throws -> (wall: Double, cpu: Double) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [peerScript, "--plans", plans, "--preprocessed", folder.path, "--stage", stage,
-                             "--batches", String(batches), "--warmup", String(warmup)]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let line = String(decoding: output, as: UTF8.self).split(separator: "\n").last,
-              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let value = object["batches_per_second"] as? Double,
+        let object = try PeerProcess.runJSON(
+            python, [peerScript, "--plans", plans, "--preprocessed", folder.path, "--stage", stage,
+                     "--batches", String(batches), "--warmup", String(warmup)],
+            description: "augmentation benchmark '\(peerScript)'")
+        guard let value = object["batches_per_second"] as? Double,
               let cpu = object["cpu_batches_per_second"] as? Double else {
-            throw CLIError.failed("The peer script '\(peerScript)' failed (status \(process.terminationStatus)).")
+            throw CLIError.failed("The peer script '\(peerScript)' printed no batches_per_second / "
+                                  + "cpu_batches_per_second.")
         }
         return (value, cpu)
     }

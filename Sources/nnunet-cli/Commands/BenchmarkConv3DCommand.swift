@@ -182,20 +182,7 @@ struct BenchmarkConv3DCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: script) else {
             throw ValidationError("The peer script '\(script)' does not exist; pass --peer-script PATH.")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, "--conv", shape, "--threads", String(threads)]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            throw CLIError.failed("The peer benchmark '\(python) \(script)' failed (status \(process.terminationStatus)).")
-        }
-        return object
+        return try PeerProcess.runJSON(python, [script, "--conv", shape, "--threads", String(threads)],
+                                       description: "torch_bench.py")
     }
 }

@@ -114,13 +114,10 @@ struct BenchmarkHippocampusCommand: ParsableCommand {
         let raw = root.appendingPathComponent("nnUNet_raw_data_base/nnUNet_raw_data")
         try fm.createDirectory(at: raw, withIntermediateDirectories: true)
         try fm.copyItem(at: rawTask, to: raw.appendingPathComponent(rawTask.lastPathComponent))
-        var environment = ProcessInfo.processInfo.environment
-        environment["nnUNet_raw_data_base"] = root.appendingPathComponent("nnUNet_raw_data_base").path
-        environment["nnUNet_preprocessed"] = root.appendingPathComponent("nnUNet_preprocessed").path
-        environment["RESULTS_FOLDER"] = root.appendingPathComponent("RESULTS_FOLDER").path
-        environment["nnUNet_n_proc_DA"] = String(threads)
-        environment["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
-        for name in ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"] { environment[name] = String(threads) }
+        let environment = PeerProcess.v1Environment(
+            threads: threads, rawDataBase: root.appendingPathComponent("nnUNet_raw_data_base"),
+            preprocessed: root.appendingPathComponent("nnUNet_preprocessed"),
+            results: root.appendingPathComponent("RESULTS_FOLDER"))
         var out: [String: Any] = [:]
         func execute(_ name: String, _ executable: URL, _ arguments: [String]) throws {
             print("== peer \(name): \(executable.lastPathComponent) \(arguments.joined(separator: " "))")

@@ -40,24 +40,10 @@ struct NetworkBenchmarkOptions: ParsableArguments {
     /// Runs torch_bench.py for `part` (`train` or `infer`) and returns its JSON.
     func runPeer(part: String) throws -> [String: Any]? {
         guard let peerPython else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: peerPython)
         var arguments = [peerScript, "--plans", plans, "--parts", part, "--threads", String(threads),
                          "--iters", String(iterations), "--warmup", String(warmup)]
         if let stage { arguments += ["--stage", String(stage)] }
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            throw CLIError.failed("The peer benchmark '\(peerPython) \(peerScript)' failed (status "
-                                  + "\(process.terminationStatus)).")
-        }
-        return object
+        return try PeerProcess.runJSON(peerPython, arguments, description: "torch_bench.py (\(part))")
     }
 
     func report(_ result: [String: Any]) throws {

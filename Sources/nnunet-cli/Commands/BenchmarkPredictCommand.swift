@@ -98,12 +98,7 @@ struct BenchmarkPredictCommand: ParsableCommand {
                          "-f"] + folds
         if disableTTA { arguments.append("--disable_tta") }
         process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["RESULTS_FOLDER"] = URL(fileURLWithPath: results).path
-        // torch >= 2.6 refuses v1 checkpoints (numpy scalars in plot_stuff) unless told to load them fully.
-        environment["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
-        for name in ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"] { environment[name] = String(threads) }
-        process.environment = environment
+        process.environment = PeerProcess.v1Environment(threads: threads, results: URL(fileURLWithPath: results))
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         let start = Date()

@@ -77,23 +77,9 @@ struct BenchmarkResampleCommand: ParsableCommand {
     }
 
     func runPeer() throws -> [String: Any] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: peerPython)
-        process.arguments = [peerScript, "--ops"] + Self.operations
-            + ["--inputs-dir", inputsDir, "--repeats", String(repeats), "--threads", "1"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw ValidationError("Please pass --peer-python (cannot start '\(peerPython)': \(error)).")
-        }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw CLIError.failed("The peer script failed (status \(process.terminationStatus)).")
-        }
-        return json
+        try PeerProcess.runJSON(peerPython, [peerScript, "--ops"] + Self.operations
+                                    + ["--inputs-dir", inputsDir, "--repeats", String(repeats), "--threads", "1"],
+                                description: "ops_bench.py")
     }
 
     struct Measured {

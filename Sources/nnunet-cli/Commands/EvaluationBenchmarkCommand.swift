@@ -120,19 +120,12 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
     // MARK: - Peer
 
     func runPeer(python: String, inputs: URL) throws -> JSONValue {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [opsBench, "--inputs-dir", inputs.path, "--repeats", String(repeats),
-                             "--threads", String(threads), "--ops"] + (ops.isEmpty ? Self.peerOps : Self.peerOps.filter { ops.contains($0) })
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let json = try? JSONValue.parse(String(decoding: data, as: UTF8.self), source: "ops_bench.py output") else {
-            throw CLIError.failed("ops_bench.py failed (exit \(process.terminationStatus)); run it by hand to see why.")
+        let data = try PeerProcess.run(
+            python, [opsBench, "--inputs-dir", inputs.path, "--repeats", String(repeats), "--threads", String(threads),
+                     "--ops"] + (ops.isEmpty ? Self.peerOps : Self.peerOps.filter { ops.contains($0) }),
+            description: "ops_bench.py")
+        guard let json = try? JSONValue.parse(String(decoding: data, as: UTF8.self), source: "ops_bench.py output") else {
+            throw CLIError.failed("ops_bench.py printed no JSON; run it by hand to see why.")
         }
         return json
     }
