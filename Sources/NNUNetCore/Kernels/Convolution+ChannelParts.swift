@@ -30,16 +30,24 @@ extension Convolution {
         /// channel c of sample n.
         func withPlanes<R>(batch: Int, _ body: (UnsafePointer<UnsafePointer<Float>>) -> R) -> R {
             Convolution.withBaseAddresses(arrays[...], collected: []) { bases in
-                var table: [UnsafePointer<Float>] = []
-                table.reserveCapacity(batch * channels)
-                for n in 0..<batch {
-                    for (base, count) in zip(bases, channelCounts) {
-                        for c in 0..<count { table.append(base + (n * count + c) * voxels) }
-                    }
-                }
-                return table.withUnsafeBufferPointer { body($0.baseAddress!) }
+                Convolution.planeTable(bases, channels: channelCounts, voxels: voxels, batch: batch) { $0 + $1 }
+                    .withUnsafeBufferPointer { body($0.baseAddress!) }
             }
         }
+    }
+
+    /// The plane table of parts starting at `bases` (part i holds `[N, channels[i], voxels]`): entry `n·C + c` is
+    /// `advance(base of c's part, offset of c in it)`.
+    private static func planeTable<Pointer>(_ bases: [Pointer], channels: [Int], voxels: Int, batch: Int,
+                                            advance: (Pointer, Int) -> Pointer) -> [Pointer] {
+        var table: [Pointer] = []
+        table.reserveCapacity(batch * channels.reduce(0, +))
+        for n in 0..<batch {
+            for (base, count) in zip(bases, channels) {
+                for c in 0..<count { table.append(advance(base, (n * count + c) * voxels)) }
+            }
+        }
+        return table
     }
 
     /// Pins every array (non-empty) and calls `body` with their base addresses, in order.
@@ -63,15 +71,8 @@ extension Convolution {
         defer { swap(&pinned, &outputs) }
         func pin(_ index: Int, _ bases: [UnsafeMutablePointer<Float>]) -> R {
             guard index < pinned.count else {
-                let total = parts.reduce(0, +)
-                var table: [UnsafeMutablePointer<Float>] = []
-                table.reserveCapacity(batch * total)
-                for n in 0..<batch {
-                    for (base, count) in zip(bases, parts) {
-                        for c in 0..<count { table.append(base + (n * count + c) * voxels) }
-                    }
-                }
-                return table.withUnsafeBufferPointer { body($0.baseAddress!) }
+                return planeTable(bases, channels: parts, voxels: voxels, batch: batch) { $0 + $1 }
+                    .withUnsafeBufferPointer { body($0.baseAddress!) }
             }
             var array: [Float] = []
             swap(&array, &pinned[index])

@@ -23,26 +23,13 @@ extension Kernels {
                         parallelFor(planes, threads: x.count >= parallelThreshold ? ThreadSettings.defaultThreads : 1) {
                             range in
                             for p in range {
-                                let src = bx + p * spatial, dst = out.value.0 + p * spatial
-                                var s = 0.0
-                                for v in 0..<spatial { s += Double(src[v]) }
-                                let mean = s / Double(spatial)
-                                var q = 0.0
-                                for v in 0..<spatial { let d = Double(src[v]) - mean; q += d * d }
-                                let invstd = 1 / (q / Double(spatial) + Double(epsilon)).squareRoot()
                                 let c = p % channels
-                                let scale = Float(invstd) * (gamma?[c] ?? 1)
-                                let shift = (beta?[c] ?? 0) - Float(mean) * scale
-                                if let slope = negativeSlope {
-                                    for v in 0..<spatial {
-                                        let value = src[v] * scale + shift
-                                        dst[v] = value < 0 ? value * slope : value
-                                    }
-                                } else {
-                                    for v in 0..<spatial { dst[v] = src[v] * scale + shift }
-                                }
-                                out.value.1[p] = Float(mean)
-                                out.value.2[p] = Float(invstd)
+                                let (mean, invstd) = normalizePlane(bx + p * spatial, into: out.value.0 + p * spatial,
+                                                                    spatial: spatial, gamma: gamma?[c] ?? 1,
+                                                                    beta: beta?[c] ?? 0, epsilon: epsilon,
+                                                                    negativeSlope: negativeSlope)
+                                out.value.1[p] = mean
+                                out.value.2[p] = invstd
                             }
                         }
                     }
@@ -50,6 +37,32 @@ extension Kernels {
             }
         }
         return (y, means, invstds)
+    }
+
+    /// One (n, c) plane: statistics in Float64 (two passes), then `dst = src · scale + shift` with
+    /// `scale = invstd · γ`, `shift = β - mean · scale`, and leaky ReLU when `negativeSlope` is given. `dst` may be
+    /// `src` (in place). Returns the plane's mean and invstd.
+    @inline(__always)
+    private static func normalizePlane(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, spatial: Int,
+                                       gamma: Float, beta: Float, epsilon: Float,
+                                       negativeSlope: Float?) -> (mean: Float, invstd: Float) {
+        var s = 0.0
+        for v in 0..<spatial { s += Double(src[v]) }
+        let mean = s / Double(spatial)
+        var q = 0.0
+        for v in 0..<spatial { let d = Double(src[v]) - mean; q += d * d }
+        let invstd = 1 / (q / Double(spatial) + Double(epsilon)).squareRoot()
+        let scale = Float(invstd) * gamma
+        let shift = beta - Float(mean) * scale
+        if let slope = negativeSlope {
+            for v in 0..<spatial {
+                let value = src[v] * scale + shift
+                dst[v] = value < 0 ? value * slope : value
+            }
+        } else {
+            for v in 0..<spatial { dst[v] = src[v] * scale + shift }
+        }
+        return (Float(mean), Float(invstd))
     }
 
     /// Instance normalisation followed by leaky ReLU, in place (inference: nothing is kept for backward). Same
@@ -64,20 +77,9 @@ extension Kernels {
             let box = UnsafeSendableBox(bx)
             parallelFor(planes, threads: threads) { range in
                 for p in range {
-                    let plane = box.value + p * spatial
-                    var s = 0.0
-                    for v in 0..<spatial { s += Double(plane[v]) }
-                    let mean = s / Double(spatial)
-                    var q = 0.0
-                    for v in 0..<spatial { let d = Double(plane[v]) - mean; q += d * d }
-                    let invstd = 1 / (q / Double(spatial) + Double(epsilon)).squareRoot()
-                    let c = p % channels
-                    let scale = Float(invstd) * (gamma?[c] ?? 1)
-                    let shift = (beta?[c] ?? 0) - Float(mean) * scale
-                    for v in 0..<spatial {
-                        let y = plane[v] * scale + shift
-                        plane[v] = y < 0 ? y * negativeSlope : y
-                    }
+                    let plane = box.value + p * spatial, c = p % channels
+                    _ = normalizePlane(plane, into: plane, spatial: spatial, gamma: gamma?[c] ?? 1, beta: beta?[c] ?? 0,
+                                       epsilon: epsilon, negativeSlope: negativeSlope)
                 }
             }
         }

@@ -111,25 +111,36 @@ public final class GenericUNet: Module {
             h = encoder[d](h)
             skips.append(h)
         }
-        h = encoder[encoder.count - 1](h)
+        // `below` is released as soon as it is upsampled, and `parts` right after the first conv of the stage, so
+        // inference holds at most the upsampled map, the skip and two stage outputs (training's tape keeps what
+        // backward needs regardless).
+        var below: Tensor? = encoder[encoder.count - 1](h)
+        h = x
         var results: [Tensor?] = []
         let wanted = outputs ?? heads.count
         for u in 0..<decoder.count {
-            h = upsampling[u](h)
-            // The first conv reads [upsampled, skip] as one input without concatenating them; popping the skip lets
-            // inference free it right after that conv (training's tape keeps it).
-            h = decode(stage: u, concatenating: [h, skips.removeLast()])
+            var parts = [upsampling[u](below!), skips.removeLast()]
+            below = nil
+            let output = decode(stage: u, consuming: &parts)
             // Head u belongs to deep-supervision output (P - 1 - u).
-            results.append(heads.count - 1 - u < wanted ? heads[u](h) : nil)
+            results.append(heads.count - 1 - u < wanted ? heads[u](output) : nil)
+            below = output
         }
         return results.reversed().compactMap { $0 }
     }
 
-    /// Decoder stage `u` on the channel concatenation of `parts` ([upsampled, skip]), which is never materialised.
-    private func decode(stage u: Int, concatenating parts: [Tensor]) -> Tensor {
+    /// Decoder stage `u` on the channel concatenation of `parts` ([upsampled, skip]), which is never materialised;
+    /// `parts` is emptied once the first convolution has read it.
+    private func decode(stage u: Int, consuming parts: inout [Tensor]) -> Tensor {
         let stage = decoder[u]
-        guard let first = stage.layers.first as? StackedConvs else { return stage(concat(parts, axis: 1)) }
+        guard let stack = stage.layers.first as? StackedConvs, let first = stack.layers.first as? ConvNormReLU else {
+            let joined = concat(parts, axis: 1)
+            parts.removeAll()
+            return stage(joined)
+        }
         var h = first.forward(concatenating: parts)
+        parts.removeAll()
+        for layer in stack.layers.dropFirst() { h = layer(h) }
         for layer in stage.layers.dropFirst() { h = layer(h) }
         return h
     }
@@ -203,6 +214,9 @@ public final class StackedConvs: Module {
     }
 
     override public func forward(_ x: Tensor) -> Tensor { blocks(x) }
+
+    /// The blocks in application order.
+    public var layers: [Module] { blocks.layers }
 
     /// The stack applied to the channel concatenation of `parts`, which is never materialised: the first block
     /// convolves the parts directly (``ConvNormReLU/forward(concatenating:)``).

@@ -23,7 +23,7 @@ enum PeerProcess {
         process.standardOutput = output
         let errorLog = FileManager.default.temporaryDirectory
             .appendingPathComponent("nnunet-peer-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: errorLog.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errorLog) }
         let errorHandle = try FileHandle(forWritingTo: errorLog)
         defer { try? errorHandle.close() }
