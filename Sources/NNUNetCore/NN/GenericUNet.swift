@@ -115,7 +115,6 @@ public final class GenericUNet: Module {
         // inference holds at most the upsampled map, the skip and two stage outputs (training's tape keeps what
         // backward needs regardless).
         var below: Tensor? = encoder[encoder.count - 1](h)
-        h = x
         var results: [Tensor?] = []
         let wanted = outputs ?? heads.count
         for u in 0..<decoder.count {
@@ -217,15 +216,6 @@ public final class StackedConvs: Module {
 
     /// The blocks in application order.
     public var layers: [Module] { blocks.layers }
-
-    /// The stack applied to the channel concatenation of `parts`, which is never materialised: the first block
-    /// convolves the parts directly (``ConvNormReLU/forward(concatenating:)``).
-    public func forward(concatenating parts: [Tensor]) -> Tensor {
-        guard let first = blocks.layers.first as? ConvNormReLU else { return forward(concat(parts, axis: 1)) }
-        var h = first.forward(concatenating: parts)
-        for layer in blocks.layers.dropFirst() { h = layer(h) }
-        return h
-    }
 }
 
 /// A named list of modules without a forward pass of its own (PyTorch `nn.ModuleList`): children `0`, `1`, ...
