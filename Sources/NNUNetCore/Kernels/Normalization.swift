@@ -39,19 +39,36 @@ extension Kernels {
         return (y, means, invstds)
     }
 
-    /// One (n, c) plane: statistics in Float64 (two passes), then `dst = src · scale + shift` with
-    /// `scale = invstd · γ`, `shift = β - mean · scale`, and leaky ReLU when `negativeSlope` is given. `dst` may be
-    /// `src` (in place). Returns the plane's mean and invstd.
+    /// One (n, c) plane: statistics in Float64 (two passes, ``planeMoments(_:count:)``), then
+    /// ``applyNormalization(_:into:spatial:mean:invstd:gamma:beta:negativeSlope:)``. `dst` may be `src` (in place).
+    /// Returns the plane's mean and invstd.
     @inline(__always)
     private static func normalizePlane(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, spatial: Int,
                                        gamma: Float, beta: Float, epsilon: Float,
                                        negativeSlope: Float?) -> (mean: Float, invstd: Float) {
+        let (mean, m2) = planeMoments(src, count: spatial)
+        let invstd = 1 / (m2 / Double(spatial) + Double(epsilon)).squareRoot()
+        applyNormalization(src, into: dst, spatial: spatial, mean: mean, invstd: invstd, gamma: gamma, beta: beta,
+                           negativeSlope: negativeSlope)
+        return (Float(mean), Float(invstd))
+    }
+
+    /// Mean and sum of squared deviations (M2) of `count` values, in Float64, in two passes.
+    @inline(__always)
+    static func planeMoments(_ src: UnsafePointer<Float>, count: Int) -> (mean: Double, m2: Double) {
         var s = 0.0
-        for v in 0..<spatial { s += Double(src[v]) }
-        let mean = s / Double(spatial)
+        for v in 0..<count { s += Double(src[v]) }
+        let mean = s / Double(count)
         var q = 0.0
-        for v in 0..<spatial { let d = Double(src[v]) - mean; q += d * d }
-        let invstd = 1 / (q / Double(spatial) + Double(epsilon)).squareRoot()
+        for v in 0..<count { let d = Double(src[v]) - mean; q += d * d }
+        return (mean, q)
+    }
+
+    /// `dst = src · scale + shift` with `scale = invstd · γ`, `shift = β - mean · scale` (in Float32), and leaky ReLU
+    /// when `negativeSlope` is given. `dst` may be `src`.
+    @inline(__always)
+    static func applyNormalization(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, spatial: Int,
+                                   mean: Double, invstd: Double, gamma: Float, beta: Float, negativeSlope: Float?) {
         let scale = Float(invstd) * gamma
         let shift = beta - Float(mean) * scale
         if let slope = negativeSlope {
@@ -62,7 +79,85 @@ extension Kernels {
         } else {
             for v in 0..<spatial { dst[v] = src[v] * scale + shift }
         }
-        return (Float(mean), Float(invstd))
+    }
+
+    /// Normalisation with statistics computed elsewhere (per plane: Float64 mean and invstd, as
+    /// ``instanceNormLeakyReLUInPlace(_:planes:channels:spatial:gamma:beta:epsilon:negativeSlope:)`` derives them from
+    /// the plane itself), then leaky ReLU, in place: the same arithmetic, so equal statistics give equal values. Used
+    /// when a plane is evaluated in parts (``GenericUNet/forwardInSlabs(_:slabDepth:)``).
+    static func normalizeLeakyReLUInPlace(_ x: inout [Float], planes: Int, channels: Int, spatial: Int,
+                                          mean: [Double], invstd: [Double], gamma: [Float]?, beta: [Float]?,
+                                          negativeSlope: Float) {
+        precondition(mean.count == planes && invstd.count == planes && x.count == planes * spatial,
+                     "normalizeLeakyReLUInPlace: \(x.count) values, \(planes) planes of \(spatial), "
+                     + "\(mean.count) statistics")
+        let threads = x.count >= parallelThreshold ? ThreadSettings.defaultThreads : 1
+        x.withUnsafeMutableBufferPointer { px in
+            guard let bx = px.baseAddress else { return }
+            let box = UnsafeSendableBox(bx)
+            parallelFor(planes, threads: threads) { range in
+                for p in range {
+                    let plane = box.value + p * spatial, c = p % channels
+                    applyNormalization(plane, into: plane, spatial: spatial, mean: mean[p], invstd: invstd[p],
+                                       gamma: gamma?[c] ?? 1, beta: beta?[c] ?? 0, negativeSlope: negativeSlope)
+                }
+            }
+        }
+    }
+
+    /// Per-plane moments (count, mean, M2) of `planes` consecutive planes of `spatial` values each, merged into
+    /// `statistics` with Chan et al.'s pairwise formula (M2 = M2a + M2b + δ² · na · nb / n): the moments of a plane
+    /// evaluated in parts, numerically as stable as the two-pass formula on the whole plane.
+    static func accumulateMoments(_ x: [Float], planes: Int, spatial: Int, into statistics: inout PlaneMoments) {
+        precondition(statistics.mean.count == planes && x.count == planes * spatial,
+                     "accumulateMoments: \(x.count) values for \(planes) planes of \(spatial)")
+        var parts = [(mean: Double, m2: Double)](repeating: (0, 0), count: planes)
+        let threads = x.count >= parallelThreshold ? ThreadSettings.defaultThreads : 1
+        x.withUnsafeBufferPointer { px in
+            parts.withUnsafeMutableBufferPointer { pp in
+                guard let bx = px.baseAddress, let bp = pp.baseAddress else { return }
+                let box = UnsafeSendableBox(bp)
+                parallelFor(planes, threads: threads) { range in
+                    for p in range { box.value[p] = planeMoments(bx + p * spatial, count: spatial) }
+                }
+            }
+        }
+        guard spatial > 0 else { return }
+        let nb = Double(spatial)
+        for p in 0..<planes {
+            let na = statistics.count
+            if na == 0 {
+                statistics.mean[p] = parts[p].mean
+                statistics.m2[p] = parts[p].m2
+                continue
+            }
+            let n = na + nb, delta = parts[p].mean - statistics.mean[p]
+            statistics.mean[p] += delta * nb / n
+            statistics.m2[p] += parts[p].m2 + delta * delta * na * nb / n
+        }
+        statistics.count += nb
+    }
+
+    /// Running moments of a set of planes that all receive the same number of values (see
+    /// ``accumulateMoments(_:planes:spatial:into:)``).
+    struct PlaneMoments {
+        /// Values seen per plane so far.
+        var count = 0.0
+        /// Mean per plane.
+        var mean: [Double]
+        /// Sum of squared deviations from the mean per plane.
+        var m2: [Double]
+
+        /// No values yet, for `planes` planes.
+        init(planes: Int) {
+            mean = [Double](repeating: 0, count: planes)
+            m2 = [Double](repeating: 0, count: planes)
+        }
+
+        /// 1 / sqrt(biased variance + epsilon) per plane, as instance normalisation computes it.
+        func invstd(epsilon: Float) -> [Double] {
+            m2.map { 1 / ($0 / count + Double(epsilon)).squareRoot() }
+        }
     }
 
     /// Instance normalisation followed by leaky ReLU, in place (inference: nothing is kept for backward). Same

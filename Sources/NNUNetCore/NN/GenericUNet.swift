@@ -25,10 +25,11 @@ public final class GenericUNet: Module {
     /// Whether ``forward(_:)`` is used in training with deep supervision (affects nothing but documentation).
     public var usesDeepSupervision = true
 
-    private let encoder: [Module]
-    private let decoder: [Sequential]
-    private let upsampling: [ConvTranspose]
-    private let heads: [Conv]
+    // Stages in the order forward uses them (internal: GenericUNet+Slabs.swift evaluates the top stage itself).
+    let encoder: [Module]
+    let decoder: [Sequential]
+    let upsampling: [ConvTranspose]
+    let heads: [Conv]
 
     /// v1's default feature caps.
     public static let maximumFeatures3D = 320
@@ -130,7 +131,7 @@ public final class GenericUNet: Module {
 
     /// Decoder stage `u` on the channel concatenation of `parts` ([upsampled, skip]), which is never materialised;
     /// `parts` is emptied once the first convolution has read it.
-    private func decode(stage u: Int, consuming parts: inout [Tensor]) -> Tensor {
+    func decode(stage u: Int, consuming parts: inout [Tensor]) -> Tensor {
         let stage = decoder[u]
         guard let stack = stage.layers.first as? StackedConvs, let first = stack.layers.first as? ConvNormReLU else {
             let joined = concat(parts, axis: 1)

@@ -48,6 +48,11 @@ public struct SlidingWindowPredictor {
     public var stepSize = 0.5
     /// Threads for finishing rows (dividing by the weights); the networks use the kernels' own setting.
     public var threads = ThreadSettings.defaultThreads
+    /// Rows per slab when a ``GenericUNet``'s full-resolution stage is evaluated in slabs
+    /// (``GenericUNet/forwardInSlabs(_:slabDepth:)``: a fraction of the activation memory for 2.5 to 3 times the
+    /// time), or nil to run each patch through the network whole (the default, fastest). Other networks always run
+    /// whole.
+    public var slabDepth: Int?
 
     /// Creates a predictor for one network; `mirrorAxes` defaults to every axis of the patch.
     public init(network: Module, patchSize: [Int], classCount: Int, mirrorAxes: [Int]? = nil) {
@@ -217,7 +222,13 @@ public struct SlidingWindowPredictor {
         let scale = 1 / Float(combinations.count)
         for axes in combinations {
             let input = Box.flip(patch, channels: channels, shape: patchSize, axes: axes)
-            let logits = network(Tensor(shape: [1, channels] + patchSize, data: input))
+            let tensor = Tensor(shape: [1, channels] + patchSize, data: input)
+            let logits: Tensor
+            if let slabDepth, let unet = network as? GenericUNet {
+                logits = unet.forwardInSlabs(tensor, slabDepth: slabDepth)
+            } else {
+                logits = network(tensor)
+            }
             let probabilities = Box.flip(softmax(logits, axis: 1).data, channels: classCount, shape: patchSize, axes: axes)
             for i in sum.indices { sum[i] += scale * probabilities[i] }
         }

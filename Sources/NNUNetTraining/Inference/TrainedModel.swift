@@ -31,6 +31,9 @@ public final class TrainedModel {
     public var exportMode = SegmentationExporter.Mode.normal
     /// Threads for preprocessing and export.
     public var threads = ThreadSettings.defaultThreads
+    /// Rows per slab when the networks' full-resolution stage is evaluated in slabs to save memory (`nnunet predict
+    /// --low_memory`; ``GenericUNet/forwardInSlabs(_:slabDepth:)``), or nil to run each patch whole (the default).
+    public var slabDepth: Int?
     /// Called as each step of predicting a case starts (for progress and per-phase measurements); nil by default.
     public var phaseObserver: ((PredictionPhase) -> Void)?
 
@@ -126,6 +129,7 @@ public final class TrainedModel {
             predictor.usesMirroring = usesMirroring
             predictor.stepSize = stepSize
             predictor.threads = threads
+            predictor.slabDepth = slabDepth
             return predictor
         }
         if folds.allSatisfy({ $0.configuration.patchSize == first.patchSize }) {

@@ -121,6 +121,14 @@ struct BenchmarkForwardCommand: ParsableCommand {
         abstract: "Time the inference of one patch (batch 1, forward + softmax, no gradients) of a plans file's network.")
 
     @OptionGroup var options: NetworkBenchmarkOptions
+    @Option(name: .customLong("slab-depth"),
+            help: ArgumentHelp("Also time the low-memory forward (full-resolution stage in slabs of this many rows, as "
+                + "nnunet predict --low_memory), with its workspace and its largest difference from the whole forward."))
+    var slabDepth: Int?
+
+    func validate() throws {
+        if let slabDepth, slabDepth < 1 { throw ValidationError("--slab-depth must be at least 1.") }
+    }
 
     func run() throws {
         ThreadSettings.defaultThreads = options.threads
@@ -128,17 +136,40 @@ struct BenchmarkForwardCommand: ParsableCommand {
         network.eval()
         var random = SeededGenerator(seed: 1)
         let input = Tensor.randomNormal([1, plans.numModalities] + stage.patchSize, using: &random)
-        var times: [Double] = []
-        for iteration in 0..<(options.warmup + options.iterations) {
-            let start = Date()
-            _ = withoutGradients { softmax(network(input), axis: 1) }
-            if iteration >= options.warmup { times.append(Date().timeIntervalSince(start)) }
+        /// Median seconds, the resident memory the runs added at their peak (MiB) and the last output.
+        func measure(_ forward: () -> Tensor) -> (times: [Double], workspace: Double, output: Tensor) {
+            AllocatorTuning.releaseFreeMemory()
+            ResidentMemory.resetPeak()
+            let before = ResidentMemory.residentMiB()
+            var times: [Double] = [], output = input
+            for iteration in 0..<(options.warmup + options.iterations) {
+                let start = Date()
+                output = withoutGradients { softmax(forward(), axis: 1) }
+                if iteration >= options.warmup { times.append(Date().timeIntervalSince(start)) }
+            }
+            return (times, ResidentMemory.peakMiB() - before, output)
         }
+        // Free heap memory is returned to the system before each measurement, so neither run's workspace is hidden
+        // by memory the other left with the allocator.
+        let slabs = slabDepth.map { depth in measure { network.forwardInSlabs(input, slabDepth: depth) } }
+        let whole = measure { network(input) }
+        let times = whole.times
         var result: [String: Any] = [
             "benchmark": "forward", "seconds": NetworkBenchmarkOptions.median(times), "iterations": times,
             "num_parameters": network.parameterCount, "peak_rss_mib": BenchmarkConv3DCommand.peakRSSMiB(),
             "threads": options.threads, "patch_size": stage.patchSize,
         ]
+        if let slabs, let slabDepth {
+            let difference = zip(slabs.output.data, whole.output.data).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+            result["workspace_mib"] = whole.workspace
+            result["slab_depth"] = slabDepth
+            result["slabs_seconds"] = NetworkBenchmarkOptions.median(slabs.times)
+            result["slabs_iterations"] = slabs.times
+            result["slabs_workspace_mib"] = slabs.workspace
+            result["slabs_over_whole_seconds"] = NetworkBenchmarkOptions.median(slabs.times)
+                / NetworkBenchmarkOptions.median(times)
+            result["slabs_max_abs_probability_difference"] = Double(difference)
+        }
         if let peer = try options.runPeer(part: "infer"),
            let seconds = NetworkBenchmarkOptions.find("infer_patch_seconds_median", in: peer) {
             result["peer_seconds"] = seconds

@@ -16,7 +16,9 @@ struct BenchmarkPredictLargeCommand: ParsableCommand {
             cases (ExperimentPlanner, 8 GB reference), writes a model folder whose network has freshly He-initialised \
             weights (seed 0: the timing and memory of a trained model, not its segmentation), loads it with \
             TrainedModel and predicts the case, then writes the labels as nnunet predict does. Peak memory is Linux \
-            VmHWM, reset per phase through /proc/self/clear_refs. The bound reported is 4 x the float32 size of the \
+            VmHWM, reset per phase through /proc/self/clear_refs, after returning the heap's free memory to the system \
+            (malloc_trim) as a fresh nnunet predict process would start. --low-memory evaluates the network's \
+            full-resolution stage in slabs (nnunet predict --low_memory). The bound reported is 4 x the float32 size of the \
             input volume plus the model (parameters; also given with the measured workspace of one patch forward). \
             Example:
               nnunet benchmark predict-large --threads 2 --base-features 8 --skip-tta --json
@@ -38,6 +40,8 @@ struct BenchmarkPredictLargeCommand: ParsableCommand {
     var stepSize = 0.5
     @Flag(name: .customLong("skip-tta"), help: "Only the run without mirroring.") var skipTTA = false
     @Flag(name: .customLong("skip-no-tta"), help: "Only the run with mirroring (8 flips).") var skipNoTTA = false
+    @Flag(name: .customLong("low-memory"),
+          help: "Evaluate the full-resolution stage in slabs (nnunet predict --low_memory).") var lowMemory = false
     @Option(name: .customLong("threads"), help: "Threads.") var threads = 2
     @Option(name: .customLong("work"), help: "Work folder (default: a temporary folder, removed afterwards).")
     var work: String?
@@ -82,17 +86,22 @@ struct BenchmarkPredictLargeCommand: ParsableCommand {
         let model = try TrainedModel(trainerFolder: trainerFolder, folds: ["0"])
         model.threads = threads
         model.stepSize = stepSize
+        model.slabDepth = lowMemory ? GenericUNet.defaultSlabDepth : nil
         guard let network = model.folds.first?.network else { throw CLIError.failed("the model has no fold") }
         let parameterBytes = Double(network.parameterCount * 4)
 
-        // One patch forward: its time and its memory beyond the loaded model (the network's workspace).
+        // One patch forward: its time and its memory beyond the loaded model (the network's workspace). Free heap
+        // memory left by writing the case and the model goes back to the system first (as in a fresh `nnunet
+        // predict` process), so that it neither hides nor inflates what is measured.
+        AllocatorTuning.releaseFreeMemory()
         ResidentMemory.resetPeak()
         let beforeForward = ResidentMemory.residentMiB()
         start = Date()
         network.eval()
         _ = withoutGradients {
-            network(Tensor(shape: [1, plans.numModalities] + configuration.patchSize,
-                           data: [Float](repeating: 0, count: plans.numModalities * configuration.patchSize.reduce(1, *))))
+            let patch = Tensor(shape: [1, plans.numModalities] + configuration.patchSize,
+                               data: [Float](repeating: 0, count: plans.numModalities * configuration.patchSize.reduce(1, *)))
+            return model.slabDepth.map { network.forwardInSlabs(patch, slabDepth: $0) } ?? network(patch)
         }
         let forwardSeconds = Date().timeIntervalSince(start)
         let forwardWorkspaceMiB = ResidentMemory.peakMiB() - beforeForward
@@ -114,6 +123,7 @@ struct BenchmarkPredictLargeCommand: ParsableCommand {
             "bound_mib": 4 * inputMiB + modelMiB,
             "bound_with_forward_workspace_mib": 4 * inputMiB + modelMiB + forwardWorkspaceMiB,
             "weights": "He-initialised (seed 0), untrained",
+            "low_memory": lowMemory, "slab_depth": model.slabDepth ?? 0,
         ]
         var runs: [(String, Bool)] = []
         if !skipNoTTA { runs.append(("no_tta", false)) }
@@ -145,6 +155,7 @@ struct BenchmarkPredictLargeCommand: ParsableCommand {
             ResidentMemory.resetPeak()
             current = (name, Date(), ResidentMemory.residentMiB())
         }
+        AllocatorTuning.releaseFreeMemory()
         let before = ResidentMemory.residentMiB()
         let start = Date()
         model.phaseObserver = { begin($0.rawValue) }

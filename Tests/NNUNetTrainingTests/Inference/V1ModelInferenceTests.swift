@@ -28,6 +28,15 @@ struct V1ModelInferenceTests {
 
     @Test("softmax equals v1's within 1e-4", arguments: [false, true])
     func softmax(mirroring: Bool) throws {
+        try compareSoftmax(mirroring: mirroring, slabDepth: nil)
+    }
+
+    @Test("low-memory forward (full-resolution stage in slabs): softmax equals v1's within 1e-4", arguments: [5, 8])
+    func softmaxInSlabs(slabDepth: Int) throws {
+        try compareSoftmax(mirroring: false, slabDepth: slabDepth)
+    }
+
+    func compareSoftmax(mirroring: Bool, slabDepth: Int?) throws {
         let network = try Self.loadNetwork()
         let input = try TestSupport.readNPZ(Self.root.appendingPathComponent("stages/spheres_ts002_preprocessed.npz"),
                                             member: "data.npy")
@@ -35,6 +44,7 @@ struct V1ModelInferenceTests {
             "stages/spheres_ts002_softmax_\(mirroring ? "tta" : "notta").npz"), member: "softmax.npy")
         var predictor = SlidingWindowPredictor(network: network, patchSize: [64, 64, 64], classCount: 3)
         predictor.usesMirroring = mirroring
+        predictor.slabDepth = slabDepth
         let shape = Array(input.shape.dropFirst())
         let probabilities = predictor.predictProbabilities(input.values, channels: input.shape[0], shape: shape)
         #expect(expected.shape == [3] + shape)

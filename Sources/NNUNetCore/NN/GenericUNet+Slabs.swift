@@ -1,0 +1,287 @@
+// Low-memory inference of a GenericUNet: the full-resolution stage evaluated in slabs.
+
+extension GenericUNet {
+    /// Rows per slab that ``forwardInSlabs(_:slabDepth:)`` uses unless told otherwise: at v1's 32 base features and
+    /// a 160×160 plane a slab of the first stage's width is about 26 MiB (plus halo).
+    public static let defaultSlabDepth = 8
+
+    /// The full-resolution logits of `x`, as ``forward(_:)`` computes them, without ever holding a whole feature
+    /// map of the first (full-resolution) stage: that stage is evaluated in slabs of `slabDepth` rows along the
+    /// first spatial axis.
+    ///
+    /// ``forward(_:)`` holds up to three full-resolution maps of the first stage's width at once (the upsampled
+    /// map, the skip and a block's output; 315 MiB each at v1's 32 base features and a 96×160×160 CT patch). Here
+    /// the largest maps are those of the second stage (an eighth of the voxels at twice the width, at most three at
+    /// once), one of which is kept for the first stage's decoder, plus a few slabs and the logits.
+    ///
+    /// Instance normalisation needs each channel's mean and variance over the whole patch, so the first stage runs
+    /// in passes over all slabs: for each block in turn, a pass accumulates the moments of its convolution output
+    /// (merged across slabs with Chan's formula), recomputing the blocks before it from the input with the
+    /// statistics already known; a pass assembles the first block of the second stage (half resolution, normalised
+    /// as a whole); the lower stages run as in ``forward(_:)``; then the decoder's blocks of the first stage are
+    /// accumulated the same way, and a last pass applies the segmentation head. A kernel of width 3 along the first
+    /// axis reads one row of halo on either side of a slab (recomputed; zeros outside the patch, as the
+    /// convolution's padding).
+    ///
+    /// - Cost: the first stage's blocks are recomputed once per later pass (the skip's block five times, the
+    ///   decoder's first block three times and its second twice, plus halos). With v1's plans, where the first
+    ///   stage holds about half of the arithmetic, that is 2.5 to 3 times ``forward(_:)``'s time (2.7 measured on
+    ///   v1's Task901 patch with slabs of 8 rows).
+    /// - Values: those of ``forward(_:)`` up to the float rounding of the merged statistics (the normalisation
+    ///   applies them with the same arithmetic).
+    /// - Runs without gradients (inference only).
+    public func forwardInSlabs(_ x: Tensor, slabDepth: Int = GenericUNet.defaultSlabDepth) -> Tensor {
+        precondition(slabDepth >= 1, "forwardInSlabs: slab depth \(slabDepth) must be at least 1")
+        precondition(x.rank == convKernels[0].count + 2 && x.shape[1] == inputChannels,
+                     "forwardInSlabs: input \(x.shape) does not fit a network with \(inputChannels) input channels "
+                     + "and kernels \(convKernels[0])")
+        return withoutGradients {
+            var stage = FirstStageInSlabs(network: self, input: x, slabDepth: slabDepth)
+            return stage.logits()
+        }
+    }
+
+    /// What ``forward(_:)`` computes between the first stage's encoder and its decoder: the rest of encoder stage
+    /// 1 from `h1` (the normalised output of its first, strided block), the deeper stages, and the decoder up to the
+    /// stage that returns to half resolution. `h1` is taken (set to nil) so that it is freed once read.
+    func lowerStages(from h1: inout Tensor?) -> Tensor {
+        var skips: [Tensor] = []
+        var below: Tensor?
+        do {  // `h` ends with this scope
+            guard var h = h1 else { preconditionFailure("lowerStages: no input") }
+            h1 = nil
+            for block in Self.blocks(of: encoder[1]).dropFirst() { h = block(h) }
+            if encoder.count > 2 {  // encoder[1] is a stage with a skip, not the bottleneck
+                skips.append(h)
+                for d in 2..<(encoder.count - 1) {
+                    h = encoder[d](h)
+                    skips.append(h)
+                }
+                h = encoder[encoder.count - 1](h)
+            }
+            below = h
+        }
+        for u in 0..<(decoder.count - 1) {
+            var parts = [upsampling[u](below!), skips.removeLast()]
+            below = nil
+            below = decode(stage: u, consuming: &parts)
+        }
+        return below!
+    }
+
+    /// The conv-norm-ReLU blocks of a stage, in application order.
+    static func blocks(of module: Module) -> [ConvNormReLU] {
+        switch module {
+        case let block as ConvNormReLU: return [block]
+        case let stack as StackedConvs: return stack.layers.flatMap { blocks(of: $0) }
+        case let sequence as Sequential: return sequence.layers.flatMap { blocks(of: $0) }
+        default: preconditionFailure("GenericUNet: unexpected module \(type(of: module)) in a stage")
+        }
+    }
+}
+
+/// The first stage of a ``GenericUNet`` evaluated in slabs along the first spatial axis (see
+/// ``GenericUNet/forwardInSlabs(_:slabDepth:)``). Rows are indices along that axis; a slab's tensors are
+/// `[N, C, rows, ...]`.
+private struct FirstStageInSlabs {
+    /// A feature map of the first stage (and the second stage's first block, `down`).
+    enum Map: Hashable {
+        case input, encoder(Int), down, upsampled, decoder(Int)
+    }
+
+    let network: GenericUNet
+    let input: Tensor
+    let slabDepth: Int
+    let encoderBlocks: [ConvNormReLU]
+    let decoderBlocks: [ConvNormReLU]
+    /// The strided first block of the second stage.
+    let down: ConvNormReLU
+    let upsampling: ConvTranspose
+    let head: Conv
+    /// Rows of the first stage (the input's extent along the first spatial axis).
+    let depth: Int
+    /// The half-resolution map the first stage's decoder upsamples (set after the lower stages ran).
+    var below: Tensor?
+    /// Per-plane mean and invstd of each block's convolution output, once accumulated.
+    var statistics: [Map: (mean: [Double], invstd: [Double])] = [:]
+
+    init(network: GenericUNet, input: Tensor, slabDepth: Int) {
+        self.network = network
+        self.input = input
+        self.slabDepth = slabDepth
+        encoderBlocks = GenericUNet.blocks(of: network.encoder[0])
+        down = GenericUNet.blocks(of: network.encoder[1])[0]
+        decoderBlocks = GenericUNet.blocks(of: network.decoder[network.decoder.count - 1])
+        upsampling = network.upsampling[network.upsampling.count - 1]
+        head = network.heads[network.heads.count - 1]
+        depth = input.shape[2]
+    }
+
+    mutating func logits() -> Tensor {
+        for i in encoderBlocks.indices { accumulateStatistics(of: .encoder(i)) }
+        var h1: Tensor? = downsampled()
+        below = network.lowerStages(from: &h1)
+        for i in decoderBlocks.indices { accumulateStatistics(of: .decoder(i)) }
+        let last = Map.decoder(decoderBlocks.count - 1)
+        var out: [Float] = [], shape: [Int] = []
+        for rows in Self.slabs(of: depth, rows: slabDepth) {
+            let slab = head(activation(last, rows: rows))
+            if shape.isEmpty {
+                shape = slab.shape
+                shape[2] = depth
+                out = [Float](repeating: 0, count: shape.reduce(1, *))
+            }
+            Self.copyRows(slab, into: &out, shape: shape, at: rows.lowerBound)
+        }
+        return Tensor(shape: shape, data: out)
+    }
+
+    /// Accumulates the moments of `map`'s convolution output over all slabs and stores its statistics.
+    mutating func accumulateStatistics(of map: Map) {
+        var moments: Kernels.PlaneMoments?
+        for rows in Self.slabs(of: depth, rows: slabDepth) {
+            let output = convolved(map, rows: rows)
+            let planes = output.shape[0] * output.shape[1]
+            if moments == nil { moments = Kernels.PlaneMoments(planes: planes) }
+            Kernels.accumulateMoments(output.data, planes: planes, spatial: output.count / planes, into: &moments!)
+        }
+        guard let moments else { preconditionFailure("forwardInSlabs: no rows") }
+        statistics[map] = (moments.mean, moments.invstd(epsilon: block(map).norm.epsilon))
+    }
+
+    /// The second stage's first block over its whole (half-resolution) output, normalised as a whole.
+    func downsampled() -> Tensor {
+        let layer = down.conv
+        let extent = (depth + 2 * layer.padding[0] - layer.weight.shape[2]) / layer.stride[0] + 1
+        var out: [Float] = [], shape: [Int] = []
+        for rows in Self.slabs(of: extent, rows: max(1, slabDepth / layer.stride[0])) {
+            let slab = convolved(.down, rows: rows)
+            if shape.isEmpty {
+                shape = slab.shape
+                shape[2] = extent
+                out = [Float](repeating: 0, count: shape.reduce(1, *))
+            }
+            Self.copyRows(slab, into: &out, shape: shape, at: rows.lowerBound)
+        }
+        let planes = shape[0] * shape[1]
+        Kernels.instanceNormLeakyReLUInPlace(&out, planes: planes, channels: shape[1], spatial: out.count / planes,
+                                             gamma: down.norm.weight.data, beta: down.norm.bias.data,
+                                             epsilon: down.norm.epsilon, negativeSlope: 0.01)
+        return Tensor(shape: shape, data: out)
+    }
+
+    func block(_ map: Map) -> ConvNormReLU {
+        switch map {
+        case .encoder(let i): return encoderBlocks[i]
+        case .decoder(let i): return decoderBlocks[i]
+        case .down: return down
+        case .input, .upsampled: preconditionFailure("forwardInSlabs: \(map) is not the output of a block")
+        }
+    }
+
+    /// The maps a block reads, in the channel order of its weight (the decoder's first block reads the upsampled
+    /// map before the skip).
+    func sources(_ map: Map) -> [Map] {
+        switch map {
+        case .encoder(let i): return [i == 0 ? .input : .encoder(i - 1)]
+        case .down: return [.encoder(encoderBlocks.count - 1)]
+        case .decoder(let i): return i == 0 ? [.upsampled, .encoder(encoderBlocks.count - 1)] : [.decoder(i - 1)]
+        case .input, .upsampled: return []
+        }
+    }
+
+    /// `map`'s convolution output (before normalisation) at output rows `rows`, which lie inside its extent. The
+    /// input rows it reads come from ``activation(_:rows:)`` (zeros outside the stage), so the convolution runs
+    /// without padding along the first axis.
+    func convolved(_ map: Map, rows: Range<Int>) -> Tensor {
+        let layer = block(map).conv
+        let stride = layer.stride[0]
+        let inputRows = (rows.lowerBound * stride - layer.padding[0])
+            ..< ((rows.upperBound - 1) * stride - layer.padding[0] + layer.weight.shape[2])
+        var padding = layer.padding
+        padding[0] = 0
+        let parts = sources(map).map { activation($0, rows: inputRows) }
+        return conv(concatenating: parts, weight: layer.weight, bias: layer.bias, stride: layer.stride,
+                    padding: padding)
+    }
+
+    /// Rows `rows` of `map` as the next block reads them (normalised and activated for a block's output); rows
+    /// outside `0..<depth` are zeros. Only the rows inside are computed.
+    func activation(_ map: Map, rows: Range<Int>) -> Tensor {
+        if map == .input { return Self.rows(rows, of: input) }
+        let inside = max(rows.lowerBound, 0)..<min(rows.upperBound, depth)
+        precondition(!inside.isEmpty, "forwardInSlabs: rows \(rows) outside 0..<\(depth)")
+        let computed: Tensor
+        if map == .upsampled {
+            computed = upsampled(rows: inside)
+        } else {
+            let norm = block(map).norm
+            guard let stats = statistics[map] else { preconditionFailure("forwardInSlabs: \(map) not accumulated") }
+            computed = convolved(map, rows: inside)
+            let planes = computed.shape[0] * computed.shape[1]
+            Kernels.normalizeLeakyReLUInPlace(&computed.data, planes: planes, channels: computed.shape[1],
+                                              spatial: computed.count / planes, mean: stats.mean,
+                                              invstd: stats.invstd, gamma: norm.weight.data, beta: norm.bias.data,
+                                              negativeSlope: 0.01)
+        }
+        let offset = inside.lowerBound
+        return inside == rows ? computed : Self.rows((rows.lowerBound - offset)..<(rows.upperBound - offset), of: computed)
+    }
+
+    /// Rows `rows` (inside the stage) of the upsampled map: the transposed convolution (kernel = stride) of the
+    /// rows of ``below`` they come from.
+    func upsampled(rows: Range<Int>) -> Tensor {
+        guard let below else { preconditionFailure("forwardInSlabs: the lower stages have not run") }
+        let factor = upsampling.stride[0]
+        precondition(below.shape[2] * factor == depth,
+                     "forwardInSlabs: \(below.shape[2]) rows upsampled by \(factor) do not give \(depth)")
+        let first = rows.lowerBound / factor, last = (rows.upperBound + factor - 1) / factor
+        let up = upsampling(Self.rows(first..<last, of: below))
+        let offset = first * factor
+        return Self.rows((rows.lowerBound - offset)..<(rows.upperBound - offset), of: up)
+    }
+
+    /// `extent` rows in slabs of `rows` (the last one shorter).
+    static func slabs(of extent: Int, rows: Int) -> [Range<Int>] {
+        stride(from: 0, to: extent, by: rows).map { $0..<min($0 + rows, extent) }
+    }
+
+    /// Rows `rows` of `tensor` `[N, C, R, ...]` along axis 2; rows outside `0..<R` are zeros. Returns `tensor`
+    /// itself when `rows` is `0..<R`.
+    static func rows(_ rows: Range<Int>, of tensor: Tensor) -> Tensor {
+        let extent = tensor.shape[2]
+        if rows == 0..<extent { return tensor }
+        let planes = tensor.shape[0] * tensor.shape[1], plane = tensor.shape[3...].reduce(1, *)
+        var out = [Float](repeating: 0, count: planes * rows.count * plane)
+        let lower = max(rows.lowerBound, 0), upper = min(rows.upperBound, extent)
+        if lower < upper {
+            tensor.data.withUnsafeBufferPointer { source in
+                out.withUnsafeMutableBufferPointer { target in
+                    for p in 0..<planes {
+                        (target.baseAddress! + (p * rows.count + lower - rows.lowerBound) * plane)
+                            .update(from: source.baseAddress! + (p * extent + lower) * plane, count: (upper - lower) * plane)
+                    }
+                }
+            }
+        }
+        var shape = tensor.shape
+        shape[2] = rows.count
+        return Tensor(shape: shape, data: out)
+    }
+
+    /// Copies `slab` `[N, C, r, ...]` into rows `row..<row + r` of `out`, a tensor of `shape` `[N, C, R, ...]`.
+    static func copyRows(_ slab: Tensor, into out: inout [Float], shape: [Int], at row: Int) {
+        let planes = shape[0] * shape[1], plane = shape[3...].reduce(1, *)
+        let extent = shape[2], count = slab.shape[2]
+        precondition(slab.shape[0] * slab.shape[1] == planes && row + count <= extent,
+                     "forwardInSlabs: slab \(slab.shape) does not fit rows \(row)... of \(shape)")
+        slab.data.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                for p in 0..<planes {
+                    (target.baseAddress! + (p * extent + row) * plane)
+                        .update(from: source.baseAddress! + p * count * plane, count: count * plane)
+                }
+            }
+        }
+    }
+}
