@@ -91,16 +91,23 @@ extension Kernels {
         precondition(mean.count == planes && invstd.count == planes && x.count == planes * spatial,
                      "normalizeLeakyReLUInPlace: \(x.count) values, \(planes) planes of \(spatial), "
                      + "\(mean.count) statistics")
+        forEachPlane(of: &x, planes: planes, spatial: spatial) { plane, p in
+            let c = p % channels
+            applyNormalization(plane, into: plane, spatial: spatial, mean: mean[p], invstd: invstd[p],
+                               gamma: gamma?[c] ?? 1, beta: beta?[c] ?? 0, negativeSlope: negativeSlope)
+        }
+    }
+
+    /// Runs `body` on each of the `planes` consecutive planes of `spatial` values in `x` (the plane's first value,
+    /// its index), in parallel when `x` is large.
+    private static func forEachPlane(of x: inout [Float], planes: Int, spatial: Int,
+                                     _ body: (UnsafeMutablePointer<Float>, Int) -> Void) {
         let threads = x.count >= parallelThreshold ? ThreadSettings.defaultThreads : 1
         x.withUnsafeMutableBufferPointer { px in
             guard let bx = px.baseAddress else { return }
             let box = UnsafeSendableBox(bx)
             parallelFor(planes, threads: threads) { range in
-                for p in range {
-                    let plane = box.value + p * spatial, c = p % channels
-                    applyNormalization(plane, into: plane, spatial: spatial, mean: mean[p], invstd: invstd[p],
-                                       gamma: gamma?[c] ?? 1, beta: beta?[c] ?? 0, negativeSlope: negativeSlope)
-                }
+                for p in range { body(box.value + p * spatial, p) }
             }
         }
     }
@@ -166,17 +173,10 @@ extension Kernels {
     /// identical; it needs no second volume.
     static func instanceNormLeakyReLUInPlace(_ x: inout [Float], planes: Int, channels: Int, spatial: Int,
                                              gamma: [Float]?, beta: [Float]?, epsilon: Float, negativeSlope: Float) {
-        let threads = x.count >= parallelThreshold ? ThreadSettings.defaultThreads : 1
-        x.withUnsafeMutableBufferPointer { px in
-            guard let bx = px.baseAddress else { return }
-            let box = UnsafeSendableBox(bx)
-            parallelFor(planes, threads: threads) { range in
-                for p in range {
-                    let plane = box.value + p * spatial, c = p % channels
-                    _ = normalizePlane(plane, into: plane, spatial: spatial, gamma: gamma?[c] ?? 1, beta: beta?[c] ?? 0,
-                                       epsilon: epsilon, negativeSlope: negativeSlope)
-                }
-            }
+        forEachPlane(of: &x, planes: planes, spatial: spatial) { plane, p in
+            let c = p % channels
+            _ = normalizePlane(plane, into: plane, spatial: spatial, gamma: gamma?[c] ?? 1, beta: beta?[c] ?? 0,
+                               epsilon: epsilon, negativeSlope: negativeSlope)
         }
     }
 
