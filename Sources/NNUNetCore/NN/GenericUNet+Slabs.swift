@@ -123,15 +123,20 @@ private struct FirstStageInSlabs {
         below = network.lowerStages(from: &h1)
         for i in decoderBlocks.indices { accumulateStatistics(of: .decoder(i)) }
         let last = Map.decoder(decoderBlocks.count - 1)
+        return Self.assembled(extent: depth, slabRows: slabDepth) { head(activation(last, rows: $0)) }
+    }
+
+    /// The rows `0..<extent` of a map computed slab by slab by `slab` (rows → `[N, C, rows, ...]`), as one tensor.
+    static func assembled(extent: Int, slabRows: Int, _ slab: (Range<Int>) -> Tensor) -> Tensor {
         var out: [Float] = [], shape: [Int] = []
-        for rows in Self.slabs(of: depth, rows: slabDepth) {
-            let slab = head(activation(last, rows: rows))
+        for rows in slabs(of: extent, rows: slabRows) {
+            let part = slab(rows)
             if shape.isEmpty {
-                shape = slab.shape
-                shape[2] = depth
+                shape = part.shape
+                shape[2] = extent
                 out = [Float](repeating: 0, count: shape.reduce(1, *))
             }
-            Self.copyRows(slab, into: &out, shape: shape, at: rows.lowerBound)
+            copyRows(part, into: &out, shape: shape, at: rows.lowerBound)
         }
         return Tensor(shape: shape, data: out)
     }
@@ -153,21 +158,10 @@ private struct FirstStageInSlabs {
     func downsampled() -> Tensor {
         let layer = down.conv
         let extent = (depth + 2 * layer.padding[0] - layer.weight.shape[2]) / layer.stride[0] + 1
-        var out: [Float] = [], shape: [Int] = []
-        for rows in Self.slabs(of: extent, rows: max(1, slabDepth / layer.stride[0])) {
-            let slab = convolved(.down, rows: rows)
-            if shape.isEmpty {
-                shape = slab.shape
-                shape[2] = extent
-                out = [Float](repeating: 0, count: shape.reduce(1, *))
-            }
-            Self.copyRows(slab, into: &out, shape: shape, at: rows.lowerBound)
+        let convolved = Self.assembled(extent: extent, slabRows: max(1, slabDepth / layer.stride[0])) {
+            self.convolved(.down, rows: $0)
         }
-        let planes = shape[0] * shape[1]
-        Kernels.instanceNormLeakyReLUInPlace(&out, planes: planes, channels: shape[1], spatial: out.count / planes,
-                                             gamma: down.norm.weight.data, beta: down.norm.bias.data,
-                                             epsilon: down.norm.epsilon, negativeSlope: 0.01)
-        return Tensor(shape: shape, data: out)
+        return down.normalized(convolved)  // in place: no gradients here
     }
 
     func block(_ map: Map) -> ConvNormReLU {
@@ -222,7 +216,7 @@ private struct FirstStageInSlabs {
             Kernels.normalizeLeakyReLUInPlace(&computed.data, planes: planes, channels: computed.shape[1],
                                               spatial: computed.count / planes, mean: stats.mean,
                                               invstd: stats.invstd, gamma: norm.weight.data, beta: norm.bias.data,
-                                              negativeSlope: 0.01)
+                                              negativeSlope: ConvNormReLU.negativeSlope)
         }
         let offset = inside.lowerBound
         return inside == rows ? computed : Self.rows((rows.lowerBound - offset)..<(rows.upperBound - offset), of: computed)

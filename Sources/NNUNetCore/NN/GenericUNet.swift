@@ -186,19 +186,22 @@ public final class ConvNormReLU: Module {
                                    padding: conv.padding))
     }
 
+    /// Slope of the leaky ReLU for negative inputs (v1: 0.01).
+    static let negativeSlope: Float = 0.01
+
     /// Norm + leaky ReLU of this block's fresh convolution output. Without a tape the output is normalised in place
     /// (identical values; one volume instead of two during inference).
-    private func normalized(_ convolved: Tensor) -> Tensor {
+    func normalized(_ convolved: Tensor) -> Tensor {
         if !Tensor.needsGradient(convolved, norm.weight, norm.bias) {
             let channels = convolved.shape[1]
             Kernels.instanceNormLeakyReLUInPlace(&convolved.data, planes: convolved.shape[0] * channels,
                                                  channels: channels, spatial: convolved.shape[2...].reduce(1, *),
                                                  gamma: norm.weight.data, beta: norm.bias.data,
-                                                 epsilon: norm.epsilon, negativeSlope: 0.01)
+                                                 epsilon: norm.epsilon, negativeSlope: Self.negativeSlope)
             return convolved
         }
         return instanceNormLeakyReLU(convolved, weight: norm.weight, bias: norm.bias, epsilon: norm.epsilon,
-                                     negativeSlope: 0.01)
+                                     negativeSlope: Self.negativeSlope)
     }
 }
 
