@@ -20,13 +20,13 @@ extension GenericUNet {
     /// statistics already known; a pass assembles the first block of the second stage (half resolution, normalised
     /// as a whole); the lower stages run as in ``forward(_:)``; then the decoder's blocks of the first stage are
     /// accumulated the same way, and a last pass applies the segmentation head. A kernel of width 3 along the first
-    /// axis reads one row of halo on either side of a slab (recomputed; zeros outside the patch, as the
-    /// convolution's padding).
+    /// axis reads one row of halo on either side of a slab (zeros outside the patch, as the convolution's padding);
+    /// within a pass each map keeps the last rows it computed, so a halo row is computed once, not once per slab.
     ///
     /// - Cost: the first stage's blocks are recomputed once per later pass (the skip's block five times, the
-    ///   decoder's first block three times and its second twice, plus halos). With v1's plans, where the first
-    ///   stage holds about half of the arithmetic, that is 2.5 to 3 times ``forward(_:)``'s time (2.7 measured on
-    ///   v1's Task901 patch with slabs of 8 rows).
+    ///   decoder's first block three times and its second twice). With v1's plans, where the first stage holds about
+    ///   half of the arithmetic, that is about 2.5 times ``forward(_:)``'s time (2.54 measured on v1's Task901 patch
+    ///   with slabs of 8 rows; 16 rows are no faster).
     /// - Values: those of ``forward(_:)`` up to the float rounding of the merged statistics (the normalisation
     ///   applies them with the same arithmetic).
     /// - Runs without gradients (inference only).
@@ -36,8 +36,7 @@ extension GenericUNet {
                      "forwardInSlabs: input \(x.shape) does not fit a network with \(inputChannels) input channels "
                      + "and kernels \(convKernels[0])")
         return withoutGradients {
-            var stage = FirstStageInSlabs(network: self, input: x, slabDepth: slabDepth)
-            return stage.logits()
+            FirstStageInSlabs(network: self, input: x, slabDepth: slabDepth).logits()
         }
     }
 
@@ -82,8 +81,8 @@ extension GenericUNet {
 
 /// The first stage of a ``GenericUNet`` evaluated in slabs along the first spatial axis (see
 /// ``GenericUNet/forwardInSlabs(_:slabDepth:)``). Rows are indices along that axis; a slab's tensors are
-/// `[N, C, rows, ...]`.
-private struct FirstStageInSlabs {
+/// `[N, C, rows, ...]`. A class: the rows each map computed last are shared by the recursive row requests of a pass.
+private final class FirstStageInSlabs {
     /// A feature map of the first stage (and the second stage's first block, `down`).
     enum Map: Hashable {
         case input, encoder(Int), down, upsampled, decoder(Int)
@@ -104,6 +103,12 @@ private struct FirstStageInSlabs {
     var below: Tensor?
     /// Per-plane mean and invstd of each block's convolution output, once accumulated.
     var statistics: [Map: (mean: [Double], invstd: [Double])] = [:]
+    /// Rows the next slab of a pass reads again: consecutive slabs' requests to a map overlap by the reading
+    /// kernel's extent minus its stride along the first axis, at most this.
+    let overlap: Int
+    /// The last ``overlap`` rows of each map's activation computed in the current pass (slabs advance along the
+    /// first axis), so that the next slab computes only rows it has not seen.
+    var recent: [Map: (rows: Range<Int>, values: Tensor)] = [:]
 
     init(network: GenericUNet, input: Tensor, slabDepth: Int) {
         self.network = network
@@ -115,14 +120,16 @@ private struct FirstStageInSlabs {
         upsampling = network.upsampling[network.upsampling.count - 1]
         head = network.heads[network.heads.count - 1]
         depth = input.shape[2]
+        overlap = (encoderBlocks + decoderBlocks + [down]).map { $0.conv.weight.shape[2] - 1 }.max() ?? 0
     }
 
-    mutating func logits() -> Tensor {
+    func logits() -> Tensor {
         for i in encoderBlocks.indices { accumulateStatistics(of: .encoder(i)) }
         var h1: Tensor? = downsampled()
         below = network.lowerStages(from: &h1)
         for i in decoderBlocks.indices { accumulateStatistics(of: .decoder(i)) }
         let last = Map.decoder(decoderBlocks.count - 1)
+        recent.removeAll()
         return Self.assembled(extent: depth, slabRows: slabDepth) { head(activation(last, rows: $0)) }
     }
 
@@ -142,7 +149,8 @@ private struct FirstStageInSlabs {
     }
 
     /// Accumulates the moments of `map`'s convolution output over all slabs and stores its statistics.
-    mutating func accumulateStatistics(of map: Map) {
+    func accumulateStatistics(of map: Map) {
+        recent.removeAll()
         var moments: Kernels.PlaneMoments?
         for rows in Self.slabs(of: depth, rows: slabDepth) {
             let output = convolved(map, rows: rows)
@@ -158,6 +166,7 @@ private struct FirstStageInSlabs {
     func downsampled() -> Tensor {
         let layer = down.conv
         let extent = (depth + 2 * layer.padding[0] - layer.weight.shape[2]) / layer.stride[0] + 1
+        recent.removeAll()
         let convolved = Self.assembled(extent: extent, slabRows: max(1, slabDepth / layer.stride[0])) {
             self.convolved(.down, rows: $0)
         }
@@ -200,26 +209,46 @@ private struct FirstStageInSlabs {
     }
 
     /// Rows `rows` of `map` as the next block reads them (normalised and activated for a block's output); rows
-    /// outside `0..<depth` are zeros. Only the rows inside are computed.
+    /// outside `0..<depth` are zeros. Only the rows inside are computed, and of those only the ones not among the
+    /// map's ``recent`` rows.
     func activation(_ map: Map, rows: Range<Int>) -> Tensor {
         if map == .input { return Self.rows(rows, of: input) }
         let inside = max(rows.lowerBound, 0)..<min(rows.upperBound, depth)
         precondition(!inside.isEmpty, "forwardInSlabs: rows \(rows) outside 0..<\(depth)")
+        var known: Tensor?
+        var first = inside.lowerBound  // the first row to compute
+        if let cached = recent[map], cached.rows.contains(inside.lowerBound) {
+            first = min(cached.rows.upperBound, inside.upperBound)
+            let offset = cached.rows.lowerBound
+            known = Self.rows((inside.lowerBound - offset)..<(first - offset), of: cached.values)
+        }
         let computed: Tensor
-        if map == .upsampled {
-            computed = upsampled(rows: inside)
+        if first == inside.upperBound, let known {
+            computed = known
         } else {
-            let norm = block(map).norm
-            guard let stats = statistics[map] else { preconditionFailure("forwardInSlabs: \(map) not accumulated") }
-            computed = convolved(map, rows: inside)
-            let planes = computed.shape[0] * computed.shape[1]
-            Kernels.normalizeLeakyReLUInPlace(&computed.data, planes: planes, channels: computed.shape[1],
-                                              spatial: computed.count / planes, mean: stats.mean,
-                                              invstd: stats.invstd, gamma: norm.weight.data, beta: norm.bias.data,
-                                              negativeSlope: ConvNormReLU.negativeSlope)
+            let fresh = activationComputed(map, rows: first..<inside.upperBound)
+            computed = known.map { Self.joined($0, fresh) } ?? fresh
+        }
+        if overlap > 0 {
+            let kept = max(inside.lowerBound, inside.upperBound - overlap)..<inside.upperBound
+            recent[map] = (kept, Self.rows((kept.lowerBound - inside.lowerBound)..<inside.count, of: computed))
         }
         let offset = inside.lowerBound
         return inside == rows ? computed : Self.rows((rows.lowerBound - offset)..<(rows.upperBound - offset), of: computed)
+    }
+
+    /// Rows `rows` (inside the stage) of `map`, computed from the maps it reads.
+    func activationComputed(_ map: Map, rows: Range<Int>) -> Tensor {
+        if map == .upsampled { return upsampled(rows: rows) }
+        let norm = block(map).norm
+        guard let stats = statistics[map] else { preconditionFailure("forwardInSlabs: \(map) not accumulated") }
+        let computed = convolved(map, rows: rows)
+        let planes = computed.shape[0] * computed.shape[1]
+        Kernels.normalizeLeakyReLUInPlace(&computed.data, planes: planes, channels: computed.shape[1],
+                                          spatial: computed.count / planes, mean: stats.mean,
+                                          invstd: stats.invstd, gamma: norm.weight.data, beta: norm.bias.data,
+                                          negativeSlope: ConvNormReLU.negativeSlope)
+        return computed
     }
 
     /// Rows `rows` (inside the stage) of the upsampled map: the transposed convolution (kernel = stride) of the
@@ -260,6 +289,16 @@ private struct FirstStageInSlabs {
         }
         var shape = tensor.shape
         shape[2] = rows.count
+        return Tensor(shape: shape, data: out)
+    }
+
+    /// `upper`'s rows after `lower`'s: `[N, C, a, ...]` and `[N, C, b, ...]` give `[N, C, a + b, ...]`.
+    static func joined(_ lower: Tensor, _ upper: Tensor) -> Tensor {
+        var shape = lower.shape
+        shape[2] += upper.shape[2]
+        var out = [Float](repeating: 0, count: shape.reduce(1, *))
+        copyRows(lower, into: &out, shape: shape, at: 0)
+        copyRows(upper, into: &out, shape: shape, at: lower.shape[2])
         return Tensor(shape: shape, data: out)
     }
 
