@@ -49,8 +49,8 @@ public struct SlidingWindowPredictor {
     /// Threads for finishing rows (dividing by the weights); the networks use the kernels' own setting.
     public var threads = ThreadSettings.defaultThreads
     /// Rows per slab when a ``GenericUNet``'s full-resolution stage is evaluated in slabs
-    /// (``GenericUNet/forwardInSlabs(_:slabDepth:)``: a fraction of the activation memory for 2.5 to 3 times the
-    /// time), or nil to run each patch through the network whole (the default, fastest). Other networks always run
+    /// (``GenericUNet/forwardInSlabs(_:slabDepth:)``: a fraction of the activation memory for about 2 to 2.5 times
+    /// the time), or nil to run each patch through the network whole (the default, fastest). Other networks always run
     /// whole.
     public var slabDepth: Int?
 
