@@ -101,17 +101,24 @@ struct PredictCommand: ParsableCommand {
                           mode: exportMode)
     }
 
-    /// Predicts this part of the input folder with one model into `outputFolder`, then applies the model's
-    /// postprocessing and writes `prediction_time.txt` and the plans.
-    func predictFolder(_ trainerFolder: URL, into outputFolder: URL, lowres: URL?,
-                       mode exportMode: SegmentationExporter.Mode) throws {
-        let start = Date()
+    /// The trained model of `trainerFolder` (the chosen folds and checkpoint) set up as the flags say: mirroring,
+    /// step size, low-memory slabs, export mode.
+    func model(_ trainerFolder: URL, mode exportMode: SegmentationExporter.Mode) throws -> TrainedModel {
         let trained = try TrainedModel(trainerFolder: trainerFolder, folds: folds.isEmpty ? nil : folds,
                                        checkpoint: checkpoint)
         trained.usesMirroring = !disableTTA
         trained.stepSize = stepSize
         trained.slabDepth = lowMemory ? GenericUNet.defaultSlabDepth : nil
         trained.exportMode = exportMode
+        return trained
+    }
+
+    /// Predicts this part of the input folder with one model into `outputFolder`, then applies the model's
+    /// postprocessing and writes `prediction_time.txt` and the plans.
+    func predictFolder(_ trainerFolder: URL, into outputFolder: URL, lowres: URL?,
+                       mode exportMode: SegmentationExporter.Mode) throws {
+        let start = Date()
+        let trained = try model(trainerFolder, mode: exportMode)
         let inputFolder = URL(fileURLWithPath: input, isDirectory: true)
         let cases = try RawTask.casesInInferenceFolder(inputFolder, modalities: trained.plans.numModalities)
         guard !cases.isEmpty else {
