@@ -1,2 +1,0 @@
-// LAPACKE (Debian: liblapacke-dev): dense linear algebra (solves, decompositions).
-#include <lapacke.h>
