@@ -19,6 +19,11 @@ public enum PlanningError: Error, LocalizedError, CustomStringConvertible, Equat
     case missingIntermediate(path: String, hint: String)
     /// Planning cannot proceed (no cases, an unknown planner name, ...).
     case invalidInput(String)
+    /// A plans file cannot normalise one of its modalities (CT without intensity statistics, an unsupported scheme).
+    case unusableNormalization(plans: String, modality: Int, reason: String)
+    /// A label map holds values that dataset.json's `labels` does not declare (checked always, not only with
+    /// `--verify_dataset_integrity` as in v1).
+    case undeclaredLabels(caseIdentifier: String, path: String, values: [Double], declared: [Int])
 
     /// The message shown to the user: the case and file involved, and what to do.
     public var description: String {
@@ -42,6 +47,15 @@ public enum PlanningError: Error, LocalizedError, CustomStringConvertible, Equat
             return "'\(path)' is missing or unreadable. \(hint)"
         case let .invalidInput(message):
             return message
+        case let .undeclaredLabels(id, path, values, declared):
+            let shown = values.prefix(10).map { $0 == $0.rounded() ? String(Int($0)) : String($0) }
+            return "Case '\(id)': the label map '\(path)' contains label value(s) [\(shown.joined(separator: ", "))"
+                + "\(values.count > 10 ? ", ..." : "")] that dataset.json 'labels' does not declare (declared: "
+                + "\(declared)). Add them to dataset.json or correct the label map. (Checked always; nnU-Net v1 checks "
+                + "this only with --verify_dataset_integrity and otherwise trains with the undeclared label.)"
+        case let .unusableNormalization(plans, modality, reason):
+            return "Plans '\(plans)', modality \(modality): \(reason). Plan the task again ('nnunet plan-and-preprocess') "
+                + "or use the plans file the model was trained with."
         }
     }
 

@@ -109,11 +109,11 @@ public struct DatasetDescription: Codable, Sendable, Equatable {
         }
         do {
             return try JSONDecoder().decode(DatasetDescription.self, from: data)
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw CoreError.invalidJSON(path: url.path, reason: "the key '\(key.stringValue)' is missing")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let where_ = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw CoreError.invalidJSON(path: url.path, reason: "unexpected value at '\(where_)'")
+        } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
+                throw CoreError.invalidJSON(path: url.path, reason: "not valid JSON (\(context.debugDescription))")
+            }
+            throw CoreError.invalidJSON(path: url.path, reason: error.fieldDescription)
         } catch {
             throw CoreError.invalidJSON(path: url.path, reason: "not valid JSON (\(error.localizedDescription))")
         }

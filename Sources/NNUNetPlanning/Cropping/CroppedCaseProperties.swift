@@ -59,9 +59,10 @@ enum JSONFile {
         guard let data = try? Data(contentsOf: url) else {
             throw PlanningError.missingIntermediate(path: url.path, hint: "Run 'nnunet plan-and-preprocess' again.")
         }
-        do { return try JSONDecoder().decode(type, from: data) } catch {
-            throw PlanningError.missingIntermediate(
-                path: url.path, hint: "It is not a valid \(type) file (\(error)). Delete it and run again.")
+        do { return try JSONDecoder().decode(type, from: data) } catch let error as DecodingError {
+            throw CoreError.invalidJSON(path: url.path, reason: "not a valid \(type) file: " + error.fieldDescription)
+        } catch {
+            throw CoreError.invalidJSON(path: url.path, reason: "not a valid \(type) file (\(error))")
         }
     }
 }

@@ -21,31 +21,26 @@ extension Plans {
             self = try JSONDecoder().decode(Plans.self, from: value.jsonData())
         } catch let error as DecodingError {
             throw CoreError.invalidPickle(source: source, reason: "not an nnU-Net v1 plans dict: "
-                                          + Self.describe(error))
+                                          + error.fieldDescription)
         }
     }
 
     /// Reads `plans.json` (this package's format) or, when only that exists, v1's `plans.pkl` from a trained model
-    /// folder.
+    /// folder, and checks that every modality can be normalised (``Normalization/checkStatistics(of:source:)``).
     public static func loadFromModelFolder(_ folder: URL) throws -> (plans: Plans, file: URL) {
         let json = folder.appendingPathComponent("plans.json")
-        if FileManager.default.fileExists(atPath: json.path) { return (try load(from: json), json) }
         let pickle = folder.appendingPathComponent("plans.pkl")
-        if FileManager.default.fileExists(atPath: pickle.path) { return (try loadV1Pickle(from: pickle), pickle) }
+        if FileManager.default.fileExists(atPath: json.path) {
+            let plans = try load(from: json)
+            try Normalization.checkStatistics(of: plans, source: json.path)
+            return (plans, json)
+        }
+        if FileManager.default.fileExists(atPath: pickle.path) {
+            let plans = try loadV1Pickle(from: pickle)
+            try Normalization.checkStatistics(of: plans, source: pickle.path)
+            return (plans, pickle)
+        }
         throw CoreError.missingPath(path: json.path, hint: "a trained model folder holds plans.json (or v1's plans.pkl); "
                                     + "is '\(folder.path)' a trained model folder?")
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            return "field '\((path(context).isEmpty ? "" : path(context) + ".") + key.stringValue)' is missing"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            return "field '\(path(context))': \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
     }
 }

@@ -62,7 +62,8 @@ public struct Plans: Codable, Sendable, Equatable {
     public var modalities: [Int: String]
     /// `normalization_schemes`: modality index to `CT`, `nonCT` or `noNorm`.
     public var normalizationSchemes: [Int: String]
-    /// `dataset_properties`: the embedded fingerprint; nil when absent or unreadable.
+    /// `dataset_properties`: the embedded fingerprint; nil when absent. CT normalisation reads its intensity
+    /// statistics (``DatasetProperties/intensityProperties``).
     public var datasetProperties: DatasetProperties?
     /// `list_of_npz_files`: paths of the cropped cases' `.npy` files (v1's key name kept).
     public var listOfNpzFiles: [String]
@@ -135,14 +136,16 @@ public struct Plans: Codable, Sendable, Equatable {
     }
 
     /// Decodes v1's keys; `dataset_properties`, `list_of_npz_files`, `preprocessed_data_folder`,
-    /// `preprocessor_name` (default `GenericPreprocessor`) and `conv_per_stage` may be missing.
+    /// `preprocessor_name` (default `GenericPreprocessor`) and `conv_per_stage` may be missing. A field that is
+    /// present but malformed (including anything inside `dataset_properties`) throws a `DecodingError` whose coding
+    /// path names it; nothing is dropped silently.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         numStages = try c.decode(Int.self, forKey: .numStages)
         numModalities = try c.decode(Int.self, forKey: .numModalities)
         modalities = try c.decode([Int: String].self, forKey: .modalities)
         normalizationSchemes = try c.decode([Int: String].self, forKey: .normalizationSchemes)
-        datasetProperties = try? c.decodeIfPresent(DatasetProperties.self, forKey: .datasetProperties)
+        datasetProperties = try c.decodeIfPresent(DatasetProperties.self, forKey: .datasetProperties)
         listOfNpzFiles = try c.decodeIfPresent([String].self, forKey: .listOfNpzFiles) ?? []
         originalSpacings = try c.decode([[Double]].self, forKey: .originalSpacings)
         originalSizes = try c.decode([[Int]].self, forKey: .originalSizes)

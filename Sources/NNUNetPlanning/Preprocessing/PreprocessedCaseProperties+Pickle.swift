@@ -51,9 +51,13 @@ extension PreprocessedCaseProperties {
             originalSizeOfRawData: try ints("original_size_of_raw_data"), originalSpacing: try doubles("original_spacing"),
             listOfDataFiles: files, segFile: value["seg_file"]?.stringValue, itkOrigin: try doubles("itk_origin"),
             itkSpacing: try doubles("itk_spacing"), itkDirection: try doubles("itk_direction"), cropBBox: box,
-            classes: (try? doubles("classes")) ?? [], sizeAfterCropping: try ints("size_after_cropping"),
-            useNonzeroMaskForNorm: nil)
-        self.init(cropping: cropping, sizeAfterResampling: (try? ints("size_after_resampling")) ?? [],
-                  spacingAfterResampling: (try? doubles("spacing_after_resampling")) ?? [], classLocations: [:])
+            classes: value["classes"] == nil ? [] : try doubles("classes"),
+            sizeAfterCropping: try ints("size_after_cropping"), useNonzeroMaskForNorm: nil)
+        // Optional fields may be absent; one that is present must be valid.
+        self.init(cropping: cropping,
+                  sizeAfterResampling: value["size_after_resampling"] == nil ? [] : try ints("size_after_resampling"),
+                  spacingAfterResampling: value["spacing_after_resampling"] == nil
+                      ? [] : try doubles("spacing_after_resampling"),
+                  classLocations: [:])
     }
 }

@@ -23,7 +23,12 @@ public struct Preprocessor: Sendable {
     public static let classLocationSeed: UInt32 = 1234
 
     /// Creates the preprocessor for `plans`; ``isTwoD`` follows `preprocessor_name`.
-    public init(plans: Plans) {
+    ///
+    /// - Parameter source: where the plans came from (their file), named in errors.
+    /// - Throws: ``PlanningError/unusableNormalization(plans:modality:reason:)`` when a modality cannot be
+    ///   normalised (a CT modality without the fingerprint's intensity statistics).
+    public init(plans: Plans, source: String = "(plans in memory)") throws {
+        try Normalization.checkStatistics(of: plans, source: source)
         self.plans = plans
         self.isTwoD = plans.preprocessorName == "PreprocessorFor2D"
     }

@@ -33,7 +33,10 @@ public enum V1ModelConversion {
                                             + "(RESULTS_FOLDER/nnUNet/CONFIG/TaskXXX/TRAINER__PLANS)")
         }
         let plans: Plans
-        do { plans = try Plans.loadV1Pickle(from: plansURL) } catch {
+        do {
+            plans = try Plans.loadV1Pickle(from: plansURL)
+            try Normalization.checkStatistics(of: plans, source: plansURL.path)
+        } catch {
             throw TrainingError.unusableModel("\(error)")
         }
         let foldNames = ((try? fm.contentsOfDirectory(atPath: source.path)) ?? [])

@@ -3,11 +3,14 @@ import Testing
 @testable import NNUNetPlanning
 
 @Suite struct PlansCodingTests {
-    /// nnU-Net v1's plans (converted to JSON) decode into the typed value, so hand-made or v1 plans can be used.
+    /// nnU-Net v1's plans (converted to JSON, `Tests/Fixtures`) decode into the typed value, so hand-made or v1 plans
+    /// can be used.
     @Test(arguments: ["Task004_Hippocampus/plans_3D.json", "Task004_Hippocampus/plans_2D.json",
                       "Task901_Spheres/plans_3D_32GB.json"])
     func referencePlansDecode(_ file: String) throws {
-        let plans = try Plans.load(from: PlanningTestSupport.reference.appendingPathComponent(file))
+        let url = PlanningTestSupport.fixtures.appendingPathComponent(file)
+        let plans = try PlanningTestSupport.loadReferencePlans(url)
+        #expect(plans.datasetProperties?.allSizes.count == plans.originalSizes.count)
         #expect(plans.numStages == 1 && plans.plansPerStage.keys.sorted() == [0])
         let stage = try #require(plans.stage(0))
         #expect(stage.convKernelSizes.count == stage.poolOpKernelSizes.count + 1)

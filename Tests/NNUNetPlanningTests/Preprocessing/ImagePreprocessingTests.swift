@@ -69,7 +69,7 @@ struct ImagePreprocessingTests {
             let files = try Self.writeCase(in: folder, spacing: [1.0, 1.0, 1.0])
             let plans = Self.plans(schemes: schemes, useMask: useMask, transposeForward: transposeForward,
                                    spacing: spacing, allClasses: classes)
-            let preprocessor = Preprocessor(plans: plans)
+            let preprocessor = try Preprocessor(plans: plans)
             let target = spacing  // the stage's current_spacing (transposed order)
             let caseFiles = Cropper.CaseFiles(testCase: "case", imageFiles: files)
             let (array, shape, cropping) = try Cropper.cropCase(caseFiles)

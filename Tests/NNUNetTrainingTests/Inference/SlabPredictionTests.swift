@@ -222,7 +222,7 @@ struct SlabPredictionTests {
             #expect(phases == TrainedModel.PredictionPhase.allCases)
 
             let (array, croppedShape, cropping) = try Cropper.cropCase(.init(testCase: "case", imageFiles: files))
-            let (preprocessed, preprocessedShape, properties) = Preprocessor(plans: plans).preprocess(
+            let (preprocessed, preprocessedShape, properties) = try Preprocessor(plans: plans).preprocess(
                 array: array, shape: croppedShape, properties: cropping, targetSpacing: stage.currentSpacing)
             let spatial = Array(preprocessedShape.dropFirst())
             let data = Array(preprocessed.prefix(2 * spatial.reduce(1, *)))
