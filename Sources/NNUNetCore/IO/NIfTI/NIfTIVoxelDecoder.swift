@@ -2,14 +2,14 @@ import CNIfTI
 import Foundation
 
 /// Copies a NIfTI file's voxel block straight into a caller's buffer: `pread` for a plain `.nii`; for a gzipped one
-/// the compressed file is read whole and decoded by ``GzipDecoder`` directly into the destination (no intermediate
-/// copy, no zero-filled staging array, runs of one value written with `memset`), with zlib's streaming `inflate` as
-/// the fallback for files whose compressed data does not end with the voxels or is too large to hold in memory.
+/// the compressed file is read whole and decoded by ``GzipDecoder`` (libdeflate), with zlib's streaming `inflate` as
+/// the fallback for files whose compressed data does not end with the voxels, is damaged, or is too large to hold in
+/// memory.
 ///
 /// ``NIfTI/read(_:)`` uses `gzread` after `gzseek` instead; the tests compare the two. Whether a file is gzipped is
 /// decided by its first two bytes (`1f 8b`), as zlib's `gzopen` does, not by its name.
 enum NIfTIVoxelDecoder {
-    /// Compressed files up to this size are read whole and decoded by ``GzipDecoder``.
+    /// Compressed files up to this size are read whole and decoded by ``GzipDecoder`` (libdeflate).
     static let wholeFileLimit = 1 << 30
 
     /// Compressed bytes read from disk per `read` call.
@@ -55,8 +55,12 @@ enum NIfTIVoxelDecoder {
         .unreadableImage(path: path, reason: "the file is truncated: \(done) of \(total) bytes of \(dataType) voxel data")
     }
 
-    /// Reads the whole compressed file and decodes it with ``GzipDecoder``; false when the member holds more data
-    /// than the header and voxels (the caller then streams it through zlib).
+    /// Reads the whole compressed file and decodes it with ``GzipDecoder`` (libdeflate); false when libdeflate cannot
+    /// decode it in one pass (more data than the header and voxels, a truncated or corrupt file): the caller then
+    /// streams it through zlib, which reports what is wrong.
+    ///
+    /// libdeflate writes one contiguous buffer, so the header and voxels are decoded together and the voxels copied
+    /// into `destination` (a copy costs far less than the decompression).
     private static func decodeWhole(_ descriptor: Int32, size: Int, reportedPath: String, offset: Int,
                                     dataType: NIfTIDataType, into destination: UnsafeMutableRawBufferPointer) throws
         -> Bool {
@@ -65,22 +69,14 @@ enum NIfTIVoxelDecoder {
         let readable = UnsafeMutableRawBufferPointer(rebasing: compressed[0..<size])
         try readPlain(descriptor, reportedPath: reportedPath, offset: 0, dataType: dataType, into: readable,
                       describesCompressedFile: true)
-        let head = UnsafeMutableRawBufferPointer.allocate(byteCount: max(offset, 1), alignment: 16)
-        defer { head.deallocate() }
-        do {
-            try GzipDecoder.decode(UnsafeRawBufferPointer(readable), head: UnsafeMutableRawBufferPointer(rebasing: head[0..<offset]),
-                                   body: destination)
-            return true
-        } catch .longerThanExpected {
-            return false
-        } catch let .truncated(decodedBytes) {
-            if decodedBytes < offset {
-                throw CoreError.unreadableImage(path: reportedPath, reason: "the file ends before its voxel data (truncated?)")
-            }
-            throw truncated(reportedPath, done: decodedBytes - offset, of: destination.count, dataType)
-        } catch let .corrupt(detail) {
-            throw CoreError.unreadableImage(path: reportedPath, reason: "the compressed data is corrupt (\(detail))")
+        if offset == 0 { return GzipDecoder.decode(UnsafeRawBufferPointer(readable), into: destination) }
+        let whole = UnsafeMutableRawBufferPointer.allocate(byteCount: offset + destination.count, alignment: 16)
+        defer { whole.deallocate() }
+        guard GzipDecoder.decode(UnsafeRawBufferPointer(readable), into: whole) else { return false }
+        if let target = destination.baseAddress, let source = whole.baseAddress {
+            target.copyMemory(from: source + offset, byteCount: destination.count)
         }
+        return true
     }
 
     private static func readPlain(_ descriptor: Int32, reportedPath: String, offset: Int, dataType: NIfTIDataType,
