@@ -3,7 +3,7 @@
 
 Runs v1's DataLoader3D/DataLoader2D plus the transform list of `get_moreDA_augmentation`, with the parameters
 nnUNetTrainerV2.setup_DA_params derives from a plans JSON, on a stage folder of CASE.npy + CASE.json (as written by
-`nnunet benchmark augmentation --synthetic-folder DIR`), in this process (SingleThreadedAugmenter instead of v1's
+`nnunet-benchmark augmentation --synthetic-folder DIR`), in this process (SingleThreadedAugmenter instead of v1's
 MultiThreadedAugmenter), and prints one JSON line with batches_per_second. Needs the peer venv (nnunet 1.7.1,
 batchgenerators 0.25.5):
 

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc  // `stdout`, a C global, for setvbuf
+#elseif canImport(Darwin)
+@preconcurrency import Darwin
+#endif
 import ArgumentParser
 import NNUNetCore
 
@@ -37,12 +42,15 @@ struct NNUNetCommand: ParsableCommand {
             ExportModelToZipCommand.self,
             ConvertV1ModelCommand.self,
             InstallPretrainedModelFromZipCommand.self,
-            BenchmarkCommand.self,
         ]
     )
 
-    /// Tunes the allocator for large short-lived buffers before any command runs (see ``AllocatorTuning``).
+    /// Before any command runs: line-buffers standard output, so that each line reaches a log file or a pipe as it is
+    /// printed (`nohup nnunet train ... > log.txt`; block-buffered, a redirected run showed nothing for minutes), and
+    /// tunes the allocator for large short-lived buffers (see ``AllocatorTuning``). Buffering is the executable's choice:
+    /// the libraries never change it.
     static func main() {
+        setvbuf(stdout, nil, _IOLBF, 0)
         AllocatorTuning.reuseLargeBuffers()
         do {
             var command = try parseAsRoot()

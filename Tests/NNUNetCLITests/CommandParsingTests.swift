@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Testing
+@testable import nnunet_benchmark
 @testable import nnunet_cli
 
 @Suite("Command-line parsing")
@@ -40,6 +41,46 @@ struct CommandParsingTests {
             "evaluate-folder", "-ref", "gt", "-pred", "pred", "-l", "1", "2",
         ]) as? EvaluateFolderCommand)
         #expect(evaluate.labels == [1, 2])
+    }
+
+    @Test("nnunet lists only user commands: the benchmarks are the separate nnunet-benchmark executable")
+    func noBenchmarkInUserTool() {
+        let names = NNUNetCommand.configuration.subcommands.compactMap { $0.configuration.commandName }
+        #expect(!names.isEmpty)
+        #expect(!names.contains { $0.contains("benchmark") })
+        #expect(!NNUNetCommand.helpMessage().contains("benchmark"))
+        #expect(throws: (any Error).self) { try NNUNetCommand.parseAsRoot(["benchmark", "conv3d"]) }
+    }
+
+    @Test("nnunet-benchmark has the ten benchmarks of the former 'nnunet benchmark', with their flags")
+    func benchmarkRootCommand() throws {
+        #expect(NNUNetBenchmarkCommand.configuration.commandName == "nnunet-benchmark")
+        let names = NNUNetBenchmarkCommand.configuration.subcommands.compactMap { $0.configuration.commandName }
+        #expect(Set(names) == ["conv3d", "train-step", "forward", "predict", "predict-large", "resample",
+                               "plan-and-preprocess", "augmentation", "evaluation", "hippocampus"])
+        #expect(names.count == 10)
+        let conv = try #require(try NNUNetBenchmarkCommand.parseAsRoot([
+            "conv3d", "--channels", "4", "--size", "8", "--iterations", "1", "--warmup", "0", "--threads", "1",
+            "--skip-sgemm", "--json",
+        ]) as? BenchmarkConv3DCommand)
+        #expect(conv.channels == 4 && conv.size == 8 && conv.iterations == 1 && conv.skipSGEMM && conv.json)
+        let step = try #require(try NNUNetBenchmarkCommand.parseAsRoot([
+            "train-step", "--plans", "plans_3D.json", "--stage", "0", "--json",
+        ]) as? BenchmarkTrainStepCommand)
+        #expect(step.options.plans == "plans_3D.json" && step.options.stage == 0 && step.options.json)
+        let large = try #require(try NNUNetBenchmarkCommand.parseAsRoot([
+            "predict-large", "--shape", "40", "64", "64", "--base-features", "8", "--skip-tta", "--json",
+        ]) as? BenchmarkPredictLargeCommand)
+        #expect(large.shape == [40, 64, 64] && large.baseFeatures == 8 && large.skipTTA)
+        // The evaluation benchmark keeps its alias.
+        #expect(try NNUNetBenchmarkCommand.parseAsRoot(["connected-components", "--threads", "1"])
+            is EvaluationBenchmarkCommand)
+        for name in names {
+            let help = NNUNetBenchmarkCommand.helpMessage(for: NNUNetBenchmarkCommand.configuration.subcommands.first {
+                $0.configuration.commandName == name
+            }!)
+            #expect(help.contains("nnunet-benchmark \(name)"))
+        }
     }
 
     @Test("every subcommand has help text", arguments: NNUNetCommand.configuration.subcommands.map {

@@ -29,19 +29,6 @@ public enum AllocatorTuning {
     @discardableResult
     public static func reuseLargeBuffers() -> Bool { applied }
 
-    /// Returns the heap's free memory to the system (glibc `malloc_trim(0)`), including the top that
-    /// ``retainedHeapTop`` otherwise keeps. For measurements: resident memory afterwards holds only live buffers, so
-    /// a later peak is not hidden by reused free memory nor inflated by memory an earlier phase left behind. Returns
-    /// whether any memory was released (always false outside glibc).
-    @discardableResult
-    public static func releaseFreeMemory() -> Bool {
-        #if canImport(Glibc)
-        return malloc_trim(0) == 1
-        #else
-        return false
-        #endif
-    }
-
     private static let applied: Bool = {
         #if canImport(Glibc)
         let threshold = mallopt(M_MMAP_THRESHOLD, Int32(reusableBufferLimit))

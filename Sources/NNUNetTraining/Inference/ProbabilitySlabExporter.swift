@@ -130,8 +130,9 @@ public struct ProbabilitySlabExporter {
         return false
     }
 
-    /// Bytes this exporter holds now (output labels, kept probabilities, carried slice, collected data).
-    public var bufferBytes: Int { labelMap.count + 4 * (buffer.count + kept.count + (carried?.values.count ?? 0)) }
+    /// Bytes this exporter holds now (output labels, kept probabilities, carried slice, collected data); for
+    /// nnunet-benchmark's memory figures.
+    package var bufferBytes: Int { labelMap.count + 4 * (buffer.count + kept.count + (carried?.values.count ?? 0)) }
 
     /// Takes the next slab of the preprocessed probabilities, `slab` `[K, rows.count, y, x]` (C order).
     ///

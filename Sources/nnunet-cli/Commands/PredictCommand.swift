@@ -71,6 +71,12 @@ struct PredictCommand: ParsableCommand {
         }
         let taskName = try TaskLocator.resolve(task, paths: paths)
         let models = try paths.trainedModels()
+        // One run per output folder: a second one fails at once naming this one. Stray temporaries of killed runs
+        // (here and in 3d_lowres_predictions/) are removed once the lock is held.
+        let lock = try FolderLock.acquire(outputFolder, purpose: "nnunet predict -t \(task) -m \(model)")
+        defer { lock.release() }
+        let removed = TemporaryFile.sweep(outputFolder, startedBefore: lock.acquiredAt)
+        if !removed.isEmpty { print("Removed \(removed.count) temporary file(s) left by an interrupted run") }
         func trainerFolder(_ configuration: String, _ trainerName: String) -> URL {
             models.appendingPathComponent(configuration).appendingPathComponent(taskName)
                 .appendingPathComponent("\(trainerName)__\(plansIdentifier)", isDirectory: true)

@@ -3,13 +3,13 @@ import Foundation
 import NNUNetCore
 import NNUNetTraining
 
-/// `nnunet benchmark augmentation`: batches per second of the v1 training pipeline (sampling + full augmentation).
+/// `nnunet-benchmark augmentation`: batches per second of the v1 training pipeline (sampling + full augmentation).
 struct BenchmarkAugmentationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "augmentation",
         abstract: "Measure batches per second of nnU-Net v1's training data pipeline (sampling and augmentation).",
         discussion: """
-            nnunet benchmark augmentation --plans plans_3D.json --synthetic --threads 1 --json
+            nnunet-benchmark augmentation --plans plans_3D.json --synthetic --threads 1 --json
             Without --preprocessed (or with --synthetic) a seeded synthetic stage folder of the plan's median shape \
             is written first (to --synthetic-folder if given, else a temporary folder). With --peer-python, \
             Examples/peer/augmentation_bench.py runs batchgenerators' pipeline on the same folder and plan, \
@@ -122,8 +122,8 @@ struct BenchmarkAugmentationCommand: ParsableCommand {
             description: "augmentation benchmark '\(peerScript)'")
         guard let value = object["batches_per_second"] as? Double,
               let cpu = object["cpu_batches_per_second"] as? Double else {
-            throw CLIError.failed("The peer script '\(peerScript)' printed no batches_per_second / "
-                                  + "cpu_batches_per_second.")
+            throw BenchmarkError.failed("The peer script '\(peerScript)' printed no batches_per_second / "
+                                        + "cpu_batches_per_second.")
         }
         return (value, cpu)
     }

@@ -5,7 +5,7 @@ import NNUNetEvaluation
 import NNUNetPlanning
 import NNUNetTraining
 
-/// `nnunet benchmark hippocampus`: the real-data benchmark. MSD Task04 → plan and preprocess → train 3d_fullres fold 0
+/// `nnunet-benchmark hippocampus`: the real-data benchmark. MSD Task04 → plan and preprocess → train 3d_fullres fold 0
 /// for a stated budget → predict the fold's validation cases → Dice per label, wall time per phase, peak memory; with
 /// `--peer-bin`, nnU-Net v1 does the same work with the same budget and split in the same run.
 struct BenchmarkHippocampusCommand: ParsableCommand {
@@ -146,7 +146,7 @@ struct BenchmarkHippocampusCommand: ParsableCommand {
             out["\(name)_seconds"] = seconds
             out["\(name)_peak_tree_pss_mib"] = peak
             guard process.terminationStatus == 0 else {
-                throw CLIError.failed("nnU-Net v1's \(name) failed (status \(process.terminationStatus)); see \(log.path)")
+                throw BenchmarkError.failed("nnU-Net v1's \(name) failed (status \(process.terminationStatus)); see \(log.path)")
             }
         }
         try execute("plan_and_preprocess", bin.appendingPathComponent("nnUNet_plan_and_preprocess"),

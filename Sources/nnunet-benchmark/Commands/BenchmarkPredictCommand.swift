@@ -3,7 +3,7 @@ import Foundation
 import NNUNetCore
 import NNUNetTraining
 
-/// `nnunet benchmark predict`: whole-case prediction with a trained model folder (ours or nnU-Net v1's), next to
+/// `nnunet-benchmark predict`: whole-case prediction with a trained model folder (ours or nnU-Net v1's), next to
 /// nnU-Net v1's own `nnUNet_predict` on the same folder in the same run.
 struct BenchmarkPredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -108,8 +108,8 @@ struct BenchmarkPredictCommand: ParsableCommand {
         guard process.terminationStatus == 0,
               let text = try? String(contentsOf: output.appendingPathComponent("prediction_time.txt"), encoding: .utf8),
               let seconds = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw CLIError.failed("nnUNet_predict failed (status \(process.terminationStatus)); run it by hand with "
-                                  + "RESULTS_FOLDER=\(results) to see why.")
+            throw BenchmarkError.failed("nnUNet_predict failed (status \(process.terminationStatus)); run it by hand with "
+                                        + "RESULTS_FOLDER=\(results) to see why.")
         }
         return (wall, seconds)
     }

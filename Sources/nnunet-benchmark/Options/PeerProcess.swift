@@ -1,7 +1,7 @@
 import Foundation
 
 /// Runs a peer benchmark (a Python script of `../shared/peer` in its venv) as a child process for the side-by-side
-/// figures of `nnunet benchmark ...`.
+/// figures of `nnunet-benchmark ...`.
 ///
 /// The peers print one JSON object as the last line of standard output and log to standard error. Standard error goes
 /// to a temporary file (reading two pipes in turn can deadlock), and its last lines are quoted when the peer fails, so
@@ -12,7 +12,7 @@ enum PeerProcess {
     /// - Parameters:
     ///   - environment: the child's environment (default: this process's).
     ///   - description: names the peer in error messages (e.g. "torch_bench.py").
-    /// - Throws: `CLIError.failed` when it cannot start or exits non-zero, with the end of its standard error.
+    /// - Throws: `BenchmarkError.failed` when it cannot start or exits non-zero, with the end of its standard error.
     static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                     description: String) throws -> Data {
         let process = Process()
@@ -31,17 +31,17 @@ enum PeerProcess {
         do {
             try process.run()
         } catch {
-            throw CLIError.failed("Cannot start the peer \(description) with '\(executable)' (\(error.localizedDescription)). "
-                                  + "Set up the peer venv with 'bash ../shared/peer/setup.sh' and pass its python or bin "
-                                  + "folder.")
+            throw BenchmarkError.failed("Cannot start the peer \(description) with '\(executable)' (\(error.localizedDescription)). "
+                                        + "Set up the peer venv with 'bash ../shared/peer/setup.sh' and pass its python or bin "
+                                        + "folder.")
         }
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let log = (try? String(contentsOf: errorLog, encoding: .utf8)) ?? ""
             let tail = log.split(separator: "\n", omittingEmptySubsequences: true).suffix(8).joined(separator: "\n  ")
-            throw CLIError.failed("The peer \(description) failed (exit status \(process.terminationStatus))"
-                                  + (tail.isEmpty ? "." : "; the end of its log:\n  \(tail)"))
+            throw BenchmarkError.failed("The peer \(description) failed (exit status \(process.terminationStatus))"
+                                        + (tail.isEmpty ? "." : "; the end of its log:\n  \(tail)"))
         }
         return data
     }
@@ -68,7 +68,7 @@ enum PeerProcess {
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
         guard let line = lines.last,
               let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            throw CLIError.failed("The peer \(description) did not print a JSON object as its last line of output.")
+            throw BenchmarkError.failed("The peer \(description) did not print a JSON object as its last line of output.")
         }
         return object
     }

@@ -6,7 +6,7 @@ import NNUNetCore
 import Glibc
 #endif
 
-/// `nnunet benchmark conv3d`: Conv3d(C→C, kernel 3, padding 1, bias) on `B × C × S³`, forward and forward+backward,
+/// `nnunet-benchmark conv3d`: Conv3d(C→C, kernel 3, padding 1, bias) on `B × C × S³`, forward and forward+backward,
 /// with a 2048³ sgemm measured in the same run as the baseline, and optionally PyTorch (`--peer-python`) side by side.
 struct BenchmarkConv3DCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import NNUNetCore
 
-/// `nnunet benchmark resample`: our resampling kernels against nnU-Net v1's `resample_data_or_seg` (scipy/skimage),
+/// `nnunet-benchmark resample`: our resampling kernels against nnU-Net v1's `resample_data_or_seg` (scipy/skimage),
 /// on the same `.npy` inputs, interleaved in one run.
 struct BenchmarkResampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +12,7 @@ struct BenchmarkResampleCommand: ParsableCommand {
             Runs ../shared/peer/ops_bench.py (resample_data_order3, resample_seg_order1, resample_separate_z) with \
             the peer Python, then the same operations here on the .npy files it wrote, for --rounds rounds, and \
             reports the medians, the speed-up (peer / ours) and both sides' result statistics. Example:
-              nnunet benchmark resample --peer-python .peer-venv/bin/python --threads 2
+              nnunet-benchmark resample --peer-python .peer-venv/bin/python --threads 2
             """)
 
     @Option(help: "The peer Python (nnU-Net v1 venv).")

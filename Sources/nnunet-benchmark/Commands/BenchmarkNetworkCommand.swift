@@ -65,7 +65,7 @@ struct NetworkBenchmarkOptions: ParsableArguments {
     }
 }
 
-/// `nnunet benchmark train-step`: full training iterations of a plan's network on random data.
+/// `nnunet-benchmark train-step`: full training iterations of a plan's network on random data.
 struct BenchmarkTrainStepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-step",
@@ -114,7 +114,7 @@ struct BenchmarkTrainStepCommand: ParsableCommand {
     }
 }
 
-/// `nnunet benchmark forward`: inference of one patch (forward + softmax, no tape).
+/// `nnunet-benchmark forward`: inference of one patch (forward + softmax, no tape).
 struct BenchmarkForwardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forward",
@@ -138,7 +138,7 @@ struct BenchmarkForwardCommand: ParsableCommand {
         let input = Tensor.randomNormal([1, plans.numModalities] + stage.patchSize, using: &random)
         /// Median seconds, the resident memory the runs added at their peak (MiB) and the last output.
         func measure(_ forward: () -> Tensor) -> (times: [Double], workspace: Double, output: Tensor) {
-            AllocatorTuning.releaseFreeMemory()
+            ResidentMemory.releaseFreeMemory()
             ResidentMemory.resetPeak()
             let before = ResidentMemory.residentMiB()
             var times: [Double] = [], output = input

@@ -3,7 +3,7 @@ import Foundation
 import NNUNetCore
 import NNUNetPlanning
 
-/// `nnunet benchmark plan-and-preprocess`: end-to-end plan-and-preprocess of one raw task, nnU-Net v1's
+/// `nnunet-benchmark plan-and-preprocess`: end-to-end plan-and-preprocess of one raw task, nnU-Net v1's
 /// `nnUNet_plan_and_preprocess` against ours, interleaved, each on a fresh copy of the raw task.
 struct BenchmarkPlanAndPreprocessCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,7 +13,7 @@ struct BenchmarkPlanAndPreprocessCommand: ParsableCommand {
             Copies the raw task into fresh folders under --work-dir and runs, in turn, v1's \
             nnUNet_plan_and_preprocess (a child process, so its wall time includes Python's imports) and ours \
             (in process) with the same worker counts. Example:
-              nnunet benchmark plan-and-preprocess --raw-task $nnUNet_raw_data_base/nnUNet_raw_data/Task004_Hippocampus \\
+              nnunet-benchmark plan-and-preprocess --raw-task $nnUNet_raw_data_base/nnUNet_raw_data/Task004_Hippocampus \\
                 --peer-command .peer-venv/bin/nnUNet_plan_and_preprocess --threads 2
             """)
 
@@ -59,7 +59,7 @@ struct BenchmarkPlanAndPreprocessCommand: ParsableCommand {
                 try process.run()
                 process.waitUntilExit()
                 guard process.terminationStatus == 0 else {
-                    throw CLIError.failed("nnUNet_plan_and_preprocess failed (status \(process.terminationStatus)).")
+                    throw BenchmarkError.failed("nnUNet_plan_and_preprocess failed (status \(process.terminationStatus)).")
                 }
             })
             let ourPaths = try prepare("ours", source: source)

@@ -4,7 +4,7 @@ import NNUNetCore
 import NNUNetPlanning
 import NNUNetTraining
 
-/// `nnunet benchmark predict-large`: time and peak memory of predicting one large generated CT case with a 3d_fullres
+/// `nnunet-benchmark predict-large`: time and peak memory of predicting one large generated CT case with a 3d_fullres
 /// model planned for it, with and without test-time mirroring, through `TrainedModel.predictCase` as `nnunet predict`
 /// runs it.
 struct BenchmarkPredictLargeCommand: ParsableCommand {
@@ -21,7 +21,7 @@ struct BenchmarkPredictLargeCommand: ParsableCommand {
             full-resolution stage in slabs (nnunet predict --low_memory). The bound reported is 4 x the float32 size of the \
             input volume plus the model (parameters; also given with the measured workspace of one patch forward). \
             Example:
-              nnunet benchmark predict-large --threads 2 --base-features 8 --skip-tta --json
+              nnunet-benchmark predict-large --threads 2 --base-features 8 --skip-tta --json
             """)
 
     @Option(name: .customLong("shape"), parsing: .upToNextOption, help: "Case shape z y x in voxels.")
@@ -87,13 +87,13 @@ struct BenchmarkPredictLargeCommand: ParsableCommand {
         model.threads = threads
         model.stepSize = stepSize
         model.slabDepth = lowMemory ? GenericUNet.defaultSlabDepth : nil
-        guard let network = model.folds.first?.network else { throw CLIError.failed("the model has no fold") }
+        guard let network = model.folds.first?.network else { throw BenchmarkError.failed("the model has no fold") }
         let parameterBytes = Double(network.parameterCount * 4)
 
         // One patch forward: its time and its memory beyond the loaded model (the network's workspace). Free heap
         // memory left by writing the case and the model goes back to the system first (as in a fresh `nnunet
         // predict` process), so that it neither hides nor inflates what is measured.
-        AllocatorTuning.releaseFreeMemory()
+        ResidentMemory.releaseFreeMemory()
         ResidentMemory.resetPeak()
         let beforeForward = ResidentMemory.residentMiB()
         start = Date()
@@ -155,7 +155,7 @@ struct BenchmarkPredictLargeCommand: ParsableCommand {
             ResidentMemory.resetPeak()
             current = (name, Date(), ResidentMemory.residentMiB())
         }
-        AllocatorTuning.releaseFreeMemory()
+        ResidentMemory.releaseFreeMemory()
         let before = ResidentMemory.residentMiB()
         let start = Date()
         model.phaseObserver = { begin($0.rawValue) }
@@ -238,28 +238,5 @@ struct BenchmarkPredictLargeCommand: ParsableCommand {
                                                preprocessedFolder: "")
         plans.baseNumFeatures = baseFeatures
         return plans
-    }
-}
-
-/// Resident memory of this process from /proc/self (Linux; 0 elsewhere), with a resettable peak.
-enum ResidentMemory {
-    /// `VmHWM`: the peak resident set since the process started or since ``resetPeak()``, in MiB.
-    static func peakMiB() -> Double { statusField("VmHWM:") }
-
-    /// `VmRSS`: the resident set now, in MiB.
-    static func residentMiB() -> Double { statusField("VmRSS:") }
-
-    /// Resets `VmHWM` to the current resident set (writes 5 to /proc/self/clear_refs; ignored where not allowed).
-    static func resetPeak() {
-        guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return }
-        handle.write(Data("5".utf8))
-        try? handle.close()
-    }
-
-    private static func statusField(_ name: String) -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }),
-              let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-        return kib / 1024
     }
 }

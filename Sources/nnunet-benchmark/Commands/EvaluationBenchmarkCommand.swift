@@ -4,7 +4,7 @@ import Foundation
 import NNUNetCore
 import NNUNetEvaluation
 
-/// `nnunet benchmark evaluation`: connected components, keep-largest postprocessing and the evaluator, timed next to
+/// `nnunet-benchmark evaluation`: connected components, keep-largest postprocessing and the evaluator, timed next to
 /// nnU-Net v1 / scipy (`../shared/peer/ops_bench.py`) on the same `.npy` inputs, interleaved in one run.
 struct EvaluationBenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +17,7 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
             evaluation of --folder-cases copies of the NIfTI pair with 1 thread and with --threads threads \
             (interleaved, --repeats runs per round; wall and CPU seconds, so cpu/wall shows the cores kept busy).
 
-              nnunet benchmark evaluation --peer-python .peer-venv/bin/python \\
+              nnunet-benchmark evaluation --peer-python .peer-venv/bin/python \\
                   --ops-bench ../shared/peer/ops_bench.py --inputs-dir /tmp/peer-ops-inputs --threads 2
             """,
         aliases: ["connected-components"]
@@ -87,7 +87,7 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
             ops.append((name, .object(entry)))
         }
         var report: [(String, JSONValue)] = [
-            ("tool", .string("nnunet benchmark evaluation")), ("threads", .int(threads)), ("rounds", .int(rounds)),
+            ("tool", .string("nnunet-benchmark evaluation")), ("threads", .int(threads)), ("rounds", .int(rounds)),
             ("repeats", .int(repeats)), ("cpu_cores", .int(ProcessInfo.processInfo.activeProcessorCount)),
             ("ops", .object(ops)),
         ]
@@ -125,7 +125,7 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
                      "--ops"] + (ops.isEmpty ? Self.peerOps : Self.peerOps.filter { ops.contains($0) }),
             description: "ops_bench.py")
         guard let json = try? JSONValue.parse(String(decoding: data, as: UTF8.self), source: "ops_bench.py output") else {
-            throw CLIError.failed("ops_bench.py printed no JSON; run it by hand to see why.")
+            throw BenchmarkError.failed("ops_bench.py printed no JSON; run it by hand to see why.")
         }
         return json
     }
@@ -138,11 +138,11 @@ struct EvaluationBenchmarkCommand: ParsableCommand {
     func runSwift(inputs: URL) throws -> (ops: [String: (seconds: Double, result: String)], folder: [Int: [FolderRun]]) {
         let manifest = try? JSONValue.read(inputs.appendingPathComponent("inputs.json"))
         guard let files = manifest?["files"] else {
-            throw CLIError.failed("\(inputs.path)/inputs.json is missing or malformed; run ops_bench.py once "
-                                  + "(or pass --peer-python) to create the inputs.")
+            throw BenchmarkError.failed("\(inputs.path)/inputs.json is missing or malformed; run ops_bench.py once "
+                                        + "(or pass --peer-python) to create the inputs.")
         }
         func load(_ key: String) throws -> (bytes: [UInt8], shape: [Int]) {
-            guard let name = files[key]?["file"]?.stringValue else { throw CLIError.failed("inputs.json lacks '\(key)'") }
+            guard let name = files[key]?["file"]?.stringValue else { throw BenchmarkError.failed("inputs.json lacks '\(key)'") }
             return try NPYFile.readUInt8(inputs.appendingPathComponent(name))
         }
         let labels = try load("labels"), prediction = try load("pred"), noise = try load("noise")
@@ -269,7 +269,7 @@ enum NPYFile {
     static func readUInt8(_ url: URL) throws -> (bytes: [UInt8], shape: [Int]) {
         let data = try Data(contentsOf: url)
         guard data.count > 10, data.prefix(6) == Data([0x93] + Array("NUMPY".utf8)) else {
-            throw CLIError.failed("\(url.path) is not a .npy file")
+            throw BenchmarkError.failed("\(url.path) is not a .npy file")
         }
         let major = data[data.startIndex + 6]
         let headerLength: Int, headerStart: Int
@@ -284,17 +284,17 @@ enum NPYFile {
                             as: UTF8.self)
         guard header.contains("'descr': '|u1'") || header.contains("'descr': '<u1'"),
               header.contains("'fortran_order': False") else {
-            throw CLIError.failed("\(url.path): only C-ordered uint8 .npy files are supported (header \(header))")
+            throw BenchmarkError.failed("\(url.path): only C-ordered uint8 .npy files are supported (header \(header))")
         }
         guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
-            throw CLIError.failed("\(url.path): no shape in the header")
+            throw BenchmarkError.failed("\(url.path): no shape in the header")
         }
         let shape = header[open.upperBound..<close].split(separator: ",").compactMap {
             Int($0.trimmingCharacters(in: .whitespaces))
         }
         let count = shape.reduce(1, *)
         let start = data.startIndex + headerStart + headerLength
-        guard data.count - (headerStart + headerLength) >= count else { throw CLIError.failed("\(url.path) is truncated") }
+        guard data.count - (headerStart + headerLength) >= count else { throw BenchmarkError.failed("\(url.path) is truncated") }
         return (Array(data[start..<(start + count)]), shape)
     }
 }

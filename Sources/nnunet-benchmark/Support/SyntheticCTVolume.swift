@@ -1,14 +1,16 @@
 import Foundation
+import NNUNetCore
 
 /// A large CT-like test volume in Hounsfield units, generated in one pass (for memory and speed benchmarks of
-/// whole-case prediction; the small labelled tasks of the tests come from ``SyntheticTaskGenerator``).
+/// whole-case prediction: `nnunet-benchmark predict-large`; the small labelled tasks of the tests come from
+/// `SyntheticTaskGenerator`).
 ///
 /// Layout (z, y, x) with the given spacing: air (−1000 HU) around an elliptic body cylinder of soft tissue (40 HU)
 /// that spans every slice, a bony rod (700 HU) behind the centre, and an organ ellipsoid (120 HU) holding a lesion
 /// (70 HU), plus Gaussian noise (σ 15 HU). Values are rounded to integers, so the volume stores losslessly as int16
 /// NIfTI, as scanners write CT. The border is air (nonzero), so the nonzero mask with its holes filled covers the
 /// whole field of view and cropping keeps everything, as for real CT. Deterministic for a seed; single-threaded.
-public enum SyntheticCTVolume {
+enum SyntheticCTVolume {
     /// The generated volume and, per voxel, the structure it lies in (0 outside the organ, 1 organ, 2 lesion).
     ///
     /// - Parameters:
@@ -17,7 +19,7 @@ public enum SyntheticCTVolume {
     ///   - seed: seed of the noise.
     ///   - withLabels: also return the label map (costs one more volume of memory).
     /// - Returns: the image (Float values in HU, identity direction, origin 0) and the labels when asked for.
-    public static func make(shape: [Int], spacing: [Double], seed: UInt64 = 0, withLabels: Bool = false)
+    static func make(shape: [Int], spacing: [Double], seed: UInt64 = 0, withLabels: Bool = false)
         -> (image: Volume, labels: [Float]?) {
         precondition(shape.count == 3 && spacing.count == 3 && shape.allSatisfy { $0 > 0 },
                      "SyntheticCTVolume: shape \(shape) and spacing \(spacing) must have 3 positive entries")
