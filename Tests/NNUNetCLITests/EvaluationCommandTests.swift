@@ -5,8 +5,8 @@ import Testing
 
 @Suite("evaluate-folder and determine-postprocessing commands")
 struct EvaluationCommandTests {
-    static let reference = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/reference")
+    /// `Tests/Fixtures`: v1's `evaluate_folder` and `determine_postprocessing` inputs (eval/, postprocessing/).
+    static let reference = TestSupport.fixtures
 
     @Test("v1 and folder-mode flags parse; mixing modes is refused")
     func parsing() throws {

@@ -6,8 +6,8 @@ import Testing
 
 @Suite("ensemble and export-model-to-zip commands")
 struct ModelSharingCommandTests {
-    static let v1Model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/reference/v1_model")
+    /// `reference/v1_model` of the optional test data (22 MB).
+    static let v1Model = TestSupport.reference.appendingPathComponent("v1_model")
 
     @Test("v1 spellings of ensemble and export-model-to-zip parse")
     func parsing() throws {
@@ -37,7 +37,8 @@ struct ModelSharingCommandTests {
         }
     }
 
-    @Test("export-model-to-zip -t 901 on v1's results: strict fails, --disable_strict writes an installable zip")
+    @Test("export-model-to-zip -t 901 on v1's results: strict fails, --disable_strict writes an installable zip",
+          TestSupport.requiresSharedData("reference/v1_model"))
     func exportV1Model() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nnunet-cli-export-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -62,7 +63,8 @@ struct ModelSharingCommandTests {
         #expect(installed.contains("3d_fullres/Task901_Spheres/nnUNetTrainerV2__nnUNetPlansv2.1/plans.pkl"))
     }
 
-    @Test("ensemble writes OUT/CASE.nii.gz for v1's pred_tta ensembled with itself")
+    @Test("ensemble writes OUT/CASE.nii.gz for v1's pred_tta ensembled with itself",
+          TestSupport.requiresSharedData("reference/v1_model"))
     func ensembleV1Predictions() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nnunet-cli-ensemble-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }

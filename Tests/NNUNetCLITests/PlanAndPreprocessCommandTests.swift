@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Testing
+@testable import nnunet_benchmark
 @testable import nnunet_cli
 
 @Suite("plan-and-preprocess and its benchmarks on the command line")
@@ -19,12 +20,12 @@ struct PlanAndPreprocessCommandTests {
     }
 
     @Test func benchmarkSubcommandsParse() throws {
-        let resample = try #require(try NNUNetCommand.parseAsRoot([
-            "benchmark", "resample", "--threads", "1", "--repeats", "3", "--inputs-dir", "x",
+        let resample = try #require(try NNUNetBenchmarkCommand.parseAsRoot([
+            "resample", "--threads", "1", "--repeats", "3", "--inputs-dir", "x",
         ]) as? BenchmarkResampleCommand)
         #expect(resample.threads == 1 && resample.repeats == 3 && resample.inputsDir == "x")
-        let endToEnd = try #require(try NNUNetCommand.parseAsRoot([
-            "benchmark", "plan-and-preprocess", "--raw-task", "Task004_Hippocampus", "--rounds", "1",
+        let endToEnd = try #require(try NNUNetBenchmarkCommand.parseAsRoot([
+            "plan-and-preprocess", "--raw-task", "Task004_Hippocampus", "--rounds", "1",
         ]) as? BenchmarkPlanAndPreprocessCommand)
         #expect(endToEnd.rawTask == "Task004_Hippocampus" && endToEnd.rounds == 1)
     }

@@ -2,12 +2,14 @@ import ArgumentParser
 import Foundation
 import NNUNetCore
 import Testing
+@testable import nnunet_benchmark
 @testable import nnunet_cli
 
-/// `nnunet predict` on the genuine v1 model of ../shared/reference/v1_model, as a user runs it on a v1 results folder.
+/// `nnunet predict` on the genuine v1 model of `reference/v1_model` (optional test data, 22 MB), as a user runs it on a
+/// v1 results folder.
 @Suite("predict on a v1 results folder")
 struct PredictCommandTests {
-    static let v1Model = EvaluationCommandTests.reference.appendingPathComponent("v1_model")
+    static let v1Model = TestSupport.reference.appendingPathComponent("v1_model")
 
     static func withScratch(_ body: (URL) throws -> Void) throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("nnunet-cli-predict-\(UUID().uuidString)")
@@ -25,7 +27,8 @@ struct PredictCommandTests {
         try command.run(paths: paths)
     }
 
-    @Test("-z writes the nifti, v1's npz + pkl, plans.pkl and prediction_time.txt; existing cases are skipped")
+    @Test("-z writes the nifti, v1's npz + pkl, plans.pkl and prediction_time.txt; existing cases are skipped",
+          TestSupport.requiresSharedData("reference/v1_model"))
     func saveNpzAndSkip() throws {
         try Self.withScratch { scratch in
             let input = scratch.appendingPathComponent("in"), output = scratch.appendingPathComponent("out")
@@ -61,7 +64,8 @@ struct PredictCommandTests {
         }
     }
 
-    @Test("--low_memory evaluates the full-resolution stage in slabs and gives v1's labels")
+    @Test("--low_memory evaluates the full-resolution stage in slabs and gives v1's labels",
+          TestSupport.requiresSharedData("reference/v1_model"))
     func lowMemory() throws {
         let folder = Self.v1Model.appendingPathComponent(
             "results/nnUNet/3d_fullres/Task901_Spheres/nnUNetTrainerV2__nnUNetPlansv2.1")
@@ -85,7 +89,8 @@ struct PredictCommandTests {
         }
     }
 
-    @Test("bad input: an empty input folder, an output that is a file, a missing fold and an unknown task are named")
+    @Test("bad input: an empty input folder, an output that is a file, a missing fold and an unknown task are named",
+          TestSupport.requiresSharedData("reference/v1_model"))
     func badInput() throws {
         try Self.withScratch { scratch in
             let input = scratch.appendingPathComponent("in")
@@ -106,10 +111,10 @@ struct PredictCommandTests {
         }
     }
 
-    @Test("benchmark predict and convert-v1-model parse")
+    @Test("nnunet-benchmark predict and convert-v1-model parse")
     func parsing() throws {
-        let bench = try #require(try NNUNetCommand.parseAsRoot([
-            "benchmark", "predict", "--disable_tta", "--threads", "1", "--peer-bin", "venv/bin", "-f", "0", "1",
+        let bench = try #require(try NNUNetBenchmarkCommand.parseAsRoot([
+            "predict", "--disable_tta", "--threads", "1", "--peer-bin", "venv/bin", "-f", "0", "1",
         ]) as? BenchmarkPredictCommand)
         #expect(bench.disableTTA && bench.threads == 1 && bench.peerBin == "venv/bin" && bench.folds == ["0", "1"])
         let convert = try #require(try NNUNetCommand.parseAsRoot(["convert-v1-model", "-i", "a", "-o", "b"])

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import NNUNetCore
 
-/// ../shared/reference/conversion: a 4D MSD task and what nnU-Net v1's split_4d wrote for it.
+/// `Tests/Fixtures/conversion`: a 4D MSD task and what nnU-Net v1's split_4d wrote for it.
 @Suite("MSD 4D conversion")
 struct DecathlonConversionTests {
     static let typeNames: [String: NIfTIDataType] = [
@@ -12,7 +12,7 @@ struct DecathlonConversionTests {
 
     @Test("Task92_TwoChannel converts to the same files, channels and geometry as nnU-Net did")
     func fourDimensional() throws {
-        let reference = TestSupport.reference.appendingPathComponent("conversion")
+        let reference = TestSupport.fixtures.appendingPathComponent("conversion")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: reference
             .appendingPathComponent("Task922_from_msd.json"))) as? [String: Any])
         let files = try #require(json["files"] as? [String: [String: Any]])
@@ -54,7 +54,7 @@ struct DecathlonConversionTests {
         try TestSupport.withTemporaryFolder { folder in
             let msd = folder.appendingPathComponent("my_msd_copy")
             let raw = folder.appendingPathComponent("raw")
-            try FileManager.default.copyItem(at: TestSupport.reference.appendingPathComponent(
+            try FileManager.default.copyItem(at: TestSupport.fixtures.appendingPathComponent(
                 "conversion/Task92_TwoChannel"), to: msd)
             #expect(throws: CoreError.self) {
                 try DecathlonConverter.convert(msdFolder: msd, rawDataFolder: raw)

@@ -2,8 +2,10 @@ import Foundation
 import Testing
 @testable import NNUNetCore
 
-/// Real data: ../shared/data/msd_hippocampus (MSD Task04, CC BY-SA 4.0) and nnU-Net v1's conversion of it.
-@Suite("MSD Hippocampus: reading and conversion")
+/// Real data: `data/msd_hippocampus` of the optional test data (MSD Task04, CC BY-SA 4.0, 20 MB) and nnU-Net v1's
+/// conversion of it.
+@Suite("MSD Hippocampus: reading and conversion",
+       TestSupport.requiresSharedData("data/msd_hippocampus", "reference/Task004_Hippocampus"))
 struct HippocampusTests {
     struct Row {
         var shapeXYZ: [Int], spacingXYZ: [Double], imageType: String, labelType: String

@@ -7,7 +7,8 @@ struct CheckpointFormatTests {
     static let modelFolder = TestSupport.reference.appendingPathComponent(
         "v1_model/results/nnUNet/3d_fullres/Task901_Spheres/nnUNetTrainerV2__nnUNetPlansv2.1/fold_0")
 
-    @Test("nnU-Net v1's torch zip checkpoint: every state_dict tensor with the right shape and sum")
+    @Test("nnU-Net v1's torch zip checkpoint: every state_dict tensor with the right shape and sum",
+          TestSupport.requiresSharedData("reference/v1_model"))
     func torchCheckpoint() throws {
         let checkpoint = try TorchCheckpoint(contentsOf: Self.modelFolder
             .appendingPathComponent("model_final_checkpoint.model"))
@@ -34,7 +35,8 @@ struct CheckpointFormatTests {
 
     @Test("a file that is not a checkpoint is an error naming it")
     func notACheckpoint() throws {
-        let url = Self.modelFolder.appendingPathComponent("model_final_checkpoint.model.pkl")
+        // A genuine v1 pickle (not a torch zip).
+        let url = TestSupport.fixtures.appendingPathComponent("Task004_Hippocampus/splits_final.pkl")
         do {
             _ = try TorchCheckpoint(contentsOf: url)
             Issue.record("no error")

@@ -11,29 +11,38 @@ struct PickleTests {
         return out
     }
 
-    /// Every pickle nnU-Net v1 wrote into ../shared/reference.
-    static let referencePickles: [String] = {
-        let root = TestSupport.reference
+    /// Every pickle nnU-Net v1 wrote below `root`, as paths relative to it.
+    static func pickles(below root: URL) -> [String] {
         let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
         var found: [String] = []
         while let url = enumerator?.nextObject() as? URL {
             if url.pathExtension == "pkl" { found.append(String(url.path.dropFirst(root.path.count + 1))) }
         }
         return found.sorted()
-    }()
+    }
 
-    @Test("every pickle in the reference folder loads", arguments: referencePickles)
-    func referencePickle(path: String) throws {
-        let value = try PickleReader.read(contentsOf: TestSupport.reference.appendingPathComponent(path))
+    static func expectDictOrList(_ url: URL) throws {
+        let value = try PickleReader.read(contentsOf: url)
         switch value {
         case .dict, .list: break
         default: Issue.record("unexpected top-level value \(value)")
         }
     }
 
+    @Test("every pickle of the in-repository fixtures loads", arguments: pickles(below: TestSupport.fixtures))
+    func fixturePickle(path: String) throws {
+        try Self.expectDictOrList(TestSupport.fixtures.appendingPathComponent(path))
+    }
+
+    @Test("every pickle of the full reference set loads (plans, checkpoints, predictions)",
+          TestSupport.requiresSharedData("reference"), arguments: pickles(below: TestSupport.reference))
+    func referencePickle(path: String) throws {
+        try Self.expectDictOrList(TestSupport.reference.appendingPathComponent(path))
+    }
+
     @Test("splits_final.pkl written by numpy 2 and numpy 1 equals splits_final.json")
     func splits() throws {
-        let folder = TestSupport.reference.appendingPathComponent("Task004_Hippocampus")
+        let folder = TestSupport.fixtures.appendingPathComponent("Task004_Hippocampus")
         let jsonData = try Data(contentsOf: folder.appendingPathComponent("splits_final.json"))
         let json = try #require(try JSONSerialization.jsonObject(with: jsonData) as? [[String: [String]]])
         for name in ["splits_final.pkl", "splits_final_numpy1.pkl"] {
@@ -49,7 +58,8 @@ struct PickleTests {
         }
     }
 
-    @Test("plans.pkl of the v1 model: nested dicts, numpy arrays and scalars")
+    @Test("plans.pkl of the v1 model: nested dicts, numpy arrays and scalars",
+          TestSupport.requiresSharedData("reference/v1_model"))
     func plans() throws {
         let url = TestSupport.reference.appendingPathComponent(
             "v1_model/results/nnUNet/3d_fullres/Task901_Spheres/nnUNetTrainerV2__nnUNetPlansv2.1/plans.pkl")
@@ -71,7 +81,8 @@ struct PickleTests {
         #expect(pools.map { $0.elements?.compactMap(\.intValue) ?? [] } == jsonStage["pool_op_kernel_sizes"] as? [[Int]])
     }
 
-    @Test("the torch checkpoint's data.pkl yields tensor references")
+    @Test("the torch checkpoint's data.pkl yields tensor references",
+          TestSupport.requiresSharedData("reference/v1_model"))
     func checkpointPickle() throws {
         // The checkpoint is a zip; its data.pkl is stored uncompressed (compress_type 0) at data_offset 128.
         let reportData = try Data(contentsOf: TestSupport.reference.appendingPathComponent("v1_model/pickle_report.json"))
@@ -134,16 +145,14 @@ struct PickleTests {
                 #expect(error.description.contains(name), "\(name): \(error)")
             }
         }
-        do {
-            _ = try PickleReader(source: "x").decode(Array("cos\nsystem\n(S'echo pwned'\ntR.".utf8))
-        } catch let error as CoreError {
-            #expect(error == .forbiddenPickleGlobal(source: "x", name: "os.system"))
+        #expect(throws: CoreError.forbiddenPickleGlobal(source: "x", name: "os.system")) {
+            try PickleReader(source: "x").decode(Array("cos\nsystem\n(S'echo pwned'\ntR.".utf8))
         }
     }
 
     @Test("random mutations of a real pickle never crash")
     func fuzz() throws {
-        let original = Array(try Data(contentsOf: TestSupport.reference.appendingPathComponent(
+        let original = Array(try Data(contentsOf: TestSupport.fixtures.appendingPathComponent(
             "Task004_Hippocampus/splits_final.pkl")))
         var random = SeededGenerator(seed: 42)
         var decoded = 0

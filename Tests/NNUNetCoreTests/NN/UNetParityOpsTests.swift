@@ -2,7 +2,8 @@ import Foundation
 @testable import NNUNetCore
 import Testing
 
-/// The ops the U-Net needs, against nnU-Net v1's own activations in `../shared/reference/unet_parity`.
+/// The ops the U-Net needs, against nnU-Net v1's own activations in `unet_parity` (2d: `Tests/Fixtures/unet_parity`;
+/// 3d: `reference/unet_parity` of the optional test data, see ``TestSupport/sharedData``).
 ///
 /// Each block is recomputed from the stored activation that feeds it (so an error cannot hide behind another),
 /// following the README's forward rules: conv(+bias) → InstanceNorm(eps 1e-5) → LeakyReLU(0.01); encoder stage d
@@ -18,7 +19,7 @@ struct UNetParityOpsTests {
         let parameters: [String: Tensor]
 
         init(variant: String) throws {
-            folder = TestSupport.reference.appendingPathComponent("unet_parity/\(variant)")
+            folder = TestSupport.unetParityFolder(variant)
             let index = try JSONSerialization.jsonObject(
                 with: Data(contentsOf: folder.appendingPathComponent("index.json"))) as? [String: Any] ?? [:]
             let config = index["config"] as? [String: Any] ?? [:]
@@ -73,7 +74,13 @@ struct UNetParityOpsTests {
         }
     }
 
-    @Test("every encoder, bottleneck and decoder block, transposed conv and head", arguments: ["3d", "2d"])
+    @Test("every encoder, bottleneck and decoder block, transposed conv and head (2d)")
+    func blocks2D() throws { try blocks("2d") }
+
+    @Test("every encoder, bottleneck and decoder block, transposed conv and head (3d)",
+          TestSupport.requiresSharedData("reference/unet_parity/3d"))
+    func blocks3D() throws { try blocks("3d") }
+
     func blocks(_ variant: String) throws {
         let f = try Fixture(variant: variant)
         let p = f.pool.count

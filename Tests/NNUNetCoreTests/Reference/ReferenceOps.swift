@@ -1,7 +1,7 @@
 import Foundation
 
 /// Slow, obvious float64 implementations of the kernels, written straight from the formulas (PyTorch docs and
-/// `../shared/reference/unet_parity/README.md`). Spatial shapes are (D, H, W); 2D uses D = 1.
+/// `Tests/Fixtures/unet_parity/README.md`). Spatial shapes are (D, H, W); 2D uses D = 1.
 enum ReferenceOps {
     /// `out[n,co,o] = b[co] + Σ_{ci,k} w[co,ci,k] · x[n, ci, o·s - p + k]`, zero outside the input.
     static func conv(_ x: [Float], n: Int, cin: Int, size: [Int], _ w: [Float], cout: Int, kernel: [Int],

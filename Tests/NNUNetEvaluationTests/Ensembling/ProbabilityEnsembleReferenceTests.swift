@@ -4,7 +4,8 @@ import NNUNetEvaluation
 import NNUNetPlanning
 import Testing
 
-@Suite("Ensembling nnU-Net v1's own predict --save_npz output")
+/// `reference/v1_model` of the optional test data (22 MB).
+@Suite("Ensembling nnU-Net v1's own predict --save_npz output", TestSupport.requiresSharedData("reference/v1_model"))
 struct ProbabilityEnsembleReferenceTests {
     static let predictions = TestSupport.reference.appendingPathComponent("v1_model/pred_tta")
 

@@ -10,7 +10,7 @@ struct SurfaceMetricsTests {
     @Test("HD95 and ASSD equal v1/medpy on the eval reference cases")
     func matchesMedpy() throws {
         let golden = try JSONValue.read(Self.golden)
-        let evalFolder = TestSupport.reference.appendingPathComponent("eval")
+        let evalFolder = TestSupport.fixtures.appendingPathComponent("eval")
         let cases = try #require(golden["cases"]?.objectValue)
         #expect(cases.count == 10)
         for (name, labels) in cases {

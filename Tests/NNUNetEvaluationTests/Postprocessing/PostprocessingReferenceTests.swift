@@ -3,10 +3,10 @@ import NNUNetCore
 import Testing
 @testable import NNUNetEvaluation
 
-/// `../shared/reference/postprocessing`: nnU-Net v1's `determine_postprocessing` on a fabricated fold.
+/// `Tests/Fixtures/postprocessing`: nnU-Net v1's `determine_postprocessing` on a fabricated fold.
 @Suite("determine-postprocessing against nnU-Net v1")
 struct PostprocessingReferenceTests {
-    static let folder = TestSupport.reference.appendingPathComponent("postprocessing")
+    static let folder = TestSupport.fixtures.appendingPathComponent("postprocessing")
 
     struct ExpectedCase {
         var name: String

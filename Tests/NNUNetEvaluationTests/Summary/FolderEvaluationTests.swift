@@ -45,7 +45,7 @@ func lastTwoComponents(_ path: String) -> String {
 
 @Suite("evaluate-folder against nnU-Net v1")
 struct FolderEvaluationTests {
-    static let evalReference = TestSupport.reference.appendingPathComponent("eval")
+    static let evalReference = TestSupport.fixtures.appendingPathComponent("eval")
 
     @Test("summary.json equals v1's on every case, label and metric")
     func matchesReference() throws {
@@ -150,7 +150,7 @@ struct FolderEvaluationTests {
         try TestSupport.withTemporaryFolder { folder in
             let url = folder.appendingPathComponent("summary.json")
             try FileManager.default.copyItem(
-                at: TestSupport.reference.appendingPathComponent("postprocessing/validation_raw/summary.json"), to: url)
+                at: TestSupport.fixtures.appendingPathComponent("postprocessing/validation_raw/summary.json"), to: url)
             try EvaluationSummary.addForegroundMean(toFileAt: url)
             let golden = TestSupport.repositoryRoot.appendingPathComponent(
                 "Tests/Golden/evaluation/foreground_mean_validation_raw.json")

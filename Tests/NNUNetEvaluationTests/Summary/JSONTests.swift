@@ -46,7 +46,7 @@ struct JSONTests {
     func roundTripReferenceFiles() throws {
         for path in ["eval/summary.json", "postprocessing/validation_raw/summary.json",
                      "postprocessing/validation_raw_postprocessed/summary.json", "postprocessing/postprocessing.json"] {
-            let url = TestSupport.reference.appendingPathComponent(path)
+            let url = TestSupport.fixtures.appendingPathComponent(path)
             let text = try String(contentsOf: url, encoding: .utf8)
             let parsed = try JSONValue.parse(text)
             #expect(parsed.serialized(sortKeys: true, indent: 4) == text, "\(path)")

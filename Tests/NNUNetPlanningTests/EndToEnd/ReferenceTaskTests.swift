@@ -3,9 +3,11 @@ import NNUNetCore
 import Testing
 @testable import NNUNetPlanning
 
-/// plan-and-preprocess on the two tasks nnU-Net v1 produced golden outputs for (`../shared/reference`).
+/// plan-and-preprocess on the two tasks nnU-Net v1 produced golden outputs for (`reference/` and `data/` of the
+/// optional test data, see ``PlanningTestSupport/sharedData``).
 @Suite(.serialized) struct ReferenceTaskTests {
-    @Test func spheresMatchesNNUNetV1() throws {
+    @Test(PlanningTestSupport.requiresSharedData("reference/Task901_Spheres"))
+    func spheresMatchesNNUNetV1() throws {
         let reference = PlanningTestSupport.reference.appendingPathComponent("Task901_Spheres")
         try PlanningTestSupport.withTemporaryFolder { root in
             let paths = try PlanningTestSupport.makeRawTask(copying: reference.appendingPathComponent("raw"),
@@ -34,7 +36,8 @@ import Testing
         }
     }
 
-    @Test func hippocampusMatchesNNUNetV1() throws {
+    @Test(PlanningTestSupport.requiresSharedData("data/msd_hippocampus", "reference/Task004_Hippocampus"))
+    func hippocampusMatchesNNUNetV1() throws {
         let reference = PlanningTestSupport.reference.appendingPathComponent("Task004_Hippocampus")
         try PlanningTestSupport.withTemporaryFolder { root in
             let paths = NNUNetPaths.inside(root)

@@ -61,8 +61,42 @@ struct BatchLoaderTests {
             }
             #expect(identifier == "case_broken" && path.hasSuffix("case_broken.npy"))
             #expect(caught?.description.contains("case_broken") == true)
-            // The loader keeps working after an error.
-            _ = try? loader.next()
+            // The loader keeps working after an error: each later call hands out its own batch, or the error of that
+            // batch (one that drew the broken case again), never loaderStopped and never a hang.
+            for _ in 0..<8 {
+                do {
+                    let batch = try loader.next()
+                    #expect(batch.caseIdentifiers.allSatisfy { $0 == "case_good" })
+                } catch let error as TrainingError {
+                    guard case let .unreadableCase(identifier, _, _) = error else {
+                        Issue.record("expected unreadableCase after the first error, got \(error)")
+                        return
+                    }
+                    #expect(identifier == "case_broken")
+                }
+            }
+        }
+    }
+
+    @Test("an error fails only its own batch: the call after it returns the next batch, in order")
+    func recoveryAfterError() throws {
+        for workers in [1, 3] {
+            let loader = BatchLoader(workers: workers, capacity: 2, seed: 1) { index, _ in
+                if index == 1 || index == 2 {
+                    throw TrainingError.unreadableCase(identifier: "case_\(index)", path: "case_\(index).npy",
+                                                       reason: "simulated")
+                }
+                return Batch(data: [Float(index)], segmentation: [0], batchSize: 1, dataChannels: 1,
+                             segmentationChannels: 1, spatialShape: [1, 1], caseIdentifiers: ["case_\(index)"])
+            }
+            defer { loader.stop() }
+            #expect(try loader.next().data == [0], "workers \(workers)")
+            for index in [1, 2] {
+                #expect(throws: TrainingError.unreadableCase(identifier: "case_\(index)", path: "case_\(index).npy",
+                                                             reason: "simulated")) { try loader.next() }
+            }
+            #expect(try loader.next().data == [3], "workers \(workers)")
+            #expect(try loader.next().data == [4], "workers \(workers)")
         }
     }
 

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Cross-validation splits")
 struct CrossValidationSplitsTests {
-    static let golden = TestSupport.reference.appendingPathComponent("Task004_Hippocampus")
+    static let golden = TestSupport.fixtures.appendingPathComponent("Task004_Hippocampus")
 
     static func goldenSplits() throws -> [CrossValidationFold] {
         try JSONDecoder().decode([CrossValidationFold].self,

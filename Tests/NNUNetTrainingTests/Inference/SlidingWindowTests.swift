@@ -21,7 +21,7 @@ struct SlidingWindowTests {
 
     @Test("padded shapes and steps equal nnU-Net v1's for the three v1_model test cases")
     func goldenSteps() throws {
-        let data = try Data(contentsOf: TestSupport.reference.appendingPathComponent(
+        let data = try Data(contentsOf: TestSupport.fixtures.appendingPathComponent(
             "v1_model/stages/stages_report.json"))
         let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let statistics = try #require(report["all_cases_float32_tie_statistics"] as? [String: Any])

@@ -4,9 +4,10 @@ import NNUNetPlanning
 import Testing
 @testable import NNUNetTraining
 
-/// ../shared/reference/v1_model end to end: the genuine v1 trainer folder loaded by ``TrainedModel`` (plans.pkl,
-/// torch checkpoint, .model.pkl) predicts the raw test images as nnU-Net v1's `nnUNet_predict --save_npz` did.
-@Suite("A v1 model folder predicts like nnUNet_predict")
+/// `reference/v1_model` of the optional test data (22 MB) end to end: the genuine v1 trainer folder loaded by
+/// ``TrainedModel`` (plans.pkl, torch checkpoint, .model.pkl) predicts the raw test images as nnU-Net v1's
+/// `nnUNet_predict --save_npz` did.
+@Suite("A v1 model folder predicts like nnUNet_predict", TestSupport.requiresSharedData("reference/v1_model"))
 struct V1ModelFolderTests {
     static let root = TestSupport.reference.appendingPathComponent("v1_model")
     static let trainerFolder = root.appendingPathComponent(
@@ -160,7 +161,8 @@ struct V1ModelFolderTests {
 
 @Suite("convert-v1-model")
 struct V1ModelConversionTests {
-    @Test("the converted folder loads with identical weights, momentum, epoch and copied files")
+    @Test("the converted folder loads with identical weights, momentum, epoch and copied files",
+          TestSupport.requiresSharedData("reference/v1_model"))
     func conversion() throws {
         try TestSupport.withTemporaryFolder { folder in
             let output = folder.appendingPathComponent("3d_fullres/Task901_Spheres/nnUNetTrainerV2__nnUNetPlansv2.1")
@@ -196,7 +198,7 @@ struct V1ModelConversionTests {
     }
 }
 
-@Suite("-pretrained_weights")
+@Suite("-pretrained_weights", TestSupport.requiresSharedData("reference/v1_model"))
 struct PretrainedWeightsTests {
     static let v1Checkpoint = V1ModelFolderTests.trainerFolder.appendingPathComponent(
         "fold_0/model_final_checkpoint.model")

@@ -3,9 +3,9 @@ import NNUNetCore
 import Testing
 @testable import NNUNetTraining
 
-/// ../shared/reference/v1_model: a genuine nnU-Net v1 model, its preprocessed input of spheres_ts002 and the float32
-/// softmax v1 predicted from it, with and without mirroring.
-@Suite("Sliding-window prediction with a v1 model")
+/// `reference/v1_model` of the optional test data (22 MB): a genuine nnU-Net v1 model, its preprocessed input of
+/// spheres_ts002 and the float32 softmax v1 predicted from it, with and without mirroring.
+@Suite("Sliding-window prediction with a v1 model", TestSupport.requiresSharedData("reference/v1_model"))
 struct V1ModelInferenceTests {
     static let root = TestSupport.reference.appendingPathComponent("v1_model")
 

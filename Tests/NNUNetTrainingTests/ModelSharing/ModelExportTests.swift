@@ -178,7 +178,8 @@ struct ModelExportTests {
         }
     }
 
-    @Test("nnU-Net v1's model folder: strict fails on the missing postprocessing.json; relaxed, the copy loads")
+    @Test("nnU-Net v1's model folder: strict fails on the missing postprocessing.json; relaxed, the copy loads",
+          TestSupport.requiresSharedData("reference/v1_model"))
     func v1ModelFolder() throws {
         let results = TestSupport.reference.appendingPathComponent("v1_model/results/nnUNet")
         var options = ModelExport.Options(task: "Task901_Spheres")

@@ -3,7 +3,8 @@ import NNUNetCore
 import Testing
 @testable import NNUNetTraining
 
-/// ../shared/reference/unet_parity: nnU-Net v1's Generic_UNet, loss, gradients and SGD steps on fixed weights.
+/// unet_parity: nnU-Net v1's Generic_UNet, loss, gradients and SGD steps on fixed weights (2d in `Tests/Fixtures`;
+/// 3d in `reference/` of the optional test data, see ``TestSupport/sharedData``).
 @Suite("Generic U-Net parity with nnU-Net v1")
 struct UNetParityTests {
     struct Variant: Sendable, CustomStringConvertible {
@@ -12,7 +13,7 @@ struct UNetParityTests {
     }
 
     static func folder(_ variant: String) -> URL {
-        TestSupport.reference.appendingPathComponent("unet_parity/\(variant)")
+        TestSupport.unetParityFolder(variant)
     }
 
     static func index(_ variant: String) throws -> [String: Any] {
@@ -59,7 +60,13 @@ struct UNetParityTests {
         return (ok, worst)
     }
 
-    @Test("forward outputs, targets, loss, gradients and two SGD steps match", arguments: ["3d", "2d"])
+    @Test("forward outputs, targets, loss, gradients and two SGD steps match (2d)")
+    func parity2D() throws { try parity(variant: "2d") }
+
+    @Test("forward outputs, targets, loss, gradients and two SGD steps match (3d)",
+          TestSupport.requiresSharedData("reference/unet_parity/3d"))
+    func parity3D() throws { try parity(variant: "3d") }
+
     func parity(variant: String) throws {
         let (network, index) = try Self.makeNetwork(variant)
         let config = try #require(index["config"] as? [String: Any])
@@ -137,7 +144,13 @@ struct UNetParityTests {
         }
     }
 
-    @Test("the clipping branch scales gradients as clip_grad_norm_ (max norm 0.1)", arguments: ["3d", "2d"])
+    @Test("the clipping branch scales gradients as clip_grad_norm_ (max norm 0.1) (2d)")
+    func clipping2D() throws { try clipping(variant: "2d") }
+
+    @Test("the clipping branch scales gradients as clip_grad_norm_ (max norm 0.1) (3d)",
+          TestSupport.requiresSharedData("reference/unet_parity/3d"))
+    func clipping3D() throws { try clipping(variant: "3d") }
+
     func clipping(variant: String) throws {
         let (network, index) = try Self.makeNetwork(variant)
         let config = try #require(index["config"] as? [String: Any])
