@@ -31,6 +31,12 @@ public enum CoreError: Error, LocalizedError, CustomStringConvertible, Equatable
     case invalidPickle(source: String, reason: String)
     /// A pickle that names a Python global outside the reader's allow-list (it is never executed).
     case forbiddenPickleGlobal(source: String, name: String)
+    /// A folder that another run holds the ``FolderLock`` of; `holder` is the lock file's text (process id, host,
+    /// start time, purpose).
+    case folderLocked(path: String, holder: String)
+    /// An image header whose geometry is unusable: a non-finite or non-positive spacing (`pixdim`), a non-finite
+    /// origin or direction (quaternion, `qoffset`, `srow`), or a direction that is not orthonormal.
+    case invalidGeometry(path: String, field: String, reason: String)
 
     /// The message shown to the user: what went wrong, with the file or folder involved, and what to do next.
     public var description: String {
@@ -67,6 +73,13 @@ public enum CoreError: Error, LocalizedError, CustomStringConvertible, Equatable
                 + "plans, splits, model pickles and PyTorch checkpoints are supported."
         case let .fileSystem(path, reason):
             return "File system operation on '\(path)' failed: \(reason)"
+        case let .folderLocked(path, holder):
+            return "'\(path)' is in use by another run: \(holder). Two runs must not write the same folder; wait for "
+                + "that run to finish or stop it. (The lock is released when its process ends, even by kill -9, so "
+                + "a lock file left by a dead process is taken over automatically.)"
+        case let .invalidGeometry(path, field, reason):
+            return "Image '\(path)' has an unusable geometry: header field \(field) \(reason). Fix the header (e.g. "
+                + "rewrite the image with a valid spacing and affine in SimpleITK or nibabel) or remove the case."
         }
     }
 

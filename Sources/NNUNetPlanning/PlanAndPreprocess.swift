@@ -45,6 +45,12 @@ public enum PlanAndPreprocess {
 
     /// Runs everything for one task.
     ///
+    /// Holds the ``FolderLock`` of the cropped and of the preprocessed task folder for the whole run, so a second run
+    /// on the task fails at once with ``CoreError/folderLocked(path:holder:)``; stray temporary files of killed runs
+    /// are removed from both folders once the locks are taken. Label values that dataset.json does not declare are
+    /// an error (``PlanningError/undeclaredLabels(caseIdentifier:path:values:declared:)``) whether or not the
+    /// dataset was verified first: v1 checks them only with `--verify_dataset_integrity`.
+    ///
     /// - Parameters:
     ///   - taskName: `TaskXXX_NAME`.
     ///   - paths: the three roots (raw base and preprocessed are needed).
@@ -59,6 +65,16 @@ public enum PlanAndPreprocess {
         guard FileManager.default.fileExists(atPath: raw.appendingPathComponent("dataset.json").path) else {
             throw PlanningError.missingIntermediate(path: raw.appendingPathComponent("dataset.json").path,
                                                     hint: "Convert or create the raw task first.")
+        }
+        let purpose = "nnunet plan-and-preprocess \(taskName)"
+        let croppedLock = try FolderLock.acquire(cropped, purpose: purpose)
+        defer { croppedLock.release() }
+        let preprocessedLock = try FolderLock.acquire(preprocessed, purpose: purpose)
+        defer { preprocessedLock.release() }
+        let removed = TemporaryFile.sweep(cropped, startedBefore: croppedLock.acquiredAt)
+            + TemporaryFile.sweep(preprocessed, startedBefore: preprocessedLock.acquiredAt)
+        if !removed.isEmpty {
+            report?(.step("Removed \(removed.count) temporary file(s) left by an interrupted run"))
         }
         func caseProgress(_ step: String) -> CaseProgress {
             { done, total, id in report?(.caseDone(step: step, done: done, total: total, identifier: id)) }
@@ -84,7 +100,7 @@ public enum PlanAndPreprocess {
             let file = preprocessed.appendingPathComponent(planner.plansFileName)
             if options.preprocess {
                 try copyGroundTruth(from: cropped, to: preprocessed)
-                let preprocessor = Preprocessor(plans: plans)
+                let preprocessor = try Preprocessor(plans: plans, source: file.path)
                 try preprocessor.run(croppedFolder: cropped, taskFolder: preprocessed, threads: { stage in
                     plans.numStages > 1 && stage == 0 && planner.dimensionality == .threeD
                         ? options.threadsLowres : options.threadsFullres

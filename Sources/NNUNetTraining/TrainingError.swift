@@ -27,6 +27,9 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
     /// The cascade cannot run: the 3d_lowres predictions it builds on (`pred_next_stage/`, or a `-l` folder) are
     /// missing for some cases.
     case incompletePreviousStage(folder: String, missing: [String], fix: String)
+    /// Training stopped because the loss or the weights became NaN or infinite (`problem` says which, in epoch
+    /// `epoch` of the fold folder `folder`); `lastFiniteCheckpoint` names the checkpoint `-c` continues from, if any.
+    case nonFiniteTraining(folder: String, epoch: Int, problem: String, lastFiniteCheckpoint: String?)
 
     /// The message shown to the user: what went wrong, with the file, case or fold involved, and what to do next.
     public var description: String {
@@ -42,8 +45,9 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
         case let .invalidFold(fold):
             return "'\(fold)' is not a fold: use 0, 1, 2, 3, 4 (or another number of the splits file) or 'all'."
         case let .corruptCheckpoint(path, reason):
-            return "Cannot load the checkpoint '\(path)': \(reason). The previous checkpoints in the same folder are "
-                + "untouched; delete the broken file to continue from another one."
+            return "Cannot load the checkpoint '\(path)': \(reason). The other checkpoints in the same folder are "
+                + "untouched; 'nnunet train ... -c' moves a damaged checkpoint aside (NAME.model.damaged-<time>) and "
+                + "continues from the newest intact one."
         case let .unreadableCase(identifier, path, reason):
             return "Cannot load preprocessed case '\(identifier)' ('\(path)'): \(reason). Rerun "
                 + "'nnunet plan-and-preprocess' for this task to rewrite the preprocessed data."
@@ -60,6 +64,12 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
             return "Cannot use the model: \(what)."
         case let .incompleteModelExport(path, reason):
             return "Cannot export the model: '\(path)' \(reason). Nothing was written."
+        case let .nonFiniteTraining(folder, epoch, problem, last):
+            let resume = last.map { "The last finite checkpoint is \($0) in '\(folder)'; 'nnunet train ... -c' "
+                + "continues from it" } ?? "No finite checkpoint was written in '\(folder)' yet; start the fold again"
+            return "Training stopped in epoch \(epoch): \(problem). No checkpoint with non-finite weights was written. "
+                + "\(resume). Lower the learning rate (a trainer variant) or check the training data for extreme or "
+                + "NaN values first, or the same will happen again."
         case let .incompletePreviousStage(folder, missing, fix):
             let shown = missing.prefix(5).joined(separator: ", ") + (missing.count > 5 ? ", ..." : "")
             return "The 3d_cascade_fullres stage needs the 3d_lowres segmentation of every case, but '\(folder)' lacks "

@@ -1,5 +1,4 @@
 // libnifti2 (Debian: libnifti2-dev) reads and writes NIfTI-1 and NIfTI-2, plain or gzipped.
-// nifti2_io.h includes <znzlib.h>: importing targets pass -Xcc -I/usr/include/nifti.
 #include <nifti/nifti2_io.h>
 // zlib (Debian: zlib1g-dev): used to peek at headers of plain or gzipped files before libnifti parses them.
 #include <zlib.h>

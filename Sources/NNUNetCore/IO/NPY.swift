@@ -118,10 +118,10 @@ public enum NPY {
     /// file (preprocessing writes thousands of small files; durability against power loss is not needed there,
     /// only that an interrupted run never leaves a partial file under the final name).
     public static func writeAtomically(_ parts: [UnsafeRawBufferPointer], to url: URL) throws {
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".tmp-\(UUID().uuidString)-\(url.lastPathComponent)")
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let temporary = TemporaryFile.url(for: url)
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
+            TemporaryFile.remove(temporary)
             throw CoreError.fileSystem(path: url.path, reason: "cannot write (\(String(cString: strerror(errno))))")
         }
         for part in parts {

@@ -11,8 +11,7 @@ public enum NPZ {
     /// order.
     /// - Throws: ``CoreError/fileSystem(path:reason:)`` naming the file when it cannot be written.
     public static func write(_ arrays: [(name: String, array: NPYArray)], to url: URL, compressed: Bool = true) throws {
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".tmp-\(UUID().uuidString)-\(url.lastPathComponent)")
+        let temporary = TemporaryFile.url(for: url)
         do {
             let archive = try Archive(url: temporary, accessMode: .create)
             for (name, array) in arrays {
@@ -24,7 +23,7 @@ public enum NPZ {
                 }
             }
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
+            TemporaryFile.remove(temporary)
             throw CoreError.fileSystem(path: url.path, reason: "cannot write the .npz archive (\(error))")
         }
         try AtomicFile.moveIntoPlace(temporary, url)

@@ -17,7 +17,7 @@ public enum ZipArchiveWriter {
         } catch {
             throw CoreError.fileSystem(path: folder.path, reason: "cannot create the folder for the zip (\(error))")
         }
-        let temporary = folder.appendingPathComponent(".tmp-\(UUID().uuidString)-\(zip.lastPathComponent)")
+        let temporary = TemporaryFile.url(for: zip)
         do {
             let archive = try Archive(url: temporary, accessMode: .create)
             for path in files {
@@ -29,7 +29,7 @@ public enum ZipArchiveWriter {
                 }
             }
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
+            TemporaryFile.remove(temporary)
             if error is CoreError { throw error }
             throw CoreError.fileSystem(path: zip.path, reason: "cannot write the zip archive (\(error))")
         }

@@ -9,7 +9,9 @@ import Foundation
 ///
 /// - Order 3 (``resizeCubic(_:shape:to:clipSlicesAlong:threads:)``): cubic B-spline with spline prefiltering, `edge`
 ///   boundary (scipy pads 12 edge voxels before prefiltering, so do we), output clipped to the input's range. Computed
-///   separably (one pass per axis) in Double, which equals scipy's tensor-product evaluation up to rounding.
+///   separably (one pass per axis) in Double, which equals scipy's tensor-product evaluation up to rounding; the
+///   results between passes stay Double and only the last pass rounds to Float, as v1 rounds scipy's float64 result
+///   once (a Float between passes changes the last bit of about one in ten voxels).
 /// - Order 1 for label maps (``resizeSegmentation(_:shape:to:threads:)``): batchgenerators 0.25.5's rule, each
 ///   label's indicator interpolated linearly, the label with the largest value wins, exact ties go to the
 ///   nearest-neighbour label (else the smallest tied label). The per-voxel sums are formed in scipy's order so that
@@ -42,19 +44,28 @@ public enum Resampling {
                      "resizeCubic: shape \(shape) and new shape \(newShape) must both be 2D or 3D")
         precondition(input.count == shape.reduce(1, *), "resizeCubic: \(input.count) values for shape \(shape)")
         if shape == newShape { return input }
-        var current = input, currentShape = shape
-        for axis in (0..<shape.count).reversed() where currentShape[axis] != newShape[axis] {
+        // Passes run from the last axis to the first; between passes the values stay Double.
+        let axes = (0..<shape.count).reversed().filter { shape[$0] != newShape[$0] }
+        var current = input, wide: [Double] = [], currentShape = shape
+        for (k, axis) in axes.enumerated() {
             let outer = currentShape[..<axis].reduce(1, *), inner = currentShape[(axis + 1)...].reduce(1, *)
-            current = splinePass(current, outer: outer, n: currentShape[axis], inner: inner, m: newShape[axis],
-                                 threads: threads)
-            currentShape[axis] = newShape[axis]
+            let n = currentShape[axis], m = newShape[axis], isLast = k == axes.count - 1
+            switch (k == 0, isLast) {
+            case (true, true): current = splinePass(input, outer: outer, n: n, inner: inner, m: m, threads: threads)
+            case (true, false): wide = splinePass(input, outer: outer, n: n, inner: inner, m: m, threads: threads)
+            case (false, true): current = splinePass(wide, outer: outer, n: n, inner: inner, m: m, threads: threads)
+            case (false, false): wide = splinePass(wide, outer: outer, n: n, inner: inner, m: m, threads: threads)
+            }
+            currentShape[axis] = m
         }
         clip(&current, newShape: newShape, like: input, shape: shape, alongAxis: clipSlicesAlong)
         return current
     }
 
     /// One separable pass along the middle axis of an (outer, n, inner) array: edge-pad, prefilter, interpolate.
-    static func splinePass(_ source: [Float], outer: Int, n: Int, inner: Int, m: Int, threads: Int) -> [Float] {
+    /// Source and result are Float or Double (the arithmetic is Double either way).
+    static func splinePass<Source: BinaryFloatingPoint, Result: BinaryFloatingPoint>(
+        _ source: [Source], outer: Int, n: Int, inner: Int, m: Int, threads: Int) -> [Result] {
         let length = n + 2 * padding
         let zoom = Double(n) / Double(m)
         // Per output index: first tap (in padded coordinates) and the four weights (scipy's formulas).
@@ -71,7 +82,7 @@ public enum Resampling {
         }
         let block = inner == 1 ? 1 : min(inner, 64)
         let blocksPerOuter = (inner + block - 1) / block
-        var output = [Float](repeating: 0, count: outer * m * inner)
+        var output = [Result](repeating: 0, count: outer * m * inner)
         source.withUnsafeBufferPointer { src in
             output.withUnsafeMutableBufferPointer { dst in
                 let s = src.baseAddress!, d = UnsafeSendableBox(dst.baseAddress!)
@@ -97,8 +108,8 @@ public enum Resampling {
                                     let w0 = wt[4 * j], w1 = wt[4 * j + 1], w2 = wt[4 * j + 2], w3 = wt[4 * j + 3]
                                     let target = out + j * inner
                                     for i in 0..<width {
-                                        target[i] = Float(w0 * b[i] + w1 * b[width + i] + w2 * b[2 * width + i]
-                                                          + w3 * b[3 * width + i])
+                                        target[i] = Result(w0 * b[i] + w1 * b[width + i] + w2 * b[2 * width + i]
+                                                           + w3 * b[3 * width + i])
                                     }
                                 }
                             }

@@ -13,7 +13,8 @@ public typealias CaseProgress = @Sendable (_ done: Int, _ total: Int, _ identifi
 ///
 /// Port of v1 `preprocessing/cropping.py` `ImageCropper` and `experiment_planning/utils.py` `crop`. Deliberate
 /// differences: a case with NaN voxels, modalities of different shapes, an all-zero image or a label map without
-/// foreground is rejected with an error naming the case (v1 crashes later or silently continues).
+/// foreground is rejected with an error naming the case (v1 crashes later or silently continues), and so is a label
+/// map with values that dataset.json does not declare (v1 checks that only with `--verify_dataset_integrity`).
 public enum Cropper {
     /// One training case as dataset.json lists it.
     public struct CaseFiles: Sendable, Equatable {
@@ -46,6 +47,19 @@ public enum Cropper {
     /// - Throws: ``PlanningError`` naming the case for unreadable or inconsistent inputs.
     public static func cropCase(_ files: CaseFiles) throws -> (array: [Float], shape: [Int],
                                                                 properties: CroppedCaseProperties) {
+        try cropCase(files, declaredLabels: nil)
+    }
+
+    /// Reads and crops one case, checking its label map against the label values dataset.json declares.
+    ///
+    /// - Parameter declaredLabels: the label values of dataset.json's `labels` (background 0 included); nil skips
+    ///   the check.
+    /// - Returns: as ``cropCase(_:)``.
+    /// - Throws: ``PlanningError/undeclaredLabels(caseIdentifier:path:values:declared:)`` naming the file and the
+    ///   values when the label map holds others; ``PlanningError`` naming the case for unreadable or inconsistent
+    ///   inputs.
+    public static func cropCase(_ files: CaseFiles, declaredLabels: [Int]?) throws
+        -> (array: [Float], shape: [Int], properties: CroppedCaseProperties) {
         let id = files.identifier
         let (channels, reference) = try readModalities(files)
         let shape = reference.shape
@@ -58,6 +72,19 @@ public enum Cropper {
             if label.shape != shape {
                 throw PlanningError.shapeMismatch(caseIdentifier: id, path: labelURL.path, expected: shape,
                                                   found: label.shape)
+            }
+            if let declaredLabels {
+                let allowed = Set(declaredLabels.map(Float.init))
+                var undeclared = Set<Float>(), sawNaN = false
+                for value in label.data where !allowed.contains(value) {
+                    if value.isNaN { sawNaN = true } else { undeclared.insert(value) }
+                }
+                if !undeclared.isEmpty || sawNaN {
+                    throw PlanningError.undeclaredLabels(
+                        caseIdentifier: id, path: labelURL.path,
+                        values: undeclared.sorted().map(Double.init) + (sawNaN ? [.nan] : []),
+                        declared: declaredLabels.sorted())
+                }
             }
             guard label.data.contains(where: { $0 > 0 }) else {
                 throw PlanningError.emptyLabelMap(caseIdentifier: id, path: labelURL.path)
@@ -128,7 +155,7 @@ public enum Cropper {
                         && FileManager.default.fileExists(atPath: json.path)
                     if overwrite || !done {
                         try? FileManager.default.removeItem(at: json)
-                        let result = try cropCase(c)
+                        let result = try cropCase(c, declaredLabels: description.labelValues)
                         try NPY.write(float32: result.array, shape: result.shape, to: npy)
                         try JSONFile.write(result.properties, to: json)
                     }

@@ -7,8 +7,9 @@ import NNUNetCore
 /// Port of v1 `experiment_planning/DatasetAnalyzer.py` `analyze_dataset`: cases in sorted identifier order, classes
 /// from dataset.json (labels > 0), size reduction = cropped voxels / original voxels. Intensity properties (only when
 /// a modality is named exactly `CT` or `ct`): every 10th foreground voxel (label > 0, C order) of each modality,
-/// pooled over cases, plus per-case statistics. Deliberate difference: statistics are computed in Double (v1 pools
-/// float32 values with numpy's float32 arithmetic), so they can differ from v1 in the last float32 digits.
+/// pooled over cases in sorted identifier order, plus per-case statistics. The samples stay float32 and every
+/// statistic is computed with numpy's float32 arithmetic (``IntensityStatistics/init(voxels:)``), so the values equal
+/// v1's `np.float32` ones bit for bit.
 public enum DatasetAnalyzer {
     /// Whether v1 collects intensity properties for these modality names.
     public static func needsIntensityProperties(_ modalityNames: [String]) -> Bool {
@@ -67,13 +68,13 @@ public enum DatasetAnalyzer {
                 do {
                     let mapped = try MappedNPY(croppedFolder.appendingPathComponent(identifiers[i] + ".npy"))
                     let perChannel = mapped.shape.dropFirst().reduce(1, *)
-                    let values = try mapped.withFloat32Buffer { buffer -> [[Double]] in
+                    let values = try mapped.withFloat32Buffer { buffer -> [[Float]] in
                         let seg = buffer.baseAddress! + modalities * perChannel
-                        var out = [[Double]](repeating: [], count: modalities)
+                        var out = [[Float]](repeating: [], count: modalities)
                         var k = 0
                         for v in 0..<perChannel where seg[v] > 0 {
                             if k % 10 == 0 {
-                                for m in 0..<modalities { out[m].append(Double(buffer[m * perChannel + v])) }
+                                for m in 0..<modalities { out[m].append(buffer[m * perChannel + v]) }
                             }
                             k += 1
                         }
@@ -86,7 +87,7 @@ public enum DatasetAnalyzer {
         if let error = errors.first { throw error }
         var result: [Int: ModalityIntensityProperties] = [:]
         for m in 0..<modalities {
-            var pooled: [Double] = []
+            var pooled: [Float] = []
             var local: [String: IntensityStatistics] = [:]
             for (i, id) in identifiers.enumerated() {
                 let v = samples.get(i)[m]
@@ -107,9 +108,9 @@ public enum DatasetAnalyzer {
 }
 
 final class SampleStore: @unchecked Sendable {
-    private var values: [[[Double]]]
+    private var values: [[[Float]]]
     private let lock = NSLock()
     init(count: Int) { values = Array(repeating: [], count: count) }
-    func set(_ i: Int, _ v: [[Double]]) { lock.lock(); values[i] = v; lock.unlock() }
-    func get(_ i: Int) -> [[Double]] { lock.lock(); defer { lock.unlock() }; return values[i] }
+    func set(_ i: Int, _ v: [[Float]]) { lock.lock(); values[i] = v; lock.unlock() }
+    func get(_ i: Int) -> [[Float]] { lock.lock(); defer { lock.unlock() }; return values[i] }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NNUNetCore
 
 /// Intensity statistics of one modality's foreground voxels (CT normalisation), as v1's `intensityproperties.pkl`.
 ///
@@ -23,20 +24,23 @@ public struct IntensityStatistics: Codable, Sendable, Equatable {
         case median, mean, sd, mn, mx, percentile99_5 = "percentile_99_5", percentile00_5 = "percentile_00_5"
     }
 
-    /// v1 `DatasetAnalyzer._compute_stats`: median, mean, population sd, min, max, 99.5th and 0.5th percentiles.
-    public init(voxels: [Double]) {
+    /// v1 `DatasetAnalyzer._compute_stats` on the float32 samples: median, mean, population sd, min, max, 99.5th and
+    /// 0.5th percentiles, each computed as numpy does for a float32 array and so a float32 value (stored here as the
+    /// Double that equals it): `np.mean` / `np.std` with float32 pairwise summation (``NumPyReduction``), `np.median`
+    /// and `np.percentile` (linear) with float32 interpolation (``NumpyStatistics``). The order of `voxels` matters
+    /// for the mean and sd (pairwise summation), as in v1. Every value is nil without samples, or when a sample is
+    /// NaN (numpy's results would all be NaN).
+    public init(voxels: [Float]) {
         self.init()
-        guard !voxels.isEmpty else { return }
-        let n = Double(voxels.count)
-        let mean = voxels.reduce(0, +) / n
-        let variance = voxels.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n
-        self.median = NumpyStatistics.median(voxels)
-        self.mean = mean
-        self.sd = variance.squareRoot()
-        self.mn = voxels.min()
-        self.mx = voxels.max()
-        self.percentile99_5 = NumpyStatistics.percentile(voxels, 99.5)
-        self.percentile00_5 = NumpyStatistics.percentile(voxels, 0.5)
+        guard !voxels.isEmpty, !voxels.contains(where: \.isNaN) else { return }
+        let sorted = voxels.sorted()
+        self.median = Double(NumpyStatistics.median(sorted: sorted))
+        self.mean = Double(NumPyReduction.mean(voxels))
+        self.sd = Double(NumPyReduction.standardDeviation(voxels))
+        self.mn = Double(sorted[0])
+        self.mx = Double(sorted[sorted.count - 1])
+        self.percentile99_5 = Double(NumpyStatistics.percentile(sorted: sorted, 99.5))
+        self.percentile00_5 = Double(NumpyStatistics.percentile(sorted: sorted, 0.5))
     }
 
     /// Statistics with every value nil (no foreground).
@@ -109,6 +113,33 @@ public struct DatasetProperties: Codable, Sendable, Equatable {
         self.intensityProperties = intensityProperties
         self.sizeReductions = sizeReductions
         self.caseIdentifiers = caseIdentifiers
+    }
+
+    /// Decodes this package's `dataset_properties.json` and v1's `dataset_properties` (the fingerprint embedded in
+    /// v1's plans pickles), which has no `case_identifiers`: v1's per-case lists follow the sorted case identifiers,
+    /// which are then the sorted keys of `size_reductions` (every case has one).
+    ///
+    /// Every field that is present must decode; a malformed one throws a `DecodingError` whose coding path names it.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        allSizes = try c.decode([[Int]].self, forKey: .allSizes)
+        allSpacings = try c.decode([[Double]].self, forKey: .allSpacings)
+        allClasses = try c.decode([Int].self, forKey: .allClasses)
+        modalities = try c.decode([Int: String].self, forKey: .modalities)
+        intensityProperties = try c.decodeIfPresent([Int: ModalityIntensityProperties].self,
+                                                    forKey: .intensityProperties)
+        sizeReductions = try c.decode([String: Double].self, forKey: .sizeReductions)
+        if let identifiers = try c.decodeIfPresent([String].self, forKey: .caseIdentifiers) {
+            caseIdentifiers = identifiers
+        } else {
+            caseIdentifiers = sizeReductions.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+        }
+        guard caseIdentifiers.count == allSizes.count, caseIdentifiers.count == allSpacings.count else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .caseIdentifiers, in: c,
+                debugDescription: "\(caseIdentifiers.count) case identifiers for \(allSizes.count) sizes and "
+                    + "\(allSpacings.count) spacings")
+        }
     }
 
     /// Encodes every key; `intensityproperties` is written as `null` when nil (as v1's `None`).

@@ -85,9 +85,15 @@ public final class TrainedModel {
                 continue
             }
             let (metadata, tensors) = try NetworkTrainer.readCheckpoint(weights)
-            guard let text = metadata.extras["configuration"],
-                  let configuration = try? JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8)) else {
+            guard let text = metadata.extras["configuration"] else {
                 throw TrainingError.corruptCheckpoint(path: weights.path, reason: "it records no configuration")
+            }
+            let configuration: TrainingConfiguration
+            do {
+                configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(text.utf8))
+            } catch let error as DecodingError {
+                throw TrainingError.corruptCheckpoint(path: weights.path, reason: "its recorded configuration's "
+                                                      + error.fieldDescription)
             }
             let network = configuration.makeInferenceNetwork()
             for (parameterName, parameter) in network.namedParameters() {
@@ -209,7 +215,7 @@ public final class TrainedModel {
         guard let stage = plans.stage(stageIndex) else {
             throw TrainingError.unusableModel("the plans have no stage \(stageIndex)")
         }
-        var preprocessor = Preprocessor(plans: plans)
+        var preprocessor = try Preprocessor(plans: plans, source: plansFile.path)
         preprocessor.isTwoD = configuration.configurationName == "2d"
         if needsPreviousStage, previousStage == nil {
             throw TrainingError.unusableModel("case '\(identifier)': this 3d_cascade_fullres model needs the case's "

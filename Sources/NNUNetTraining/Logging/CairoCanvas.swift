@@ -17,10 +17,9 @@ enum CairoCanvas {
         defer { cairo_destroy(context) }
         draw(context)
         cairo_surface_flush(surface)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".tmp-\(UUID().uuidString)-\(url.lastPathComponent)")
+        let temporary = TemporaryFile.url(for: url)
         guard cairo_surface_write_to_png(surface, temporary.path) == CAIRO_STATUS_SUCCESS else {
-            try? FileManager.default.removeItem(at: temporary)
+            TemporaryFile.remove(temporary)
             throw CoreError.fileSystem(path: url.path, reason: "the PNG could not be written")
         }
         try AtomicFile.moveIntoPlace(temporary, url)

@@ -45,6 +45,10 @@ open class NetworkTrainer {
     var validationSource: BatchSource?
     var generator: SeededGenerator
     private var isInitialized = false
+    /// The output folder's lock while this trainer holds it (``lockOutputFolder(purpose:)``).
+    private var folderLock: FolderLock?
+    /// Lines for the log file that arise before it exists (taking the lock, sweeping stray temporaries).
+    private var pendingLogLines: [String] = []
 
     /// The class's default hyperparameters; variants override this (e.g. fewer epochs).
     open class var defaultHyperparameters: TrainingHyperparameters { TrainingHyperparameters() }
@@ -151,6 +155,8 @@ open class NetworkTrainer {
         guard !isInitialized else { return }
         try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
         logFile = TrainingLogFile(folder: outputFolder, echoesToConsole: isVerbose)
+        for line in pendingLogLines { logFile?.print(line) }
+        pendingLogLines = []
         var networkGenerator = generator.fork()
         let network = try makeNetwork(generator: &networkGenerator)
         self.network = network
@@ -158,8 +164,45 @@ open class NetworkTrainer {
         isInitialized = true
     }
 
+    /// Takes the output folder's ``FolderLock`` (creating the folder) and removes the stray temporary files of
+    /// killed runs from it (and from the trainer folder above it, which holds the shared `plans.json`). Held until
+    /// ``unlockOutputFolder()``; ``runTraining()`` takes it for its own duration when the caller has not.
+    ///
+    /// - Returns: whether the lock was taken now (false: this trainer already held it).
+    /// - Throws: ``CoreError/folderLocked(path:holder:)`` naming the other run's process id and start time when
+    ///   another run (process or thread) trains this fold.
+    @discardableResult
+    public final func lockOutputFolder(purpose: String? = nil) throws -> Bool {
+        if let folderLock, folderLock.isHeld { return false }
+        let lock = try FolderLock.acquire(outputFolder, purpose: purpose ?? "training \(Self.trainerName)")
+        folderLock = lock
+        if let previous = lock.previousHolder {
+            pendingLogLines.append("Took over the lock of a finished or killed run (\(previous))")
+        }
+        let removed = TemporaryFile.sweep(outputFolder, startedBefore: lock.acquiredAt)
+            + TemporaryFile.sweep(outputFolder.deletingLastPathComponent(), startedBefore: lock.acquiredAt, depth: 0,
+                                  includingUnnamed: false)
+        if !removed.isEmpty {
+            pendingLogLines.append("Removed \(removed.count) temporary file(s) left by an interrupted run: "
+                                   + removed.map(\.lastPathComponent).joined(separator: ", "))
+        }
+        return true
+    }
+
+    /// Releases the output folder's lock (no-op when not held).
+    public final func unlockOutputFolder() {
+        folderLock?.release()
+        folderLock = nil
+    }
+
     /// Trains from the current epoch to `maxEpochs` (a resumed trainer continues where its checkpoint stopped).
+    ///
+    /// Stops with ``TrainingError/nonFiniteTraining(folder:epoch:problem:lastFiniteCheckpoint:)`` after
+    /// ``TrainingHyperparameters/nonFiniteLossLimit`` consecutive non-finite training losses, or when a checkpoint
+    /// would hold non-finite weights.
     public final func runTraining() throws {
+        let lockedHere = try lockOutputFolder()
+        defer { if lockedHere { unlockOutputFolder() } }
         try initialize()
         guard let network, let logFile else { return }
         let (training, validation) = try makeDataLoaders()
@@ -169,6 +212,7 @@ open class NetworkTrainer {
         logFile.print("Trainer \(Self.trainerName), hyperparameters: \(describe(hyperparameters))")
         logFile.print("Network: \(network.parameterCount) parameters")
         try onTrainingStart()
+        var nonFiniteLosses = 0
         while log.epoch < hyperparameters.maxEpochs {
             let start = Date()
             onEpochStart()
@@ -178,7 +222,18 @@ open class NetworkTrainer {
             let iterations = hyperparameters.iterationsPerEpoch
             for iteration in 0..<iterations {
                 let batch = try training.nextBatch()
-                trainLoss += trainStep(batch).loss
+                let loss = trainStep(batch).loss
+                trainLoss += loss
+                if loss.isFinite {
+                    nonFiniteLosses = 0
+                } else {
+                    nonFiniteLosses += 1
+                    if nonFiniteLosses >= TrainingHyperparameters.nonFiniteLossLimit {
+                        if isVerbose { ProgressBar.finish() }
+                        throw nonFiniteError("the training loss was \(loss) in \(nonFiniteLosses) consecutive "
+                                             + "iterations (the last: iteration \(iteration))")
+                    }
+                }
                 if isVerbose { ProgressBar.show(iteration + 1, of: iterations, label: "epoch \(log.epoch)") }
             }
             if isVerbose { ProgressBar.finish() }

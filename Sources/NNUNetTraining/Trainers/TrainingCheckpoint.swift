@@ -3,11 +3,14 @@ import NNUNetCore
 
 /// The checkpoint files of a fold (architecture: "Checkpoints").
 ///
-/// `NAME.model` holds the weights in safetensors format (readable by Python's `safetensors` or plain `json` +
-/// `numpy`), with the optimizer's momentum buffers under `optimizer.momentum_buffer.<parameter>`; `NAME.model.json`
-/// holds what v1 keeps in the checkpoint dict and `NAME.model.pkl`: trainer name, init arguments, hyperparameters,
-/// epoch, logs, best-metric state, plans. Both are written to temporary names and renamed, weights first; a random
-/// token stored in both detects a pair torn apart by a crash between the two renames.
+/// A checkpoint is one file, `NAME.model`, in safetensors format (readable by Python's `safetensors` or plain `json` +
+/// `numpy`): the weights, the optimizer's momentum buffers under `optimizer.momentum_buffer.<parameter>`, and in the
+/// header's `__metadata__` under `nnunet_checkpoint` this metadata as JSON text (what v1 keeps in the checkpoint dict
+/// and `NAME.model.pkl`: trainer name, init arguments, hyperparameters, epoch, logs, best-metric state, plans). It is
+/// written to a temporary name and renamed into place once, so no crash or concurrent writer can tear it. A readable
+/// copy of the metadata, `NAME.model.json`, is written after it for people and tools; loading never needs it.
+///
+/// Checkpoints of earlier versions (weights + `NAME.model.json` sharing a random ``token``) still load.
 public struct CheckpointMetadata: Codable, Sendable, Equatable {
     /// Version of this metadata layout (1).
     public var formatVersion = 1
@@ -30,30 +33,96 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
 }
 
 extension CheckpointMetadata {
-    /// Writes `weightsURL` (safetensors with ``token``) and then its `.model.json` sidecar, each atomically.
-    func writePair(tensors: [(name: String, tensor: Safetensors.Tensor)], to weightsURL: URL) throws {
+    /// The `__metadata__` key of a checkpoint file that holds this metadata as JSON text.
+    static let safetensorsKey = "nnunet_checkpoint"
+
+    /// The metadata as pretty JSON (non-finite numbers as strings).
+    func encodedJSON() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity",
                                                                       negativeInfinity: "-Infinity", nan: "NaN")
-        let json = try encoder.encode(self)
-        try Safetensors.write(tensors, metadata: ["format": "nnunet-swift", "token": token], to: weightsURL)
+        return try encoder.encode(self)
+    }
+
+    /// Decodes metadata JSON written by ``encodedJSON()``.
+    static func decode(_ data: Data) throws -> CheckpointMetadata {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity",
+                                                                        negativeInfinity: "-Infinity", nan: "NaN")
+        return try decoder.decode(CheckpointMetadata.self, from: data)
+    }
+
+    /// Writes the checkpoint `weightsURL` (one safetensors file holding the tensors and this metadata, renamed into
+    /// place once), then its readable copy `NAME.model.json`, each atomically.
+    func writePair(tensors: [(name: String, tensor: Safetensors.Tensor)], to weightsURL: URL) throws {
+        let json = try encodedJSON()
+        try Safetensors.write(tensors, metadata: ["format": "nnunet-swift", "token": token,
+                                                  Self.safetensorsKey: String(decoding: json, as: UTF8.self)],
+                              to: weightsURL)
         try AtomicFile.write(json, to: weightsURL.appendingPathExtension("json"))
+    }
+}
+
+/// A checkpoint that `-c` found unusable and renamed aside (never deleted).
+public struct DamagedCheckpoint: Sendable, Equatable {
+    /// The checkpoint as it was named (`.../model_latest.model`).
+    public var url: URL
+    /// Why it cannot be loaded.
+    public var reason: String
+    /// Where it was moved (`NAME.model.damaged-<timestamp>`); nil when it was only inspected.
+    public var movedTo: URL?
+}
+
+/// The checkpoint that `nnunet train -c` continues from, and what was found on the way.
+public struct CheckpointSelection: Sendable {
+    /// The newest intact checkpoint; nil when none of `model_latest`, `model_final_checkpoint`, `model_best` is.
+    public var checkpoint: URL?
+    /// The completed epochs recorded in ``checkpoint``.
+    public var epoch: Int?
+    /// The checkpoints that exist but cannot be loaded.
+    public var damaged: [DamagedCheckpoint] = []
+    /// One line saying which checkpoint was chosen and why (for the log).
+    public var explanation: String {
+        var text: String
+        if let checkpoint, let epoch {
+            text = "Continuing from \(checkpoint.lastPathComponent) (epoch \(epoch)): the newest intact checkpoint"
+        } else {
+            text = "No intact checkpoint (model_latest, model_final_checkpoint, model_best) to continue from"
+        }
+        for item in damaged {
+            text += "; \(item.url.lastPathComponent) is damaged (\(item.reason))"
+            if let movedTo = item.movedTo { text += " and was moved aside to \(movedTo.lastPathComponent)" }
+        }
+        return text
     }
 }
 
 extension NetworkTrainer {
     static let momentumPrefix = "optimizer.momentum_buffer."
 
-    /// Writes `NAME.model` and `NAME.model.json` into the output folder (no-op when saving is disabled).
+    /// The checkpoints `-c` considers, in the order that wins among equal epochs.
+    public static let continuationCheckpoints = ["model_latest", "model_final_checkpoint", "model_best"]
+
+    /// Writes the checkpoint `NAME.model` (and its readable copy `NAME.model.json`) into the output folder (no-op when
+    /// saving is disabled).
+    /// - Throws: ``TrainingError/nonFiniteTraining(folder:epoch:problem:lastFiniteCheckpoint:)`` without writing
+    ///   anything when a parameter or momentum buffer is NaN or infinite, so that the last finite checkpoints stay.
     public func saveCheckpoint(named name: String) throws {
         guard savesCheckpoints, let network else { return }
+        let parameters = network.namedParameters()
+        if let bad = parameters.first(where: { !$0.parameter.data.allSatisfy(\.isFinite) }) {
+            throw nonFiniteError("the weights became non-finite (parameter '\(bad.name)'); \(name) was not written")
+        }
+        if let optimizer, optimizer.momentumBuffers.contains(where: { $0.map { !$0.allSatisfy(\.isFinite) } ?? false }) {
+            throw nonFiniteError("the optimizer state became non-finite; \(name) was not written")
+        }
         let token = UUID().uuidString
-        var tensors: [(name: String, tensor: Safetensors.Tensor)] = network.namedParameters().map {
+        var tensors: [(name: String, tensor: Safetensors.Tensor)] = parameters.map {
             ($0.name, Safetensors.Tensor(shape: $0.parameter.shape, values: $0.parameter.data))
         }
         if let optimizer {
-            for ((parameterName, parameter), buffer) in zip(network.namedParameters(), optimizer.momentumBuffers) {
+            for ((parameterName, parameter), buffer) in zip(parameters, optimizer.momentumBuffers) {
                 if let buffer {
                     tensors.append((Self.momentumPrefix + parameterName, .init(shape: parameter.shape, values: buffer)))
                 }
@@ -65,29 +134,47 @@ extension NetworkTrainer {
         try metadata.writePair(tensors: tensors, to: outputFolder.appendingPathComponent(name + ".model"))
     }
 
-    /// Reads a checkpoint pair and checks that it belongs together.
+    /// The error that stops a run whose loss or weights are no longer finite, naming the last finite checkpoint;
+    /// also written to the log file.
+    func nonFiniteError(_ problem: String) -> TrainingError {
+        let selection = inspectCheckpoints()
+        let last = selection.checkpoint.map { "\($0.lastPathComponent) (epoch \(selection.epoch ?? 0))" }
+        let error = TrainingError.nonFiniteTraining(folder: outputFolder.path, epoch: log.epoch, problem: problem,
+                                                    lastFiniteCheckpoint: last)
+        logFile?.print(error.description)
+        return error
+    }
+
+    /// Reads a checkpoint: the metadata inside the file, or, for a checkpoint of an earlier version, from its
+    /// `.model.json` sidecar (whose token must match).
     /// - Throws: ``TrainingError/corruptCheckpoint(path:reason:)`` naming the file.
     public static func readCheckpoint(_ weightsURL: URL) throws
         -> (metadata: CheckpointMetadata, tensors: [String: Safetensors.Tensor]) {
-        let jsonURL = weightsURL.appendingPathExtension("json")
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity",
-                                                                        negativeInfinity: "-Infinity", nan: "NaN")
-        let metadata: CheckpointMetadata
-        do {
-            metadata = try decoder.decode(CheckpointMetadata.self, from: Data(contentsOf: jsonURL))
-        } catch {
-            throw TrainingError.corruptCheckpoint(path: jsonURL.path, reason: "\(error.localizedDescription)")
-        }
         let (tensors, fileMetadata): ([(name: String, tensor: Safetensors.Tensor)], [String: String])
         do {
             (tensors, fileMetadata) = try Safetensors.read(contentsOf: weightsURL)
         } catch {
             throw TrainingError.corruptCheckpoint(path: weightsURL.path, reason: "\(error)")
         }
-        guard fileMetadata["token"] == metadata.token else {
-            throw TrainingError.corruptCheckpoint(path: weightsURL.path, reason: "the weights and \(jsonURL.lastPathComponent) "
-                                                  + "come from different saves (interrupted write)")
+        let metadata: CheckpointMetadata
+        if let text = fileMetadata[CheckpointMetadata.safetensorsKey] {
+            do { metadata = try CheckpointMetadata.decode(Data(text.utf8)) } catch {
+                throw TrainingError.corruptCheckpoint(path: weightsURL.path, reason: "its '\(CheckpointMetadata.safetensorsKey)' "
+                                                      + "metadata is not valid (\(error.localizedDescription))")
+            }
+        } else {
+            // A checkpoint of an earlier version: the metadata is in the sidecar, tied to the weights by a token.
+            let jsonURL = weightsURL.appendingPathExtension("json")
+            do {
+                metadata = try CheckpointMetadata.decode(Data(contentsOf: jsonURL))
+            } catch {
+                throw TrainingError.corruptCheckpoint(path: jsonURL.path, reason: "\(error.localizedDescription)")
+            }
+            guard fileMetadata["token"] == metadata.token else {
+                throw TrainingError.corruptCheckpoint(path: weightsURL.path, reason: "the weights and "
+                                                      + "\(jsonURL.lastPathComponent) come from different saves "
+                                                      + "(interrupted write)")
+            }
         }
         return (metadata, Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a }))
     }
@@ -113,10 +200,64 @@ extension NetworkTrainer {
         log = metadata.log
     }
 
-    /// The checkpoint to continue from (v1 `-c`): final, else latest, else best; nil if none exists.
+    /// The checkpoint to continue from (v1 `-c`): the newest intact one of ``continuationCheckpoints`` (see
+    /// ``inspectCheckpoints()``); nil if none is. Changes nothing on disk.
     public func checkpointToContinue() -> URL? {
-        ["model_final_checkpoint", "model_latest", "model_best"].map {
-            outputFolder.appendingPathComponent($0 + ".model")
-        }.first { FileManager.default.fileExists(atPath: $0.path) }
+        inspectCheckpoints().checkpoint
+    }
+
+    /// Finds the newest intact checkpoint without changing anything: of `model_latest`, `model_final_checkpoint` and
+    /// `model_best`, those that read completely with finite weights, the one with the most completed epochs (the
+    /// first of that order among equals). The others that exist are reported as damaged.
+    public func inspectCheckpoints() -> CheckpointSelection {
+        var selection = CheckpointSelection()
+        for name in Self.continuationCheckpoints {
+            let url = outputFolder.appendingPathComponent(name + ".model")
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            do {
+                let (metadata, tensors) = try Self.readCheckpoint(url)
+                if let bad = tensors.first(where: { !$0.value.values.allSatisfy(\.isFinite) }) {
+                    throw TrainingError.corruptCheckpoint(path: url.path, reason: "'\(bad.key)' is not finite")
+                }
+                if metadata.epoch > (selection.epoch ?? -1) {
+                    selection.checkpoint = url
+                    selection.epoch = metadata.epoch
+                }
+            } catch {
+                let reason: String
+                if case let TrainingError.corruptCheckpoint(_, text) = error { reason = text } else { reason = "\(error)" }
+                selection.damaged.append(DamagedCheckpoint(url: url, reason: reason, movedTo: nil))
+            }
+        }
+        return selection
+    }
+
+    /// ``inspectCheckpoints()``, then renames each damaged checkpoint (and its `.model.json`) aside to
+    /// `NAME.model.damaged-<timestamp>`, so that later saves and loads do not trip over it; nothing is deleted.
+    /// - Throws: ``CoreError/fileSystem(path:reason:)`` when a damaged file cannot be renamed.
+    public func selectCheckpointToContinue() throws -> CheckpointSelection {
+        var selection = inspectCheckpoints()
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss"
+        let stamp = formatter.string(from: Date())
+        for index in selection.damaged.indices {
+            let url = selection.damaged[index].url
+            for file in [url, url.appendingPathExtension("json")]
+            where FileManager.default.fileExists(atPath: file.path) {
+                var target = URL(fileURLWithPath: file.path + ".damaged-\(stamp)")
+                var counter = 1
+                while FileManager.default.fileExists(atPath: target.path) {
+                    target = URL(fileURLWithPath: file.path + ".damaged-\(stamp)-\(counter)")
+                    counter += 1
+                }
+                guard rename(file.path, target.path) == 0 else {
+                    throw CoreError.fileSystem(path: file.path, reason: "cannot move the damaged checkpoint aside "
+                                               + "(\(String(cString: strerror(errno))))")
+                }
+                if file == url { selection.damaged[index].movedTo = target }
+            }
+        }
+        return selection
     }
 }

@@ -36,6 +36,12 @@ public struct TrainingHyperparameters: Codable, Sendable, Equatable {
     /// `model_latest` is written every this many epochs (v1: 50; here every epoch by default: it is cheap).
     public var saveLatestEvery = 1
 
+    /// Training stops (with ``TrainingError/nonFiniteTraining(folder:epoch:problem:lastFiniteCheckpoint:)``) after
+    /// this many consecutive training iterations with a NaN or infinite loss: such a run does not recover, and every
+    /// further iteration only burns time. Not in v1, which trains on with a NaN loss. A constant, not a stored
+    /// setting, so that checkpoints keep their format.
+    public static let nonFiniteLossLimit = 5
+
     /// v1's `nnUNetTrainerV2` defaults.
     public init() {}
 }

@@ -47,10 +47,11 @@ public final class TrainingLogFile: @unchecked Sendable {
 
     deinit { try? handle?.close() }
 
-    /// Writes one line (with a timestamp in the file).
+    /// Writes one line (with a timestamp in the file). A line that cannot be written (a full disk) is dropped from
+    /// the file, not fatal: the console still gets it.
     public func print(_ message: String) {
         let stamp = ISO8601DateFormatter().string(from: Date())
-        handle?.write(Data("\(stamp): \(message)\n".utf8))
+        try? handle?.write(contentsOf: Data("\(stamp): \(message)\n".utf8))
         if echoesToConsole { Swift.print(message) }
     }
 }

@@ -14,7 +14,8 @@ public struct TrainingRequest: Sendable {
     public var fold: String
     /// Plans identifier (v1 `-p`).
     public var plansIdentifier = "nnUNetPlansv2.1"
-    /// v1 `-c`: continue from the final, latest or best checkpoint.
+    /// v1 `-c`: continue from the newest intact checkpoint (latest, final or best; see
+    /// ``NetworkTrainer/selectCheckpointToContinue()``).
     public var continueTraining = false
     /// Overrides of the trainer's defaults (`--epochs`, `--iterations-per-epoch`, `--validation-iterations`).
     public var epochs: Int?
@@ -136,10 +137,23 @@ public enum TrainingRunner {
     }
 
     /// Trains as requested and returns the trainer (its output folder holds the checkpoints and logs).
+    ///
+    /// The fold folder's ``FolderLock`` is held for the whole call (training, validation, next-stage predictions), so
+    /// a second run on the same fold, in this process or another, fails at once with
+    /// ``CoreError/folderLocked(path:holder:)`` naming this one; stray temporary files of killed runs are removed
+    /// once the lock is taken.
     @discardableResult
     public static func train(_ request: TrainingRequest, paths: NNUNetPaths, registry: TrainerRegistry = .shared)
         throws -> NNUNetTrainer {
         let trainer = try makeTrainer(request, paths: paths, registry: registry)
+        try trainer.lockOutputFolder(purpose: "nnunet train \(request.configurationName) \(request.trainerName) "
+                                     + "\(request.task) \(request.fold)")
+        defer { trainer.unlockOutputFolder() }
+        if let taskFolder = trainer.plansFile?.deletingLastPathComponent() {
+            // Trainers write the splits file into the preprocessed task folder (without holding its lock): remove what
+            // a killed trainer left there (only temporaries of dead processes).
+            TemporaryFile.sweep(taskFolder, depth: 0, includingUnnamed: false)
+        }
         try trainer.initialize()
         for warning in trainer.warnings { trainer.logFile?.print("WARNING: \(warning)") }
         if let plansFile = trainer.plansFile {
@@ -147,11 +161,14 @@ public enum TrainingRunner {
             try AtomicFile.copy(plansFile, to: copy)
         }
         if request.continueTraining {
-            guard let checkpoint = trainer.checkpointToContinue() else {
+            let selection = try trainer.selectCheckpointToContinue()
+            guard let checkpoint = selection.checkpoint else {
+                let damaged = selection.damaged.isEmpty ? "" : " (" + selection.explanation + ")"
                 throw TrainingError.corruptCheckpoint(path: trainer.outputFolder.path, reason: "-c was given but there "
-                                                      + "is no model_final_checkpoint, model_latest or model_best to "
-                                                      + "continue from")
+                                                      + "is no intact model_latest, model_final_checkpoint or "
+                                                      + "model_best to continue from\(damaged)")
             }
+            trainer.logFile?.print(selection.explanation)
             try trainer.loadCheckpoint(from: checkpoint)
             // The checkpoint's schedule continues, except for values given explicitly on this command line.
             if let epochs = request.epochs { trainer.hyperparameters.maxEpochs = epochs }

@@ -5,7 +5,14 @@ import Foundation
 ///
 /// Geometry follows SimpleITK, which is what nnU-Net v1 uses: the array is (z, y, x) (last NIfTI axis first), and
 /// spacing, origin and direction are ITK's (LPS, (x, y, z) order). The affine comes from the sform when
-/// `sform_code > 0`, otherwise from the qform (or the pixdim-only "method 1" matrix when both codes are 0).
+/// `sform_code > 0`, otherwise from the qform (or the pixdim-only "method 1" matrix when both codes are 0). An sform
+/// whose axes are not orthogonal gives way to a valid qform, as in ITK.
+///
+/// The geometry is always checked (``CoreError/invalidGeometry(path:field:reason:)`` names the file and the header
+/// field): the spacing (`pixdim`) of each spatial axis must be finite and above 0, and the quaternion, `qoffset` and
+/// `srow` fields of a transform in use must be finite, with orthogonal axes. libnifti itself would silently replace a
+/// non-finite quaternion or a non-positive spacing (so an image would silently flip or stretch) and pass a NaN sform
+/// on into outputs.
 public enum NIfTI {
     /// libnifti keeps one global option block; silence its own stderr messages once, before first use.
     /// Our errors carry the file name and the reason instead.
@@ -60,12 +67,13 @@ public enum NIfTI {
     /// Checks and parses the header of `path` (libnifti), without loading voxels.
     static func readHeaderAndLayout(_ path: String) throws -> (header: Header, layout: VoxelLayout) {
         _ = configured
-        try checkHeader(path)
+        let bytes = try checkHeader(path)
+        let usesSform = try RawGeometryFields(bytes).validate(path: path)
         guard let nim = nifti_image_read(path, 0) else {
             throw CoreError.unreadableImage(path: path, reason: "libnifti could not parse the header")
         }
         defer { nifti_image_free(nim) }
-        let header = try Header(nim.pointee, path: path)
+        let header = try Header(nim.pointee, path: path, usesSform: usesSform)
         let layout = VoxelLayout(imagePath: nim.pointee.iname.map { String(cString: $0) } ?? path,
                                  offset: Int(nim.pointee.iname_offset),
                                  swapsBytes: header.dataType.byteCount > 1 && nim.pointee.byteorder != nifti_short_order(),
@@ -86,7 +94,7 @@ public enum NIfTI {
 
         var voxelCount: Int { channels * shape.reduce(1, *) }
 
-        init(_ nim: nifti_image, path: String) throws {
+        init(_ nim: nifti_image, path: String, usesSform: Bool) throws {
             guard let type = NIfTIDataType(rawValue: nim.datatype) else {
                 throw CoreError.unsupportedDataType(path: path, code: nim.datatype)
             }
@@ -110,7 +118,7 @@ public enum NIfTI {
             default: unitScale = 1
             }
             let spacing = [nim.dx, nim.dy, nim.dz].map { $0 > 0 && $0.isFinite ? $0 * unitScale : 1.0 }
-            let m = nim.sform_code > 0 ? nim.sto_xyz.m : nim.qto_xyz.m
+            let m = usesSform ? nim.sto_xyz.m : nim.qto_xyz.m
             let rows = [[m.0.0, m.0.1, m.0.2, m.0.3], [m.1.0, m.1.1, m.1.2, m.1.3], [m.2.0, m.2.1, m.2.2, m.2.3]]
             var direction = [Double](repeating: 0, count: 9)
             for column in 0..<3 {
@@ -123,12 +131,20 @@ public enum NIfTI {
             }
             let origin = [-rows[0][3] * unitScale, -rows[1][3] * unitScale, rows[2][3] * unitScale]
             geometry = ImageGeometry(itkSpacing: spacing, itkOrigin: origin, itkDirection: direction)
+            let transform = usesSform ? "srow_x/srow_y/srow_z" : nim.qform_code > 0 ? "quatern_b/c/d, qoffset_x/y/z"
+                : "pixdim"
+            for (name, values) in [("spacing", spacing), ("origin", origin), ("direction", direction)]
+            where !values.allSatisfy(\.isFinite) {
+                throw CoreError.invalidGeometry(path: path, field: transform, reason: "gives a non-finite \(name) "
+                                                + "\(values) (values too large for the units?)")
+            }
         }
     }
 
     /// Checks the first bytes (through zlib, so plain and gzipped files alike) for a NIfTI-1 or NIfTI-2 header, so
     /// that a non-NIfTI or badly truncated file gets a precise message instead of libnifti's generic failure.
-    private static func checkHeader(_ path: String) throws {
+    /// - Returns: the first 544 bytes (fewer for a short NIfTI-1 file).
+    private static func checkHeader(_ path: String) throws -> [UInt8] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CoreError.unreadableImage(path: path, reason: "the file does not exist")
@@ -159,6 +175,7 @@ public enum NIfTI {
         guard isNIfTI1 || isNIfTI2 else {
             throw CoreError.unreadableImage(path: path, reason: "it is not a NIfTI-1 or NIfTI-2 file (no NIfTI magic)")
         }
+        return Array(bytes.prefix(Int(got)))
     }
 
     /// Reads the voxel block with zlib (plain and gzipped files alike) instead of `nifti_image_load`, which silently

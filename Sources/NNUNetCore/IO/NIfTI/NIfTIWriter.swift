@@ -25,7 +25,8 @@ extension NIfTI {
             throw CoreError.unwritableImage(path: path, reason: "the folder '\(folder.path)' does not exist")
         }
         let suffix = path.hasSuffix(".nii.gz") ? ".nii.gz" : ".nii"
-        let temporary = folder.appendingPathComponent(".tmp-\(UUID().uuidString)\(suffix)").path
+        let temporary = TemporaryFile.url(for: url).path
+        try checkGeometry(volume.geometry, path: path)
 
         let shape = volume.shape
         var dims: [Int64] = [volume.channels > 1 ? 4 : 3, Int64(shape[2]), Int64(shape[1]), Int64(shape[0]),
@@ -49,14 +50,27 @@ extension NIfTI {
         // nifti_image_write reports failures only on stderr: check that a complete file appeared.
         let expectedBytes = Int64(max(nim.pointee.iname_offset, 352)) + Int64(volume.data.count * dataType.byteCount)
         guard writtenSize(temporary, gzipped: suffix == ".nii.gz") == expectedBytes else {
-            try? FileManager.default.removeItem(atPath: temporary)
+            unlink(temporary)
             throw CoreError.unwritableImage(path: path, reason: "writing failed (disk full or no permission?)")
         }
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(atPath: temporary)
+            unlink(temporary)
             throw CoreError.unwritableImage(path: path, reason: "renaming the temporary file failed: \(reason)")
         }
+    }
+
+    /// Refuses a geometry that would put NaN or infinity into the header (a reader would get an unusable image).
+    private static func checkGeometry(_ geometry: ImageGeometry, path: String) throws {
+        func check(_ values: [Double], _ name: String, positive: Bool = false) throws {
+            for (i, v) in values.enumerated() where !v.isFinite || (positive && v <= 0) {
+                throw CoreError.unwritableImage(path: path, reason: "the \(name)[\(i)] of the image is \(v); a NIfTI "
+                                                + "header needs finite values\(positive ? " above 0" : "")")
+            }
+        }
+        try check(geometry.itkSpacing, "spacing", positive: true)
+        try check(geometry.itkOrigin, "origin")
+        try check(geometry.itkDirection, "direction")
     }
 
     /// The uncompressed size of a written file: the file size, or the gzip trailer's ISIZE (exact below 4 GiB).
