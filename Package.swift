@@ -1,13 +1,10 @@
 // swift-tools-version: 6.0
 //
 // nnU-Net (v1) for Swift: a self-configuring medical image segmentation framework.
-// Library first: four library targets, one thin executable (`nnunet`), examples and tests.
+// Library first: four library targets, one thin executable (`nnunet`, user commands only), a separate
+// `nnunet-benchmark` executable for measurements, examples and tests.
 
 import PackageDescription
-
-/// `nifti1_io.h`/`nifti2_io.h` include `<znzlib.h>`, which Debian installs in /usr/include/nifti.
-/// Every target that (transitively) imports the CNIfTI module needs the search path.
-let niftiInclude: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-I/usr/include/nifti"])]
 
 let package = Package(
     name: "NNUNet",
@@ -18,81 +15,93 @@ let package = Package(
         .library(name: "NNUNetTraining", targets: ["NNUNetTraining"]),
         .library(name: "NNUNetEvaluation", targets: ["NNUNetEvaluation"]),
         .executable(name: "nnunet", targets: ["nnunet-cli"]),
+        .executable(name: "nnunet-benchmark", targets: ["nnunet-benchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
-        // System libraries from Debian: libnifti2-dev, libopenblas-dev, liblapacke-dev, zlib1g-dev, libcairo2-dev.
-        .systemLibrary(name: "CNIfTI", path: "Sources/CNIfTI"),
-        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
-        .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE"),
-        .systemLibrary(name: "CCairo", path: "Sources/CCairo"),
+        // System libraries from Debian: libnifti2-dev, libopenblas-dev, zlib1g-dev, libdeflate-dev, libcairo2-dev.
+        // libnifti is a C target (not a system library) so that its public include folder, which forwards
+        // <znzlib.h> to Debian's /usr/include/nifti, reaches every dependent: no unsafe build flags anywhere,
+        // so other packages can depend on this one by version.
+        .target(name: "CNIfTI", path: "Sources/CNIfTI"),
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CDeflate", path: "Sources/CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]
+        ),
         // glibc's <malloc.h> (mallopt), for AllocatorTuning.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         .target(
             name: "NNUNetCore",
-            dependencies: ["CNIfTI", "COpenBLAS", "CLAPACKE", "CMalloc", "ZIPFoundation"],
-            swiftSettings: niftiInclude
+            dependencies: ["CNIfTI", "CDeflate", "COpenBLAS", "CMalloc", "ZIPFoundation"]
         ),
-        .target(name: "NNUNetPlanning", dependencies: ["NNUNetCore"], swiftSettings: niftiInclude),
+        .target(name: "NNUNetPlanning", dependencies: ["NNUNetCore"]),
         // Evaluation reads v1's saved case properties (CASE.pkl) for ensembling; Planning never imports Evaluation.
-        .target(name: "NNUNetEvaluation", dependencies: ["NNUNetCore", "NNUNetPlanning"], swiftSettings: niftiInclude),
+        .target(name: "NNUNetEvaluation", dependencies: ["NNUNetCore", "NNUNetPlanning"]),
         .target(
             name: "NNUNetTraining",
-            dependencies: ["NNUNetCore", "NNUNetPlanning", "NNUNetEvaluation", "CCairo"],
-            swiftSettings: niftiInclude
+            dependencies: ["NNUNetCore", "NNUNetPlanning", "NNUNetEvaluation", "CCairo"]
         ),
         .executableTarget(
             name: "nnunet-cli",
             dependencies: [
                 "NNUNetCore", "NNUNetPlanning", "NNUNetTraining", "NNUNetEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Measurements of the hot paths, side by side with the Python peers: apart from `nnunet`, which ships none.
+        .executableTarget(
+            name: "nnunet-benchmark",
+            dependencies: [
+                "NNUNetCore", "NNUNetPlanning", "NNUNetTraining", "NNUNetEvaluation", "CMalloc",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: niftiInclude
+            path: "Sources/nnunet-benchmark"
         ),
 
         // Examples: programs a user would write against the public API. Built in CI.
         .executableTarget(
             name: "GenerateSyntheticTask",
             dependencies: ["NNUNetCore"],
-            path: "Examples/GenerateSyntheticTask",
-            swiftSettings: niftiInclude
+            path: "Examples/GenerateSyntheticTask"
         ),
 
         .executableTarget(
             name: "CustomLossTrainer",
             dependencies: ["NNUNetCore", "NNUNetPlanning", "NNUNetTraining"],
-            path: "Examples/CustomLossTrainer",
-            swiftSettings: niftiInclude
+            path: "Examples/CustomLossTrainer"
         ),
 
         .executableTarget(
             name: "PredictFromSwift",
             dependencies: ["NNUNetCore", "NNUNetTraining"],
-            path: "Examples/PredictFromSwift",
-            swiftSettings: niftiInclude
+            path: "Examples/PredictFromSwift"
         ),
 
-        .testTarget(name: "NNUNetCoreTests", dependencies: ["NNUNetCore", "CMalloc"], swiftSettings: niftiInclude),
-        .testTarget(name: "NNUNetPlanningTests", dependencies: ["NNUNetPlanning"], swiftSettings: niftiInclude),
+        .testTarget(name: "NNUNetCoreTests", dependencies: ["NNUNetCore", "CMalloc"]),
+        .testTarget(name: "NNUNetPlanningTests", dependencies: ["NNUNetPlanning"]),
         .testTarget(
-            name: "NNUNetEvaluationTests", dependencies: ["NNUNetEvaluation", "NNUNetPlanning"], swiftSettings: niftiInclude
+            name: "NNUNetEvaluationTests", dependencies: ["NNUNetEvaluation", "NNUNetPlanning"]
         ),
         .testTarget(
             name: "NNUNetTrainingTests",
-            dependencies: ["NNUNetTraining", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
-            swiftSettings: niftiInclude
+            dependencies: ["NNUNetTraining", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
         .testTarget(
             name: "NNUNetCLITests",
             dependencies: [
-                "nnunet-cli", "NNUNetCore", "NNUNetPlanning", "NNUNetTraining",
+                "nnunet-cli", "nnunet-benchmark", "NNUNetCore", "NNUNetPlanning", "NNUNetTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: niftiInclude
+            ]
         ),
     ]
 )
