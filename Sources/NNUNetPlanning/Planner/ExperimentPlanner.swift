@@ -163,13 +163,17 @@ public enum ExperimentPlanner {
     }
 
     /// The 3d_lowres search (§4.9): starting from the target spacing, coarsen (×1.01 on the axes more than 2× finer
-    /// than the coarsest, else on all) until the median patient is at most 4 patches; keep the candidate only if it
-    /// halves the voxels of the fullres median patient. Returns nil when no lowres stage is made.
+    /// than the coarsest, else on all) until the median patient is at most `minimumPatientFraction` patches (v1: 4);
+    /// keep the candidate only if it halves the voxels of the fullres median patient. Returns nil when no lowres stage
+    /// is made.
     ///
-    /// - Parameters: `targetSpacing` and `medianShape` untransposed; `fullres` is the 3d_fullres stage.
+    /// - Parameters: `targetSpacing` and `medianShape` untransposed; `fullres` is the 3d_fullres stage;
+    ///   `minimumPatientFraction` is ``PlannerConfiguration/lowresMinimumPatientFraction``.
     public static func lowresStage(targetSpacing: [Double], medianShape: [Double], transposeForward: [Int],
                                    fullres: StagePlan, numberOfCases: Int, modalities: Int, classes: Int,
-                                   reference: Double) -> StagePlan? {
+                                   reference: Double,
+                                   minimumPatientFraction: Double = lowresMinimumPatientFraction) -> StagePlan? {
+        let lowresMinimumPatientFraction = minimumPatientFraction
         var patchVoxels = Int64(fullres.patchSize.reduce(1, *))
         let medianVoxels = medianShape.reduce(1, *)
         guard medianVoxels / Double(patchVoxels) >= lowresMinimumPatientFraction else { return nil }
@@ -241,7 +245,8 @@ public enum ExperimentPlanner {
             stages = [fullres]
             if let lowres = lowresStage(targetSpacing: target, medianShape: median, transposeForward: forward,
                                         fullres: fullres, numberOfCases: cases, modalities: modalityCount,
-                                        classes: classes, reference: configuration.reference) {
+                                        classes: classes, reference: configuration.reference,
+                                        minimumPatientFraction: configuration.lowresMinimumPatientFraction) {
                 stages = [lowres, fullres]
             }
         } else {

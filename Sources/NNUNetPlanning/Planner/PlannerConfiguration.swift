@@ -19,6 +19,22 @@ public struct PlannerConfiguration: Sendable, Equatable {
     public var plansIdentifier: String
     /// Data identifier (prefix of the stage folders), e.g. `nnUNetData_plans_v2.1`.
     public var dataIdentifier: String
+    /// v1's `how_much_of_a_patient_must_the_network_see_at_stage0` (4): a 3D planner searches for a 3d_lowres stage
+    /// only when the median patient holds at least this many patches, and coarsens the lowres spacing until it holds
+    /// at most this many. The FAQ's knob for forcing a 3d_lowres stage on smaller data: lower it.
+    public var lowresMinimumPatientFraction: Double = ExperimentPlanner.lowresMinimumPatientFraction
+
+    /// Creates a planner configuration; see the properties.
+    public init(name: String, dimensionality: Dimensionality, reference: Double, plansIdentifier: String,
+                dataIdentifier: String,
+                lowresMinimumPatientFraction: Double = ExperimentPlanner.lowresMinimumPatientFraction) {
+        self.name = name
+        self.dimensionality = dimensionality
+        self.reference = reference
+        self.plansIdentifier = plansIdentifier
+        self.dataIdentifier = dataIdentifier
+        self.lowresMinimumPatientFraction = lowresMinimumPatientFraction
+    }
 
     /// Plans file name: `<plansIdentifier>_plans_3D.json` or `..._plans_2D.json`.
     public var plansFileName: String {

@@ -2,7 +2,9 @@
 ///
 /// Port of v1 `preprocessing/preprocessing.py` `GenericPreprocessor.resample_and_normalize` (normalisation part).
 /// Arithmetic is float32 as in v1 (`(x − mean) / (std + 1e-8)` with float32 mean and std); mean and std themselves
-/// are accumulated in Double.
+/// are accumulated in Double. CT: `(clip(x, percentile_00_5, percentile_99_5) − mean) / sd` in float32 with the
+/// fingerprint's statistics, which are float32 values (v1's `np.float32` scalars; numpy 2.4 keeps the whole
+/// expression float32), so the result equals v1's bit for bit.
 public enum Normalization {
     /// Checks that every modality of `plans` can be normalised: a `CT` modality needs the pooled foreground
     /// statistics of the fingerprint (`dataset_properties.intensityproperties[c]`: `mean`, `sd`, `percentile_00_5`,

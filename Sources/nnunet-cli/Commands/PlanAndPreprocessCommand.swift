@@ -42,9 +42,18 @@ struct PlanAndPreprocessCommand: ParsableCommand {
     @Option(name: .customLong("gpu-memory-gb"), help: "Plan for this memory budget instead of v1's 8 GB.")
     var gpuMemoryGB: Double?
 
+    @Option(name: .customLong("how-much-of-a-patient-must-the-network-see-at-stage0"),
+            help: ArgumentHelp("The 3D planner makes a 3d_lowres stage only when the median patient holds at least "
+                + "this many patches (v1's HOW_MUCH_OF_A_PATIENT_MUST_THE_NETWORK_SEE_AT_STAGE0). Lower it to force "
+                + "a 3d_lowres stage on smaller data. Default: 4."))
+    var howMuchOfAPatientMustTheNetworkSeeAtStage0: Double = ExperimentPlanner.lowresMinimumPatientFraction
+
     func validate() throws {
         if threadsLowres < 1 || threadsFullres < 1 { throw ValidationError("Please pass thread counts of at least 1.") }
         if let gb = gpuMemoryGB, !(gb > 0) { throw ValidationError("Please pass a positive --gpu-memory-gb.") }
+        if !(howMuchOfAPatientMustTheNetworkSeeAtStage0 > 0) {
+            throw ValidationError("Please pass a positive --how-much-of-a-patient-must-the-network-see-at-stage0.")
+        }
         if overwritePlans != nil {
             throw ValidationError("Please plan without -overwrite_plans: pretrained plans are not supported yet.")
         }
@@ -58,6 +67,7 @@ struct PlanAndPreprocessCommand: ParsableCommand {
         options.threadsFullres = threadsFullres
         options.planner3D = planner3D == "None" ? nil : try PlannerConfiguration.named(planner3D)
         if let gb = gpuMemoryGB, options.planner3D != nil { options.planner3D = .threeD(gpuMemoryGB: gb) }
+        options.planner3D?.lowresMinimumPatientFraction = howMuchOfAPatientMustTheNetworkSeeAtStage0
         options.planner2D = planner2D == "None" ? nil : try PlannerConfiguration.named(planner2D)
         let names = try tasks.map { try TaskLocator.resolve($0, paths: paths) }
         if verifyDatasetIntegrity {

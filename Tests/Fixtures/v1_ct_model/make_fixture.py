@@ -5,6 +5,10 @@ Run it with the peer venv's python (see ../../../../shared/peer/setup.sh), from 
 
     .peer-venv/bin/python Tests/Fixtures/v1_ct_model/make_fixture.py
 
+--planning-reference only regenerates the raw training task (checked against the stored files) into raw/, runs v1's
+plan_and_preprocess on it, checks the plans against the stored pickle and stores v1's fingerprint pickles and one
+preprocessed case in planning/ (no training; the model and predictions stay untouched). --raw-only stops after raw/.
+
 Everything happens in a temporary work folder. Every nnU-Net v1 step runs in its own subprocess whose working
 directory is that folder, with nnUNet_raw_data_base / nnUNet_preprocessed / RESULTS_FOLDER set to *relative*
 names, so that no absolute path ends up in any pickle, log or JSON file that v1 writes. At the end the results are
@@ -513,6 +517,31 @@ def planning_reference(args, work):
             print("  %8d  %s" % (os.path.getsize(p), os.path.relpath(p, out)))
 
 
+def lowres_reference(args, work):
+    """--lowres-fraction F: v1's 3D planner on the raw training task with its instance attribute
+    how_much_of_a_patient_must_the_network_see_at_stage0 set to F (the FAQ's knob for a 3d_lowres stage on smaller
+    data; 4 by default, which makes none here). Stores the plans pickle as planning/plans_3D_stage0_fraction_F.pkl."""
+    out = os.path.abspath(args.out)
+    make_raw_task(work, args.seed)
+    prelude = (
+        "import nnunet.experiment_planning.experiment_planner_baseline_3DUNet_v21 as planner_module\n"
+        "_original_init = planner_module.ExperimentPlanner3D_v21.__init__\n"
+        "def _init(self, *a, **k):\n"
+        "    _original_init(self, *a, **k)\n"
+        "    self.how_much_of_a_patient_must_the_network_see_at_stage0 = %r\n"
+        "planner_module.ExperimentPlanner3D_v21.__init__ = _init\n" % args.lowres_fraction)
+    argv = ["nnUNet_plan_and_preprocess", "-t", str(TASK_ID), "-tl", "1", "-tf", "1", "-pl2d", "None", "-no_pp"]
+    run_v1(work, "plan_lowres.txt", entry_point_code("nnunet.experiment_planning.nnUNet_plan_and_preprocess", argv,
+                                                     prelude), args.threads, args.procs, args.nice)
+    pre = os.path.join(work, "nnUNet_preprocessed", TASK)
+    with open(os.path.join(pre, PLANS_ID + "_plans_3D.pkl"), "rb") as f:
+        plans = pickle.load(f)
+    print("  stages:", {k: (list(v["patch_size"]), list(v["current_spacing"])) for k, v in plans["plans_per_stage"].items()})
+    dst = os.path.join(out, "planning", "plans_3D_stage0_fraction_%g.pkl" % args.lowres_fraction)
+    shutil.copy2(os.path.join(pre, PLANS_ID + "_plans_3D.pkl"), dst)
+    print("  wrote", os.path.relpath(dst, os.getcwd()), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=902)
@@ -534,6 +563,9 @@ def main():
     ap.add_argument("--planning-reference", action="store_true",
                     help="--raw-only, then v1's plan_and_preprocess on it: check the plans against the stored "
                          "pickle and store v1's fingerprint pickles and one preprocessed case in <out>/planning")
+    ap.add_argument("--lowres-fraction", type=float, default=None,
+                    help="only plan the raw training task with v1's 3D planner and this "
+                         "how_much_of_a_patient_must_the_network_see_at_stage0; store the plans in planning/")
     ap.add_argument("--preprocessed-case", default="%s_005" % PREFIX,
                     help="the case of the 3d_fullres stage stored by --planning-reference")
     args = ap.parse_args()
@@ -543,6 +575,11 @@ def main():
     print("work folder:", work, flush=True)
     timings = OrderedDict()
 
+    if args.lowres_fraction is not None:
+        lowres_reference(args, work)
+        if not args.work:
+            shutil.rmtree(work)
+        return
     if args.raw_only or args.planning_reference:
         planning_reference(args, work)
         if not args.work:
