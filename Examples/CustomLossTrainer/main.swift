@@ -47,6 +47,7 @@ let folderArgument = arguments.first { !$0.hasPrefix("--") && Int($0) == nil }
 let work = URL(fileURLWithPath: folderArgument ?? "custom_loss_example", isDirectory: true).standardizedFileURL
 
 do {
+    ProcessTuning.apply()   // the process-wide settings nnunet makes (OpenBLAS on one thread, allocator tuned)
     TrainerRegistry.shared.register(DiceFocalTrainer.self, as: DiceFocalTrainer.trainerName)
     let paths = NNUNetPaths.inside(work)
     var synthetic = SyntheticTaskConfiguration()

@@ -1,53 +1,52 @@
-// Example: segment images from your own Swift program, without the command line. One `TrainedModel` is loaded once
-// (plans + the weights of every fold) and then predicts any number of volumes.
+// Example: segment a folder of images from your own Swift program, without the command line: what
+// `nnunet predict` does, as one library call (FolderPredictor).
 //
-//   swift run -c release PredictFromSwift MODEL_FOLDER OUTPUT_FOLDER IMAGE_0000.nii.gz [IMAGE2_0000.nii.gz ...]
-//   swift run -c release PredictFromSwift            # the nnU-Net v1 model in ../shared/reference/v1_model
+//   swift run -c release PredictFromSwift MODEL_FOLDER INPUT_FOLDER OUTPUT_FOLDER [V1_PREDICTIONS_FOLDER]
+//   swift run -c release PredictFromSwift      # the nnU-Net v1 CT model in Tests/Fixtures/v1_ct_model
 //
 // MODEL_FOLDER is a trainer folder, RESULTS_FOLDER/nnUNet/CONFIG/TaskXXX_NAME/TRAINER__PLANS, trained by
 // `nnunet train` or by nnU-Net v1 (plans.pkl + model_final_checkpoint.model/.model.pkl): both load the same way.
-// For a model with several modalities, pass the first file of each case (CASE_0000.nii.gz); the others
-// (CASE_0001.nii.gz, ...) are found next to it.
+// INPUT_FOLDER holds CASE_0000.nii.gz (CASE_0001.nii.gz, ... for more modalities). With V1_PREDICTIONS_FOLDER (what
+// v1's nnUNet_predict wrote for the same inputs) it counts the voxels whose labels differ from v1's.
 import Foundation
 import NNUNetCore
 import NNUNetTraining
 
+// An application opts in to the process-wide settings the package never makes by itself: OpenBLAS on one thread
+// (the package splits the work over threads itself) and an allocator that keeps large buffers for reuse.
+ProcessTuning.apply()
+
 let arguments = Array(CommandLine.arguments.dropFirst())
-let reference = URL(fileURLWithPath: "../shared/reference/v1_model")
-let modelFolder = arguments.first.map { URL(fileURLWithPath: $0) } ?? reference.appendingPathComponent(
-    "results/nnUNet/3d_fullres/Task901_Spheres/nnUNetTrainerV2__nnUNetPlansv2.1")
-let outputFolder = URL(fileURLWithPath: arguments.count > 1 ? arguments[1] : "predict_from_swift_example")
-let images = arguments.count > 2 ? arguments.dropFirst(2).map { URL(fileURLWithPath: $0) }
-    : [reference.appendingPathComponent("imagesTs/spheres_ts002_0000.nii.gz")]
+let fixture = URL(fileURLWithPath: "Tests/Fixtures/v1_ct_model")
+let modelFolder = arguments.count > 0 ? URL(fileURLWithPath: arguments[0]) : fixture.appendingPathComponent(
+    "results/nnUNet/3d_fullres/Task902_CTSpheres/nnUNetTrainerV2__nnUNetPlansv2.1")
+let inputFolder = URL(fileURLWithPath: arguments.count > 1 ? arguments[1] : fixture.appendingPathComponent("imagesTs").path)
+let outputFolder = URL(fileURLWithPath: arguments.count > 2 ? arguments[2] : "predict_from_swift_example")
+let v1Predictions = arguments.count > 3 ? URL(fileURLWithPath: arguments[3])
+    : arguments.isEmpty ? fixture.appendingPathComponent("pred_tta") : nil
 
 do {
-    let model = try TrainedModel(trainerFolder: modelFolder)          // every fold_* folder; or folds: ["0"]
-    model.usesMirroring = true                                         // v1's test-time augmentation (default)
-    model.stepSize = 0.5
-    print("Loaded \(model.folds.count) fold(s) of \(modelFolder.lastPathComponent) from \(model.plansFile.lastPathComponent)")
-    try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
-    for first in images {
-        let name = first.lastPathComponent
-        guard name.hasSuffix("_0000.nii.gz") else {
-            print("skipping \(name): inputs are named CASE_0000.nii.gz")
-            continue
+    // The whole prediction: load every fold_* folder (or options.folds = ["0"]), predict each case with v1's defaults
+    // (mirroring, step 0.5), skip existing outputs, apply the model's postprocessing.json if it has one.
+    var options = FolderPredictor.Options()
+    options.overwritesExisting = true
+    let predictor = try FolderPredictor(modelFolder: modelFolder, options: options)
+    let summary = try predictor.predict(.folder(inputFolder), into: outputFolder) { event in
+        if case let .caseFinished(item, seconds) = event {
+            print("[\(item.index + 1)/\(item.count)] \(item.identifier): " + String(format: "%.1f s", seconds))
         }
-        let identifier = String(name.dropLast("_0000.nii.gz".count))
-        let files = (0..<model.plans.numModalities).map {
-            first.deletingLastPathComponent().appendingPathComponent(identifier + String(format: "_%04d.nii.gz", $0))
-        }
-        let start = Date()
-        // The label map comes back in the input's exact grid and geometry; keepingProbabilities also returns the
-        // class probabilities (what `nnunet predict -z` saves).
-        let prediction = try model.predictCase(imageFiles: files, identifier: identifier, keepingProbabilities: false)
-        try NIfTI.write(prediction.labels, to: outputFolder.appendingPathComponent(identifier + ".nii.gz"),
-                        dataType: .uint8)
-        var counts: [Int: Int] = [:]
-        for value in prediction.labels.data { counts[Int(value), default: 0] += 1 }
-        print(String(format: "%@: %.1f s, voxels per label %@", identifier, Date().timeIntervalSince(start),
-                     counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")))
     }
-    print("Segmentations written to \(outputFolder.path)")
+    print("\(summary.predicted.count) segmentation(s) written to \(outputFolder.path) with "
+          + "\(predictor.model.folds.count) fold(s) of \(modelFolder.lastPathComponent)")
+
+    if let v1Predictions {
+        for identifier in summary.predicted {
+            let ours = try NIfTI.read(outputFolder.appendingPathComponent(identifier + ".nii.gz"))
+            let theirs = try NIfTI.read(v1Predictions.appendingPathComponent(identifier + ".nii.gz"))
+            let differing = zip(ours.data, theirs.data).filter { $0 != $1 }.count
+            print("\(identifier): \(differing) of \(ours.data.count) voxels differ from v1's labels")
+        }
+    }
 } catch {
     // Errors name the file and what to do about it.
     print("error: \(error)")

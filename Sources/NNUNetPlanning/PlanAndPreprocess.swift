@@ -45,15 +45,16 @@ public enum PlanAndPreprocess {
 
     /// Runs everything for one task.
     ///
-    /// Holds the ``FolderLock`` of the cropped and of the preprocessed task folder for the whole run, so a second run
-    /// on the task fails at once with ``CoreError/folderLocked(path:holder:)``; stray temporary files of killed runs
-    /// are removed from both folders once the locks are taken. Label values that dataset.json does not declare are
+    /// Holds NNUNetCore's `FolderLock` of the cropped and of the preprocessed task folder for the whole run, so a
+    /// second run on the task fails at once with `CoreError.folderLocked(path:holder:)`; stray temporary files of
+    /// killed runs are removed from both folders once the locks are taken. Label values that dataset.json does not declare are
     /// an error (``PlanningError/undeclaredLabels(caseIdentifier:path:values:declared:)``) whether or not the
     /// dataset was verified first: v1 checks them only with `--verify_dataset_integrity`.
     ///
     /// - Parameters:
     ///   - taskName: `TaskXXX_NAME`.
     ///   - paths: the three roots (raw base and preprocessed are needed).
+    ///   - options: the planners, the thread counts and whether to preprocess.
     ///   - report: called with progress events, possibly from worker threads.
     /// - Returns: the plans written.
     @discardableResult

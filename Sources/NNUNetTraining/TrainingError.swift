@@ -27,6 +27,13 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
     /// The cascade cannot run: the 3d_lowres predictions it builds on (`pred_next_stage/`, or a `-l` folder) are
     /// missing for some cases.
     case incompletePreviousStage(folder: String, missing: [String], fix: String)
+    /// A prediction that cannot run as asked (``FolderPredictor``): an option, input or output that does not fit;
+    /// the text says which and what to do.
+    case invalidPredictionRequest(String)
+    /// An inference folder without any `CASE_XXXX.nii.gz` file.
+    case noCasesToPredict(folder: String)
+    /// Some cases could not be predicted (one line per case: `CASE: reason`); the others were written.
+    case casesFailed([String])
     /// Training stopped because the loss or the weights became NaN or infinite (`problem` says which, in epoch
     /// `epoch` of the fold folder `folder`); `lastFiniteCheckpoint` names the checkpoint `-c` continues from, if any.
     case nonFiniteTraining(folder: String, epoch: Int, problem: String, lastFiniteCheckpoint: String?)
@@ -70,6 +77,15 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
             return "Training stopped in epoch \(epoch): \(problem). No checkpoint with non-finite weights was written. "
                 + "\(resume). Lower the learning rate (a trainer variant) or check the training data for extreme or "
                 + "NaN values first, or the same will happen again."
+        case let .invalidPredictionRequest(what):
+            return "Cannot predict: \(what)."
+        case let .noCasesToPredict(folder):
+            return "No CASE_XXXX.nii.gz files in '\(folder)'. Inputs are named like CASE_0000.nii.gz (one file per "
+                + "modality, CASE_0001.nii.gz for the second, ...)."
+        case let .casesFailed(lines):
+            return "\(lines.count) case(s) failed:\n  " + lines.joined(separator: "\n  ")
+                + "\nThe other cases were written; fix the inputs named above and run again (existing outputs are "
+                + "skipped)."
         case let .incompletePreviousStage(folder, missing, fix):
             let shown = missing.prefix(5).joined(separator: ", ") + (missing.count > 5 ? ", ..." : "")
             return "The 3d_cascade_fullres stage needs the 3d_lowres segmentation of every case, but '\(folder)' lacks "

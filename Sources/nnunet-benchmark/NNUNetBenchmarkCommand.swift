@@ -27,16 +27,25 @@ struct NNUNetBenchmarkCommand: ParsableCommand {
                       BenchmarkHippocampusCommand.self]
     )
 
-    /// Line-buffers standard output (progress and results reach a log file or pipe as they are printed) and tunes the
-    /// allocator as `nnunet` does (see ``AllocatorTuning``), so that the figures are those of the user's tool.
+    /// Line-buffers standard output (progress and results reach a log file or pipe as they are printed) and applies
+    /// the process settings `nnunet` applies (``ProcessTuning/apply(_:)``: OpenBLAS single-threaded, allocator tuned),
+    /// so that the figures are those of the user's tool; a command with `--without-process-tuning`
+    /// (``ProcessTuningChoice``) measures an application that made neither setting.
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)
-        AllocatorTuning.reuseLargeBuffers()
         do {
             var command = try parseAsRoot()
+            if (command as? ProcessTuningChoice)?.withoutProcessTuning != true { ProcessTuning.apply() }
             try command.run()
         } catch {
             exit(withError: error)
         }
     }
+}
+
+/// A benchmark that can run without ``ProcessTuning``, as an embedding application that left OpenBLAS and the
+/// allocator at their defaults would.
+protocol ProcessTuningChoice {
+    /// Whether `main` skips ``ProcessTuning/apply(_:)``.
+    var withoutProcessTuning: Bool { get }
 }

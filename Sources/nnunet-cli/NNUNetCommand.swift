@@ -35,6 +35,7 @@ struct NNUNetCommand: ParsableCommand {
             PlanAndPreprocessCommand.self,
             TrainCommand.self,
             PredictCommand.self,
+            PredictFromModelFolderCommand.self,
             EvaluateFolderCommand.self,
             DeterminePostprocessingCommand.self,
             EnsembleCommand.self,
@@ -46,12 +47,12 @@ struct NNUNetCommand: ParsableCommand {
     )
 
     /// Before any command runs: line-buffers standard output, so that each line reaches a log file or a pipe as it is
-    /// printed (`nohup nnunet train ... > log.txt`; block-buffered, a redirected run showed nothing for minutes), and
-    /// tunes the allocator for large short-lived buffers (see ``AllocatorTuning``). Buffering is the executable's choice:
-    /// the libraries never change it.
+    /// printed (`nohup nnunet train ... > log.txt`; block-buffered, a redirected run showed nothing for minutes), sets
+    /// OpenBLAS to one thread (the kernels split the work themselves) and tunes the allocator for large short-lived
+    /// buffers (``ProcessTuning/apply(_:)``). These are the executable's choices: the libraries never make them.
     static func main() {
         setvbuf(stdout, nil, _IOLBF, 0)
-        AllocatorTuning.reuseLargeBuffers()
+        ProcessTuning.apply()
         do {
             var command = try parseAsRoot()
             try command.run()

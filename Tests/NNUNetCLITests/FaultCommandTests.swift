@@ -134,7 +134,8 @@ struct FaultCommandTests {
             try FaultHeader.damage(bad, offset: 292, value: .nan)  // srow_x[3] (the x origin), sform_code 1
             // A stray temporary of a killed earlier prediction into the same folder.
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-            let stray = output.appendingPathComponent(".tmp-\(Int32.max - 1)-\(UUID().uuidString)-bad.nii.gz")
+            let deadWriter = "\(Int32.max - 1)@\(TemporaryFile.hostTag)"
+            let stray = output.appendingPathComponent(".tmp-\(deadWriter)-\(UUID().uuidString)-bad.nii.gz")
             try Data(count: 100).write(to: stray)
             let command = try #require(try NNUNetCommand.parseAsRoot(
                 ["predict", "-i", input.path, "-o", output.path, "-t", "650", "-m", "3d_fullres", "-f", "0",

@@ -17,19 +17,21 @@ import CMalloc
 /// glibc's arenas for threads other than the main one grow in heaps of at most 64 MiB, so blocks larger than that
 /// made off the main thread are mapped as before; the network's activations are made on the calling thread.
 ///
-/// Applied once per process, before the first matrix product (``GEMM``), and by the `nnunet` executable at start-up.
-/// Only glibc is tuned; elsewhere this does nothing.
+/// Applied only when the application calls ``reuseLargeBuffers()`` (directly or through ``ProcessTuning/apply(_:)``);
+/// the `nnunet` and `nnunet-benchmark` executables do so at start-up. The library itself never calls it. Only glibc
+/// is tuned; elsewhere this does nothing.
 public enum AllocatorTuning {
     /// Largest block kept in the heap for reuse (256 MiB): larger blocks are mapped on demand.
     public static let reusableBufferLimit = 256 << 20
     /// Free memory at the top of the heap kept rather than returned to the system (512 MiB).
     public static let retainedHeapTop = 512 << 20
 
-    /// Applies the settings (once; later calls return the first result). Returns whether the allocator accepted them.
+    /// Sets glibc's mmap threshold to ``reusableBufferLimit`` and its trim threshold to ``retainedHeapTop``, for the
+    /// whole process (`mallopt`). Each call applies them again.
+    ///
+    /// - Returns: whether the allocator accepted both (false where the allocator is not glibc's).
     @discardableResult
-    public static func reuseLargeBuffers() -> Bool { applied }
-
-    private static let applied: Bool = {
+    public static func reuseLargeBuffers() -> Bool {
         #if canImport(Glibc)
         let threshold = mallopt(M_MMAP_THRESHOLD, Int32(reusableBufferLimit))
         let trim = mallopt(M_TRIM_THRESHOLD, Int32(retainedHeapTop))
@@ -37,5 +39,5 @@ public enum AllocatorTuning {
         #else
         return false
         #endif
-    }()
+    }
 }

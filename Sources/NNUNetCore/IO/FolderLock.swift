@@ -52,7 +52,8 @@ public final class FolderLock: @unchecked Sendable {
     ///   cannot be created.
     public static func acquire(_ folder: URL, purpose: String) throws -> FolderLock {
         do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
-            throw CoreError.fileSystem(path: folder.path, reason: "cannot create the folder (\(error.localizedDescription))")
+            throw CoreError.fileSystem(path: folder.path,
+                                       reason: "cannot create the folder (\(error.localizedDescription))")
         }
         let path = lockFile(in: folder).path
         var descriptor: Int32 = -1
@@ -61,7 +62,8 @@ public final class FolderLock: @unchecked Sendable {
         for _ in 0..<100 {
             descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else {
-                throw CoreError.fileSystem(path: path, reason: "cannot open the lock file (\(String(cString: strerror(errno))))")
+                throw CoreError.fileSystem(path: path,
+                                           reason: "cannot open the lock file (\(String(cString: strerror(errno))))")
             }
             var result = flock(descriptor, LOCK_EX | LOCK_NB)
             while result != 0 && errno == EINTR { result = flock(descriptor, LOCK_EX | LOCK_NB) }
@@ -75,7 +77,8 @@ public final class FolderLock: @unchecked Sendable {
                 }
                 close(descriptor)
                 guard reason == EWOULDBLOCK else {
-                    throw CoreError.fileSystem(path: path, reason: "cannot lock it (\(String(cString: strerror(reason))))")
+                    throw CoreError.fileSystem(path: path,
+                                               reason: "cannot lock it (\(String(cString: strerror(reason))))")
                 }
                 throw CoreError.folderLocked(path: folder.path, holder: holder.isEmpty ? "an unknown process" : holder)
             }

@@ -4,40 +4,50 @@ import Foundation
 /// place (``AtomicFile``, ``NPY``, ``NPZ``, ``NIfTI``, ``Safetensors``, ``ZipArchiveWriter``, the PNG plots), and
 /// the removal of those left behind by a killed process.
 ///
-/// A temporary is named `.tmp-<pid>-<uuid>-NAME`: hidden, unique, and carrying the writer's process id so that a
-/// later run can tell a stray file of a dead process from a file that a live process is still writing. Writers remove
-/// their temporary on any error; only a kill (or power loss) leaves one behind, and ``sweep(_:startedBefore:depth:)``
-/// removes those at the start of the next command that writes in the folder (after it took the folder's
-/// ``FolderLock``).
+/// A temporary is named `.tmp-<pid>@<host>-<uuid>-NAME`: hidden, unique, and carrying the writer's process id and
+/// host, so that a later run can tell a stray file of a dead process from one that a live process (possibly on
+/// another machine sharing the folder) is still writing. Writers remove their temporary on any error; only a kill
+/// (or power loss) leaves one behind, and ``sweep(_:startedBefore:depth:)`` (``sweepShared(_:depth:)`` for a folder
+/// that several runs share) removes those at the start of the next command that writes in the folder.
 public enum TemporaryFile {
     /// The prefix of every temporary name.
     public static let prefix = ".tmp-"
 
-    /// A fresh temporary URL next to `destination`: `.tmp-<pid>-<uuid>-NAME` in the same folder, so that the final
-    /// rename stays on one file system. The name keeps `destination`'s name as its end (libnifti chooses compression
-    /// from a `.nii.gz` ending).
+    /// This machine's host name as temporary names carry it: letters, digits, `.` and `_` only (at most 40).
+    public static let hostTag: String = {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._")
+        let cleaned = String(ProcessInfo.processInfo.hostName.map { allowed.contains($0) ? $0 : "_" }.prefix(40))
+        return cleaned.isEmpty ? "localhost" : cleaned
+    }()
+
+    /// A fresh temporary URL next to `destination`: `.tmp-<pid>@<host>-<uuid>-NAME` in the same folder, so that the
+    /// final rename stays on one file system. The name keeps `destination`'s name as its end (libnifti chooses
+    /// compression from a `.nii.gz` ending).
     public static func url(for destination: URL) -> URL {
         destination.deletingLastPathComponent().appendingPathComponent(name(for: destination.lastPathComponent))
     }
 
     /// The temporary file name for a destination file name (see ``url(for:)``).
     public static func name(for destinationName: String) -> String {
-        "\(prefix)\(getpid())-\(UUID().uuidString)-\(destinationName)"
+        "\(prefix)\(getpid())@\(hostTag)-\(UUID().uuidString)-\(destinationName)"
     }
 
-    /// The process id recorded in a temporary name, or nil when `name` is not a temporary or carries no process id
-    /// (the `.tmp-<uuid>-NAME` names of older versions).
-    public static func writerProcessID(ofTemporaryName name: String) -> Int32? {
+    /// The writer recorded in a temporary name, or nil when `name` is not a temporary of this format (a temporary of
+    /// an earlier version, `.tmp-<uuid>-NAME`, carries none).
+    public static func writer(ofTemporaryName name: String) -> (processID: Int32, host: String)? {
         guard name.hasPrefix(prefix) else { return nil }
         let rest = name.dropFirst(prefix.count)
         let digits = rest.prefix { $0.isASCII && $0.isNumber }
         guard !digits.isEmpty, digits.count <= 10, let pid = Int32(digits) else { return nil }
         let afterPID = rest.dropFirst(digits.count)
-        guard afterPID.first == "-" else { return nil }
-        let uuid = afterPID.dropFirst().prefix(36)
+        guard afterPID.first == "@" else { return nil }
+        let hostAndRest = afterPID.dropFirst()
+        // The host ends at the first '-' that starts "-<uuid>-" (host tags contain no '-').
+        guard let dash = hostAndRest.firstIndex(of: "-") else { return nil }
+        let uuid = hostAndRest[hostAndRest.index(after: dash)...].prefix(36)
         guard uuid.count == 36, UUID(uuidString: String(uuid)) != nil,
-              afterPID.dropFirst(37).first == "-" else { return nil }
-        return pid
+              hostAndRest[hostAndRest.index(after: dash)...].dropFirst(36).first == "-" else { return nil }
+        return (pid, String(hostAndRest[..<dash]))
     }
 
     /// Whether a process with this id exists on this machine (`kill(pid, 0)`; a process of another user counts).
@@ -47,16 +57,27 @@ public enum TemporaryFile {
         return errno == EPERM
     }
 
-    /// Removes the stray temporaries in `folder` and its subfolders down to `depth` levels: those whose writer process
-    /// is no longer alive, and (with `includingUnnamed`) those without a process id whose modification time is before
-    /// `start` (left by an older version). Temporaries of live processes (this one included) are kept.
-    ///
-    /// Call it after taking the folder's ``FolderLock``, so that no other run of this package writes there. Pass
-    /// `includingUnnamed: false` for a folder that is not locked (a shared parent folder).
+    /// Removes the stray temporaries in a folder whose ``FolderLock`` the caller holds (so nobody else writes there),
+    /// and in its subfolders down to `depth` levels: those written on this machine by a process that is no longer
+    /// alive, and those of other machines and of earlier versions (no writer in the name) modified before `start`
+    /// (the time the lock was taken). Temporaries of live processes of this machine (this one included) are kept.
     /// - Returns: the removed files.
     @discardableResult
-    public static func sweep(_ folder: URL, startedBefore start: Date = Date(), depth: Int = 2,
-                             includingUnnamed: Bool = true) -> [URL] {
+    public static func sweep(_ folder: URL, startedBefore start: Date = Date(), depth: Int = 2) -> [URL] {
+        sweep(folder, startedBefore: start, depth: depth, isLocked: true)
+    }
+
+    /// Removes the stray temporaries in a folder that several runs share without a lock (a trainer folder above its
+    /// folds, a preprocessed task folder that trainers write the splits file into), and in its subfolders down to
+    /// `depth` levels: only those written on this machine by a process that is no longer alive, so that a live
+    /// writer on another machine is never disturbed.
+    /// - Returns: the removed files.
+    @discardableResult
+    public static func sweepShared(_ folder: URL, depth: Int = 0) -> [URL] {
+        sweep(folder, startedBefore: Date(), depth: depth, isLocked: false)
+    }
+
+    private static func sweep(_ folder: URL, startedBefore start: Date, depth: Int, isLocked: Bool) -> [URL] {
         let manager = FileManager.default
         guard let names = try? manager.contentsOfDirectory(atPath: folder.path) else { return [] }
         var removed: [URL] = []
@@ -66,15 +87,15 @@ public enum TemporaryFile {
             guard manager.fileExists(atPath: url.path, isDirectory: &isDirectory) else { continue }
             if isDirectory.boolValue {
                 if depth > 0, !name.hasPrefix(prefix) {
-                    removed += sweep(url, startedBefore: start, depth: depth - 1, includingUnnamed: includingUnnamed)
+                    removed += sweep(url, startedBefore: start, depth: depth - 1, isLocked: isLocked)
                 }
                 continue
             }
             guard name.hasPrefix(prefix) else { continue }
-            if let pid = writerProcessID(ofTemporaryName: name) {
-                if isProcessAlive(pid) { continue }
+            if let writer = writer(ofTemporaryName: name), writer.host == hostTag {
+                if isProcessAlive(writer.processID) { continue }
             } else {
-                guard includingUnnamed else { continue }
+                guard isLocked else { continue }
                 let modified = (try? manager.attributesOfItem(atPath: url.path)[.modificationDate] as? Date) ?? nil
                 guard let modified, modified < start else { continue }
             }

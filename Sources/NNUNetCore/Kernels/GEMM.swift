@@ -2,27 +2,19 @@ import COpenBLAS
 
 /// The only caller of OpenBLAS `cblas_sgemm`: row-major `C = alpha * op(A) * op(B) + beta * C`.
 ///
-/// Threading policy: OpenBLAS runs single-threaded and all parallelism comes from ``parallelFor``: the convolution
-/// kernels give each thread its own tiles, and ``parallelMultiply`` splits a large product by column blocks. This
-/// keeps one threading policy in the package and avoids OpenBLAS's own threads competing with ours. Measured on the
-/// 2-core EPYC (OpenBLAS 0.3.21, a shared and noisy machine): a conv-shaped product (M 32, K 864, N 8192) reached
-/// 46 GFLOP/s with 2 OpenBLAS threads, while one thread on half of it reached about 52 GFLOP/s per thread; for
-/// 2048³ the two ways were equal within the noise.
+/// Threading policy: all of the package's parallelism comes from ``parallelFor(_:threads:minimumChunk:body:)``: the
+/// convolution kernels give each thread its own tiles, and ``parallelMultiply(m:n:k:a:lda:b:ldb:beta:c:ldc:threads:)``
+/// splits a large product by column blocks. OpenBLAS's own thread count is the application's setting, never changed
+/// here: `nnunet` sets it to one (``ProcessTuning/useSingleThreadedBLAS()``), which keeps one threading policy and
+/// avoids OpenBLAS's threads competing with ours. Measured on the 2-core EPYC (OpenBLAS 0.3.21, a shared and noisy
+/// machine): a conv-shaped product (M 32, K 864, N 8192) reached 46 GFLOP/s with 2 OpenBLAS threads, while one
+/// thread on half of it reached about 52 GFLOP/s per thread; for 2048³ the two ways were equal within the noise.
 package enum GEMM {
-    /// Sets OpenBLAS to one thread, once per process, before the first product; also applies
-    /// ``AllocatorTuning/reuseLargeBuffers()`` (every training and inference run multiplies matrices).
-    private static let singleThreaded: Bool = {
-        openblas_set_num_threads(1)
-        AllocatorTuning.reuseLargeBuffers()
-        return true
-    }()
-
     /// `C (m×n, ldc) = alpha · op(A) (m×k) · op(B) (k×n) + beta · C`, row-major; `op` transposes where asked.
     @inline(__always)
     static func multiply(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
                          alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                          beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        precondition(singleThreaded)
         guard m > 0, n > 0 else { return }
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))

@@ -69,6 +69,7 @@ extension Resampling {
         /// Computes output slice `j` (`newShape[1] × newShape[2]` values) from its input slices.
         ///
         /// - Parameters:
+        ///   - j: the output slice, `0..<newShape[0]`.
         ///   - low: input slice `sources(ofSlice: j).low` (`shape[1] × shape[2]` values).
         ///   - high: input slice `sources(ofSlice: j).high` (the same pointer when they are equal).
         ///   - out: room for the output slice.

@@ -204,7 +204,9 @@ public enum Resampling {
     ///
     /// - Parameters:
     ///   - input: label values (integers stored as Float, e.g. -1, 0, 1, 2), C order.
-    ///   - shape, newShape: (z, y, x) or (y, x).
+    ///   - shape: the input's shape, (z, y, x) or (y, x).
+    ///   - newShape: the output's shape, of the same rank.
+    ///   - threads: worker threads.
     /// - Returns: label values of the resized map (only values present in the input occur).
     public static func resizeSegmentation(_ input: [Float], shape: [Int], to newShape: [Int],
                                           threads: Int = ThreadSettings.defaultThreads) -> [Float] {
@@ -311,8 +313,14 @@ public enum Resampling {
     /// Resamples one channel the way v1's `resample_data_or_seg` does (order 3 for data, order 1 for label maps).
     ///
     /// - Parameters:
+    ///   - channel: one channel's values, C order.
+    ///   - shape: its shape, (z, y, x).
+    ///   - newShape: the shape to resample to.
+    ///   - isSegmentation: whether the values are labels (order 1 per label, as `resize_segmentation`) rather than
+    ///     intensities (order 3).
     ///   - separateAxis: nil resizes in 3D; an axis resizes each slice along it in-plane, then resamples along the
     ///     axis with nearest neighbour (order 0).
+    ///   - threads: worker threads.
     /// - Returns: the channel at `newShape` (the input itself if the shape does not change).
     public static func resampleLikeNNUNet(_ channel: [Float], shape: [Int], to newShape: [Int], isSegmentation: Bool,
                                           separateAxis: Int?, threads: Int = ThreadSettings.defaultThreads)

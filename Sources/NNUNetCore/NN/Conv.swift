@@ -16,6 +16,8 @@ public final class Conv: Module {
     /// Creates the layer with Kaiming-normal weights (a = 0.01) and a zero bias.
     ///
     /// - Parameters:
+    ///   - inputChannels: Channels of the input (`Cin`).
+    ///   - outputChannels: Channels of the output (`Cout`).
     ///   - kernelSize: Kernel size per spatial axis; 2 entries for 2D, 3 for 3D.
     ///   - stride: Stride per axis; nil means 1 on every axis.
     ///   - padding: Zero padding per axis; nil means none.

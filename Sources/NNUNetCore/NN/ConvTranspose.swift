@@ -13,6 +13,8 @@ public final class ConvTranspose: Module {
     /// Creates the layer with Kaiming-normal weights and, if `bias` is true, a zero bias.
     ///
     /// - Parameters:
+    ///   - inputChannels: Channels of the input (`Cin`).
+    ///   - outputChannels: Channels of the output (`Cout`).
     ///   - kernelSize: Kernel size per spatial axis; must have as many entries as `stride`.
     ///   - stride: Upsampling factor per spatial axis.
     ///   - bias: Whether to create and register a bias.

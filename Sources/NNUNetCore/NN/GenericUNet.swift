@@ -11,7 +11,7 @@
 /// `conv_blocks_localization.0.0.blocks.0.conv.weight`, `conv_blocks_context.0.blocks.1.instnorm.bias`,
 /// `tu.0.weight`, `seg_outputs.2.weight`, so v1 checkpoints load by name.
 ///
-/// Layout: input `[N, C, (D,) H, W]`; ``forwardDeepSupervision(_:)`` returns one logit map per decoder stage,
+/// Layout: input `[N, C, (D,) H, W]`; ``forwardDeepSupervision(_:outputs:)`` returns one logit map per decoder stage,
 /// highest resolution first (`[N, K, ...]`, K classes including background).
 public final class GenericUNet: Module {
     /// Number of input channels (modalities, plus K-1 for the cascade).
@@ -39,9 +39,15 @@ public final class GenericUNet: Module {
     /// Builds the network; weights are Kaiming-normal (a = 0.01), biases 0, norms γ = 1 and β = 0.
     ///
     /// - Parameters:
+    ///   - inputChannels: input channels (the modalities, plus the one-hot previous stage in the cascade).
     ///   - baseFeatures: features of the first stage (v1: 32).
+    ///   - classCount: output classes, background included.
+    ///   - poolKernels: pooling kernel (= stride) per downsampling step and axis (the plans' `pool_op_kernel_sizes`).
+    ///   - convKernels: conv kernel per stage and axis (the plans' `conv_kernel_sizes`, one more entry than
+    ///     `poolKernels`).
     ///   - maxFeatures: cap (default 320 in 3D, 480 in 2D).
     ///   - convsPerStage: conv blocks per stage (v1: 2).
+    ///   - generator: random source for the initial weights.
     public init(inputChannels: Int, baseFeatures: Int, classCount: Int, poolKernels: [[Int]], convKernels: [[Int]],
                 maxFeatures: Int? = nil, convsPerStage: Int = 2, generator: inout SeededGenerator) {
         let p = poolKernels.count
@@ -103,8 +109,10 @@ public final class GenericUNet: Module {
 
     /// All segmentation outputs, highest resolution first (v1's deep-supervision tuple).
     ///
-    /// - Parameter outputs: how many of them to compute the heads for, from the highest resolution down; the
-    ///   decoder still runs to full resolution. Outputs whose loss weight is 0 can be skipped this way.
+    /// - Parameters:
+    ///   - x: the input `[N, C, (D,) H, W]`.
+    ///   - outputs: how many of them to compute the heads for, from the highest resolution down; the decoder still
+    ///     runs to full resolution. Outputs whose loss weight is 0 can be skipped this way.
     public func forwardDeepSupervision(_ x: Tensor, outputs: Int? = nil) -> [Tensor] {
         var skips: [Tensor] = []
         var h = x
@@ -161,6 +169,8 @@ public final class ConvNormReLU: Module {
     /// Creates the block; padding is 1 on axes with kernel size 3 and 0 otherwise (v1's `conv_kwargs`).
     ///
     /// - Parameters:
+    ///   - inputChannels: Channels of the input.
+    ///   - outputChannels: Channels of the output.
     ///   - kernelSize: Kernel size per spatial axis (`(z,) y, x`).
     ///   - stride: Stride per spatial axis; greater than 1 in the first block of a downsampling stage.
     ///   - generator: Random source for the weight initialisation.

@@ -8,7 +8,7 @@
 /// d   = d + momentum · buf     (nesterov)        d = buf                    (otherwise)
 /// p  ← p − learningRate · d
 /// ```
-public final class SGD {
+public final class SGD: Optimizer {
     /// The parameters in the order given (the order of ``Module/parameters()``).
     public let parameters: [Tensor]
     /// Step size; the trainer sets it from ``PolyLearningRate`` at the start of each epoch.
@@ -64,4 +64,25 @@ public final class SGD {
 
     /// Clears the gradients of all parameters.
     public func zeroGradients() { for p in parameters { p.grad = nil } }
+
+    /// The checkpoint slot of ``momentumBuffers`` (tensors `optimizer.momentum_buffer.<parameter>`, as in earlier
+    /// versions and in checkpoints converted from v1).
+    public static let momentumSlot = "momentum_buffer"
+
+    /// ``momentumBuffers`` under ``momentumSlot``.
+    public var stateBuffers: [String: [[Float]?]] { [Self.momentumSlot: momentumBuffers] }
+
+    /// Restores ``momentumBuffers`` (a missing slot means no momentum yet).
+    /// - Throws: ``OptimizerStateError`` when a buffer does not fit its parameter.
+    public func restoreStateBuffers(_ buffers: [String: [[Float]?]]) throws {
+        let checked = try validated(buffers, slots: [Self.momentumSlot]) { _, index in parameters[index].count }
+        momentumBuffers = checked[Self.momentumSlot] ?? momentumBuffers
+    }
+}
+
+extension SGD: CustomStringConvertible {
+    /// The settings, for the training log: `SGD(momentum 0.99, nesterov, weight decay 3e-05)`.
+    public var description: String {
+        "SGD(momentum \(momentum)\(nesterov ? ", nesterov" : ""), weight decay \(weightDecay))"
+    }
 }

@@ -27,6 +27,9 @@ extension Convolution.Geometry {
 /// and padding per axis (nnU-Net uses kernels 1 or 3 and strides 1 or 2, e.g. kernel `[1, 3, 3]`, stride `[1, 2, 2]`).
 ///
 /// - Parameters:
+///   - x: the input `[N, Cin, (D,) H, W]`.
+///   - weight: the kernels `[Cout, Cin, (kD,) kH, kW]`.
+///   - bias: `[Cout]`, or nil for none.
 ///   - stride: per spatial axis (default 1).
 ///   - padding: zero padding per spatial axis, both sides (default 0).
 ///   - threads: parallelism (default ``ThreadSettings/defaultThreads``).

@@ -5,7 +5,7 @@ import Foundation
 /// Images and activations are channels-first: `NCDHW` for 3D and `NCHW` for 2D (N: batch, C: channels, D: depth or z,
 /// H: height or y, W: width or x), the order nnU-Net and PyTorch use. A tensor is a reference type because it is a
 /// node of the autograd graph: an op on tensors that require gradients records how to propagate gradients back to
-/// its inputs (see ``Tensor/backward()`` and ``withoutGradients(_:)``).
+/// its inputs (see ``Tensor/backward(gradient:)`` and ``withoutGradients(_:)``).
 ///
 /// Shapes are checked by every op with `precondition`; the message names both shapes, e.g.
 /// `add: shapes [2, 3, 4] and [2, 5, 4] do not broadcast`.
@@ -16,7 +16,7 @@ public final class Tensor {
     public internal(set) var data: [Float]
     /// Whether gradients flow to this tensor. Parameters set this; results of ops inherit it from their inputs.
     public var requiresGrad: Bool
-    /// The accumulated gradient d(loss)/d(self) after ``backward()``; `nil` until a backward pass reaches it.
+    /// The accumulated gradient d(loss)/d(self) after ``backward(gradient:)``; `nil` until a backward pass reaches it.
     public var grad: Tensor?
     /// How this tensor was computed (nil for leaves and for results computed without gradients).
     var node: GradientNode?

@@ -147,6 +147,7 @@ public enum ProbabilityEnsemble {
     /// - Parameters:
     ///   - probabilities: `[K, z, y, x]` at the cropped size (`size_after_cropping`).
     ///   - properties: the case's cropping properties (first folder's `CASE.pkl`).
+    ///   - caseIdentifier: the case, for error messages.
     /// - Returns: labels `0..<K` as Float, shape `original_size_of_raw_data` (z, y, x).
     /// - Throws: ``EvaluationError/inconsistentProbabilities(caseName:detail:)`` when the probabilities do not have
     ///   the cropped size, the crop box does not fit the original size, or the geometry is not 3D. (v1 would resample

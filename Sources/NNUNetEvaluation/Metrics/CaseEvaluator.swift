@@ -14,6 +14,8 @@ public enum CaseEvaluator {
     ///   - prediction: predicted label map (one channel, (z, y, x)).
     ///   - reference: reference label map, same shape.
     ///   - caseName: used in error messages.
+    ///   - options: the labels, and whether surface metrics are added and geometry is checked.
+    ///   - threads: worker threads.
     /// - Throws: ``EvaluationError/shapeMismatch(caseName:prediction:reference:)``,
     ///   ``EvaluationError/geometryMismatch(caseName:detail:)`` (when checked), or
     ///   ``EvaluationError/notASegmentation(path:channels:)`` for multi-channel volumes.
@@ -32,10 +34,10 @@ public enum CaseEvaluator {
     }
 
     /// Scores of every label of ``EvaluationOptions/labels`` for two label maps of the same shape: the same numbers
-    /// as ``evaluate(prediction:reference:caseName:options:threads:)`` on their volumes, counted on bytes when both
-    /// maps hold bytes.
+    /// as ``evaluate(prediction:reference:caseName:options:threads:)-(Volume,_,_,_,_)`` on their volumes, counted on
+    /// bytes when both maps hold bytes.
     ///
-    /// - Throws: the errors of ``evaluate(prediction:reference:caseName:options:threads:)``.
+    /// - Throws: the errors of ``evaluate(prediction:reference:caseName:options:threads:)-(Volume,_,_,_,_)``.
     public static func evaluate(prediction: LabelMap, reference: LabelMap, caseName: String, options: EvaluationOptions,
                                 threads: Int = ThreadSettings.defaultThreads) throws -> [LabelScores] {
         if options.includesSurfaceMetrics {
@@ -98,10 +100,10 @@ public enum CaseEvaluator {
 
     /// Reads two NIfTI files and scores them; `test` and `reference` in the result are the two paths.
     ///
-    /// The files are read as ``NNUNetCore/LabelMap``s (bytes for label maps), concurrently when `threads` > 1.
+    /// The files are read as NNUNetCore's `LabelMap`s (bytes for label maps), concurrently when `threads` > 1.
     ///
     /// - Throws: ``EvaluationError/unreadableFile(path:reason:)`` naming the file that could not be read, and the
-    ///   errors of ``evaluate(prediction:reference:caseName:options:threads:)``.
+    ///   errors of ``evaluate(prediction:reference:caseName:options:threads:)-(LabelMap,_,_,_,_)``.
     public static func evaluate(predictionFile: URL, referenceFile: URL, options: EvaluationOptions,
                                 threads: Int = ThreadSettings.defaultThreads) throws -> CaseScores {
         let (prediction, reference) = try readPair(predictionFile, referenceFile, threads: threads)

@@ -2,7 +2,7 @@
 public struct LabelScores: Sendable, Equatable {
     /// The label as `summary.json` keys it (`"1"`).
     public var label: String
-    /// Metric name (``SegmentationMetric/rawValue`` or a surface metric name) → value.
+    /// Metric name (a ``SegmentationMetric``'s raw value or a surface metric name) → value.
     public var values: [String: Double]
 
     /// Creates the scores of one label.

@@ -61,7 +61,7 @@ public enum ConfusionCounting {
         return confusionCounts(partial: partial, chunks: chunks, labelCount: labelCount, voxels: n)
     }
 
-    /// The confusion counts of each label in `labels` for byte label maps (``NNUNetCore/LabelMap/Voxels/uint8(_:)``).
+    /// The confusion counts of each label in `labels` for byte label maps (NNUNetCore's `LabelMap.Voxels.uint8`).
     ///
     /// Same result as the Float32 variant on the same values: a label outside 0...255 matches no voxel. Each block of
     /// 8160 voxels (two blocks fit in L1) is counted for every label before moving on; blocks are split over threads.

@@ -46,9 +46,13 @@ public struct SurfaceMetrics: Sendable, Equatable {
     /// Computes the three metrics for `label`.
     ///
     /// - Parameters:
-    ///   - prediction, reference: label maps, C order (z, y, x), `shape.product` values each.
+    ///   - prediction: the predicted label map, C order (z, y, x), `shape.product` values.
+    ///   - reference: the reference label map, likewise.
+    ///   - shape: (z, y, x).
     ///   - spacing: voxel size (z, y, x) in mm.
+    ///   - label: the label whose surfaces are compared.
     ///   - tolerance: τ of the surface Dice, in mm.
+    ///   - threads: worker threads.
     public static func compute(prediction: [Float], reference: [Float], shape: [Int], spacing: [Double],
                                label: Float, tolerance: Double,
                                threads: Int = ThreadSettings.defaultThreads) -> SurfaceMetrics {

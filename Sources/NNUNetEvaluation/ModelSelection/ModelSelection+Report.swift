@@ -45,7 +45,9 @@ extension ModelSelection {
     /// The text of `summary.csv` (v1's layout): header `model,class1,...,classN,average`, then one row per candidate
     /// with the mean Dice of labels 1...N and `results.mean.mean.Dice`, formatted `%.4f` (`nan` when NaN or absent).
     ///
-    /// - Parameter classCount: N; v1 takes the number of foreground labels of the (last) best candidate.
+    /// - Parameters:
+    ///   - candidates: the configurations and ensembles scored, in row order.
+    ///   - classCount: N; v1 takes the number of foreground labels of the (last) best candidate.
     public static func summaryCSV(candidates: [Candidate], classCount: Int) -> String {
         func number(_ value: Double?) -> String { String(format: "%.4f", value ?? .nan) }
         var text = "model" + (classCount > 0 ? (1...classCount).map { ",class\($0)" }.joined() : "") + ",average\n"

@@ -49,7 +49,11 @@ public enum CrossValidationConsolidation {
     ///
     /// This is what v1's find_best_configuration does with `--disable_postprocessing` (`collect_cv_niftis` +
     /// `evaluate_folder`).
-    /// - Parameter folds: the folds to collect; the first one's `summary.json` gives the labels.
+    /// - Parameters:
+    ///   - trainerFolder: the `TRAINER__PLANS` folder with the `fold_*` folders.
+    ///   - validationFolder: the folds' validation folder name (`validation_raw`).
+    ///   - folds: the folds to collect; the first one's `summary.json` gives the labels.
+    ///   - threads: worker threads.
     /// - Returns: the evaluation written to `cv_niftis_raw/summary.json`.
     /// - Throws: ``EvaluationError/missingFolds(trainerFolder:folds:validationFolder:)`` naming every missing fold,
     ///   ``EvaluationError/incompleteCrossValidation(trainerFolder:predictions:groundTruth:)`` when the predictions do
@@ -110,8 +114,13 @@ public enum CrossValidationConsolidation {
     /// predictions' evaluation), the postprocessed `.nii.gz` files with their `summary.json`, and `postprocessing.json`
     /// (`validation_raw` / `validation_final` = the two folder names).
     ///
-    /// - Parameter labels: labels to evaluate (background may be included; it is never postprocessed). Default: every
-    ///   label found in the ground truth.
+    /// - Parameters:
+    ///   - rawFolder: the predictions (`.nii.gz`), only read.
+    ///   - groundTruthFolder: the reference label maps, same file names.
+    ///   - outputFolder: where the results go (not `rawFolder`).
+    ///   - labels: labels to evaluate (background may be included; it is never postprocessed). Default: every label
+    ///     found in the ground truth.
+    ///   - threads: worker threads.
     @discardableResult
     public static func determineForFolder(rawFolder: URL, groundTruthFolder: URL, outputFolder: URL, labels: [Int]? = nil,
                                           threads: Int = ThreadSettings.defaultThreads) throws -> PostprocessingDecision {

@@ -10,7 +10,7 @@ import NNUNetCore
 /// largest components. With `minimumSizes`, a non-largest component is removed only when it is smaller than the
 /// threshold of its class set. Class sets are processed one after the other on the updated map.
 ///
-/// Speed: the components are found as runs (``ConnectedComponents``), and removal clears runs directly, without a
+/// Speed: the components are found as runs (NNUNetCore's `ConnectedComponents`), and removal clears runs directly, without a
 /// label volume or one pass per component as v1 does.
 public enum LargestComponentFilter {
     /// What one class set saw: the largest removed and the kept (maximum) component size, in mm³ (nil: none).
@@ -30,6 +30,7 @@ public enum LargestComponentFilter {
     ///   - classSets: `for_which_classes`; a set containing 0 is rejected by precondition (v1 asserts it).
     ///   - minimumSizes: optional `min_valid_object_sizes` per class set.
     ///   - connectivity: face (v1) or full.
+    ///   - threads: worker threads.
     /// - Returns: one report per class set.
     @discardableResult
     public static func apply(to labels: inout [Float], shape: [Int], volumePerVoxel: Double, classSets: [ClassSet],

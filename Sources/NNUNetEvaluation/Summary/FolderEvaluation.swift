@@ -12,7 +12,10 @@ public enum FolderEvaluation {
     ///   - pairs: (prediction, reference) NIfTI files.
     ///   - options: labels and optional surface metrics.
     ///   - jsonOutput: where to write `summary.json` (nothing is written when nil).
-    ///   - name, description, author, task: the summary's header fields (v1 defaults "", "", "Fabian", "").
+    ///   - name: the summary's `name` field (v1 default "").
+    ///   - description: its `description` field (v1 default "").
+    ///   - author: its `author` field (v1 default "Fabian").
+    ///   - task: its `task` field (v1 default "").
     ///   - threads: cases evaluated concurrently (each case then uses the remaining threads).
     /// - Throws: the first failing case's error (``EvaluationError/unreadableFile(path:reason:)``,
     ///   ``EvaluationError/shapeMismatch(caseName:prediction:reference:)``, ...), in case order.

@@ -2,7 +2,7 @@
 /// apart, and the non-finite floats `NaN`, `Infinity` and `-Infinity` are values.
 ///
 /// nnU-Net writes `summary.json` and `postprocessing.json` with Python's `json.dump`, which emits bare `NaN` tokens
-/// that strict parsers (Foundation's `JSONSerialization` among them) reject. ``JSONValue/parse(_:)`` accepts them and
+/// that strict parsers (Foundation's `JSONSerialization` among them) reject. ``JSONValue/parse(_:source:)`` accepts them and
 /// ``JSONValue/serialized(sortKeys:indent:)`` writes byte-for-byte what `json.dumps` writes.
 public indirect enum JSONValue: Sendable, Equatable {
     /// JSON `null` (Python `None`).

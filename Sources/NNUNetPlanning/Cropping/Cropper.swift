@@ -52,8 +52,9 @@ public enum Cropper {
 
     /// Reads and crops one case, checking its label map against the label values dataset.json declares.
     ///
-    /// - Parameter declaredLabels: the label values of dataset.json's `labels` (background 0 included); nil skips
-    ///   the check.
+    /// - Parameters:
+    ///   - files: the case's image files and label map.
+    ///   - declaredLabels: the label values of dataset.json's `labels` (background 0 included); nil skips the check.
     /// - Returns: as ``cropCase(_:)``.
     /// - Throws: ``PlanningError/undeclaredLabels(caseIdentifier:path:values:declared:)`` naming the file and the
     ///   values when the label map holds others; ``PlanningError`` naming the case for unreadable or inconsistent
@@ -121,6 +122,7 @@ public enum Cropper {
     ///   - outputFolder: `nnUNet_cropped_data/TaskXXX_NAME`.
     ///   - threads: cases processed in parallel.
     ///   - overwrite: redo cases that are already cropped.
+    ///   - progress: called as each case is done, possibly from worker threads.
     /// - Returns: the case identifiers, sorted (v1's order for everything that follows).
     /// - Throws: ``PlanningError/missingFile(caseIdentifier:path:)`` before anything is written if dataset.json names
     ///   a missing file; otherwise the first (in case order) per-case error, after the other cases finished.

@@ -26,7 +26,7 @@ public struct IntensityStatistics: Codable, Sendable, Equatable {
 
     /// v1 `DatasetAnalyzer._compute_stats` on the float32 samples: median, mean, population sd, min, max, 99.5th and
     /// 0.5th percentiles, each computed as numpy does for a float32 array and so a float32 value (stored here as the
-    /// Double that equals it): `np.mean` / `np.std` with float32 pairwise summation (``NumPyReduction``), `np.median`
+    /// Double that equals it): `np.mean` / `np.std` with float32 pairwise summation (`NumPyReduction`), `np.median`
     /// and `np.percentile` (linear) with float32 interpolation (``NumpyStatistics``). The order of `voxels` matters
     /// for the mean and sd (pairwise summation), as in v1. Every value is nil without samples, or when a sample is
     /// NaN (numpy's results would all be NaN).

@@ -5,9 +5,9 @@ extension Plans {
     /// Reads nnU-Net v1's own plans pickle (`plans.pkl` of a trained model folder, or
     /// `nnUNetPlansv2.1_plans_3D.pkl`): NumPy arrays, NumPy scalars, `OrderedDict`s and integer-keyed dicts map onto
     /// the same fields as the JSON plans. Both NumPy 1 (`numpy.core`) and NumPy 2 (`numpy._core`) pickles load; the
-    /// restricted ``PickleReader`` never executes anything from the file.
+    /// restricted `PickleReader` of NNUNetCore never executes anything from the file.
     ///
-    /// - Throws: ``CoreError`` naming the file when it is not a readable pickle or lacks a field the plans need.
+    /// - Throws: `CoreError` naming the file when it is not a readable pickle or lacks a field the plans need.
     public static func loadV1Pickle(from url: URL) throws -> Plans {
         try Plans(v1Pickle: PickleReader.read(contentsOf: url), source: url.path)
     }

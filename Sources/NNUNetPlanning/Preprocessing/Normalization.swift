@@ -10,7 +10,9 @@ public enum Normalization {
     /// statistics of the fingerprint (`dataset_properties.intensityproperties[c]`: `mean`, `sd`, `percentile_00_5`,
     /// `percentile_99_5`, finite, `sd` > 0). v1's `CT2` scheme is refused rather than treated as another scheme.
     ///
-    /// - Parameter source: the plans file, named in the error.
+    /// - Parameters:
+    ///   - plans: the plans to check.
+    ///   - source: the plans file, named in the error.
     /// - Throws: ``PlanningError/unusableNormalization(plans:modality:reason:)``.
     public static func checkStatistics(of plans: Plans, source: String) throws {
         for c in 0..<plans.numModalities {

@@ -28,7 +28,7 @@ extension PreprocessedCaseProperties {
 
     /// Properties read from a v1 (or this package's) `CASE.pkl`. NumPy arrays and lists are both accepted;
     /// `class_locations` is not needed for export and starts empty.
-    /// - Throws: ``CoreError/invalidPickle(source:reason:)`` naming `source` and the missing field.
+    /// - Throws: `CoreError.invalidPickle(source:reason:)` naming `source` and the missing field.
     public init(v1Pickle value: PickleValue, source: String) throws {
         func fail(_ field: String) -> CoreError {
             .invalidPickle(source: source, reason: "the properties lack a valid '\(field)'")

@@ -24,7 +24,9 @@ public struct Preprocessor: Sendable {
 
     /// Creates the preprocessor for `plans`; ``isTwoD`` follows `preprocessor_name`.
     ///
-    /// - Parameter source: where the plans came from (their file), named in errors.
+    /// - Parameters:
+    ///   - plans: the plans to preprocess for.
+    ///   - source: where the plans came from (their file), named in errors.
     /// - Throws: ``PlanningError/unusableNormalization(plans:modality:reason:)`` when a modality cannot be
     ///   normalised (a CT modality without the fingerprint's intensity statistics).
     public init(plans: Plans, source: String = "(plans in memory)") throws {
@@ -50,7 +52,8 @@ public struct Preprocessor: Sendable {
     /// Preprocesses one cropped case in memory.
     ///
     /// - Parameters:
-    ///   - array: cropped `(C + 1) × z × y × x` values (untransposed), `shape` its shape.
+    ///   - array: cropped `(C + 1) × z × y × x` values (untransposed).
+    ///   - shape: the shape of `array`.
     ///   - properties: the cropped case's properties.
     ///   - targetSpacing: the stage's `current_spacing` (transposed).
     ///   - threads: threads for the resampling kernels.
@@ -215,6 +218,7 @@ public struct Preprocessor: Sendable {
     ///   - taskFolder: `nnUNet_preprocessed/TaskXXX`.
     ///   - stages: stage indices to preprocess (default all).
     ///   - threads: cases in parallel, per stage (v1 `-tl` for stage 0 of a two-stage plan, `-tf` otherwise).
+    ///   - progress: for a stage's name, the callback its cases report to (nil: none).
     public func run(croppedFolder: URL, taskFolder: URL, stages: [Int]? = nil, threads: (Int) -> Int,
                     progress: ((_ stage: String) -> CaseProgress?)? = nil) throws {
         let identifiers = try DatasetAnalyzer.croppedCaseIdentifiers(in: croppedFolder)

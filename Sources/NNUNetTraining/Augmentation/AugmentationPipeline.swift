@@ -10,6 +10,7 @@ public enum AugmentationPipeline {
     /// stage to one-hot data channels, random binary operators, random component removal), deep-supervision targets.
     ///
     /// - Parameters:
+    ///   - parameters: the ranges and probabilities (``NNUNetTrainer/augmentationParameters()``).
     ///   - deepSupervisionScales: one scale vector per network output (empty: no targets are made).
     ///   - threads: threads for the kernels inside one transform (keep 1 when the loader runs several workers).
     public static func training(_ parameters: AugmentationParameters, deepSupervisionScales: [[Double]],

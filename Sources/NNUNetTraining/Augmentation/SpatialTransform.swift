@@ -12,7 +12,7 @@ import NNUNetCore
 /// - the output grid (final patch, centred at (P − 1)/2) maps to input coordinates around the centre of the loaded
 ///   patch, size/2 − 0.5;
 /// - data: cubic B-spline, constant border 0; segmentation: per-label linear with threshold 0.5, outside → 0
-///   (``MapCoordinates/sampleLabels(_:inputShape:into:outputShape:map:threads:)``);
+///   (`MapCoordinates.sampleLabels(_:inputShape:into:outputShape:map:threads:)` of NNUNetCore);
 /// - neither drawn: centre crop at (size − patch) // 2.
 ///
 /// Shapes: in (B, C, size...), out (B, C, patch...). 2D batches (also dummy-2D ones) rotate in the (y, x) plane.

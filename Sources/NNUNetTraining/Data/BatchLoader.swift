@@ -22,13 +22,16 @@ public final class BatchLoader: @unchecked Sendable {
     ///   - workers: number of worker threads (≥ 1).
     ///   - capacity: batches prepared ahead of the consumer (default 2 per worker).
     ///   - seed: the run's seed; batch i uses ``batchSeed(seed:index:)``.
+    ///   - makeBatch: makes batch i from its own generator, on a worker thread.
     public init(workers: Int, capacity: Int? = nil, seed: UInt64, makeBatch: @escaping BatchMaker) {
         let workers = max(1, workers)
         state = LoaderState(capacity: max(1, capacity ?? 2 * workers), seed: seed, makeBatch: makeBatch)
+        // Workers make batches with the creator's default thread count (a new thread does not see task-locals).
+        let threads = ThreadSettings.defaultThreads
         for index in 0..<workers {
             let state = self.state
             state.group.enter()
-            let thread = Thread { state.work() }
+            let thread = Thread { ThreadSettings.$defaultThreads.withValue(threads) { state.work() } }
             thread.name = "nnunet-batch-loader-\(index)"
             thread.start()
         }

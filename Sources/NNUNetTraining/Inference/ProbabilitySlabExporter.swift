@@ -8,7 +8,7 @@ import NNUNetPlanning
 /// probability volume.
 ///
 /// In the normal mode every output slice (transposed cropped space, axis 0) is computed as soon as the input slices it
-/// needs have arrived: each class is resampled for that slice only (``Resampling/ProbabilitySliceResampler``: order 1,
+/// needs have arrived: each class is resampled for that slice only (NNUNetCore's `Resampling.ProbabilitySliceResampler`: order 1,
 /// with v1's separate-z rule), folded into a running argmax, and the labels go straight to their place in the
 /// original-size label volume (uint8 until ``finish()``; transposed back, crop box undone). Only the last input slice
 /// of the previous slab is kept (linear interpolation along axis 0 may blend it with the next one). So export memory

@@ -14,8 +14,12 @@ import NNUNetPlanning
 public enum SegmentationExporter {
     /// - Parameters:
     ///   - probabilities: `[K, z, y, x]` in preprocessed (transposed) space, C order.
+    ///   - classCount: K.
     ///   - shape: the preprocessed spatial shape.
     ///   - properties: the case's preprocessing properties (crop box, sizes, spacings, ITK geometry).
+    ///   - transposeForward: the plans' `transpose_forward`.
+    ///   - transposeBackward: the plans' `transpose_backward`.
+    ///   - threads: worker threads.
     /// - Returns: the label map (uint8 values as Float) with the original image's shape and geometry.
     public static func labelMap(probabilities: [Float], classCount: Int, shape: [Int],
                                 properties: PreprocessedCaseProperties, transposeForward: [Int],

@@ -48,8 +48,8 @@ public struct SlidingWindowPredictor {
     public var stepSize = 0.5
     /// Threads for finishing rows (dividing by the weights); the networks use the kernels' own setting.
     public var threads = ThreadSettings.defaultThreads
-    /// Rows per slab when a ``GenericUNet``'s full-resolution stage is evaluated in slabs
-    /// (``GenericUNet/forwardInSlabs(_:slabDepth:)``: a fraction of the activation memory for about 2 to 2.5 times
+    /// Rows per slab when a `GenericUNet`'s full-resolution stage is evaluated in slabs
+    /// (`GenericUNet.forwardInSlabs(_:slabDepth:)` of NNUNetCore: a fraction of the activation memory for about 2 to 2.5 times
     /// the time), or nil to run each patch through the network whole (the default, fastest). Other networks always run
     /// whole.
     public var slabDepth: Int?

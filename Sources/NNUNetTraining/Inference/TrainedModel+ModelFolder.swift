@@ -17,7 +17,7 @@ extension TrainedModel {
     ///   - fold: the fold folder name (`fold_0`, ..., `all`).
     ///   - checkpoint: the checkpoint name without extension.
     ///   - trainerName: the trainer recorded in the checkpoint.
-    /// - Throws: ``CoreError`` when a file cannot be written.
+    /// - Throws: `CoreError` when a file cannot be written.
     public static func writeModelFolder(plans: Plans, configuration: TrainingConfiguration, network: GenericUNet,
                                         trainerFolder: URL, fold: String = "fold_0",
                                         checkpoint: String = "model_final_checkpoint",

@@ -32,7 +32,7 @@ public final class TrainedModel {
     /// Threads for preprocessing and export.
     public var threads = ThreadSettings.defaultThreads
     /// Rows per slab when the networks' full-resolution stage is evaluated in slabs to save memory (`nnunet predict
-    /// --low_memory`; ``GenericUNet/forwardInSlabs(_:slabDepth:)``), or nil to run each patch whole (the default).
+    /// --low_memory`; `GenericUNet.forwardInSlabs(_:slabDepth:)`), or nil to run each patch whole (the default).
     public var slabDepth: Int?
     /// Called as each step of predicting a case starts (for progress and per-phase measurements); nil by default.
     public var phaseObserver: ((PredictionPhase) -> Void)?
@@ -110,8 +110,9 @@ public final class TrainedModel {
 
     /// Class probabilities `[K, z, y, x]` of a preprocessed case `[C, z, y, x]`, averaged over the folds.
     ///
-    /// Costs K × the volume for the result; ``predictCase(imageFiles:identifier:keepingProbabilities:)`` never holds
-    /// it (see ``forEachProbabilitySlab(_:channels:shape:_:)``).
+    /// Costs K × the volume for the result;
+    /// ``predictCase(imageFiles:identifier:keepingProbabilities:previousStage:)`` never holds it (see
+    /// ``forEachProbabilitySlab(_:channels:shape:_:)``).
     public func predictProbabilities(_ data: [Float], channels: Int, shape: [Int]) -> [Float] {
         let classCount = folds.first?.configuration.classCount ?? 0
         var output = [Float](repeating: 0, count: classCount * shape.reduce(1, *))
@@ -183,17 +184,22 @@ public final class TrainedModel {
     /// Like ``predict(imageFiles:identifier:)``, also returning the properties and (with `keepingProbabilities`)
     /// the resampled probabilities for `--save_npz`.
     ///
-    /// - Parameter previousStage: the cascade (``needsPreviousStage``): the case's 3d_lowres segmentation, a NIfTI
-    ///   of the input's shape (what `nnunet predict -m 3d_lowres` writes). It is cropped with the case's nonzero box,
-    ///   transposed, resized (per-label linear) to the preprocessed shape and appended as one-hot channels of labels
-    ///   1 ... K − 1. v1 skips the crop, which misaligns the two whenever cropping removed voxels (reference sheet §14).
-    ///
-    /// Memory: the images are cropped and preprocessed one modality at a time (``Cropper/cropImages(_:keepingMask:)``,
-    /// ``Preprocessor/preprocessImages(_:targetSpacing:threads:)``), freeing each input as soon as it is used; the
+    /// Memory: the images are cropped and preprocessed one modality at a time (NNUNetPlanning's
+    /// `Cropper.cropImages(_:keepingMask:)` and `Preprocessor.preprocessImages(_:targetSpacing:threads:)`), freeing each input as soon as it is used; the
     /// sliding window hands finished slabs of probabilities straight to a ``ProbabilitySlabExporter``, which writes
     /// the labels into the output volume. At the peak the process holds the preprocessed input, one patch depth of the
     /// aggregate, one slab and the label volume (plus the networks and their workspace), never a probability volume;
     /// with `keepingProbabilities` also K × the cropped volume.
+    ///
+    /// - Parameters:
+    ///   - imageFiles: one file per modality (`CASE_0000.nii.gz`, ...), in modality order.
+    ///   - identifier: the case, named in errors and in the properties.
+    ///   - keepingProbabilities: also return the class probabilities at the cropped size (what `-z` saves).
+    ///   - previousStage: the cascade (``needsPreviousStage``): the case's 3d_lowres segmentation, a NIfTI of the
+    ///     input's shape (what `nnunet predict -m 3d_lowres` writes). It is cropped with the case's nonzero box,
+    ///     transposed, resized (per-label linear) to the preprocessed shape and appended as one-hot channels of labels
+    ///     1 ... K − 1. v1 skips the crop, which misaligns the two whenever cropping removed voxels (reference sheet
+    ///     §14).
     public func predictCase(imageFiles: [URL], identifier: String = "case", keepingProbabilities: Bool,
                             previousStage: URL? = nil) throws -> CasePrediction {
         guard let configuration = folds.first?.configuration else {

@@ -6,7 +6,7 @@ import NNUNetPlanning
 /// next to `<checkpoint>.model.pkl` (constructor arguments, trainer name and plans), and `plans.pkl` in the trainer
 /// folder.
 ///
-/// v1's `state_dict` names are ``GenericUNet``'s own parameter names, so the weights load by name; a `module.` prefix
+/// v1's `state_dict` names are `GenericUNet`'s own parameter names, so the weights load by name; a `module.` prefix
 /// (`nn.DataParallel`) is stripped as v1 does. The network topology comes from the plans stored in the `.model.pkl`,
 /// the stage from its `init` arguments, as in v1's `load_model_and_checkpoint_files`.
 public enum V1ModelFolder {

@@ -11,7 +11,9 @@ public enum DeepSupervisionTargets {
     /// axis reads input index `floor((i + 0.5) / scale)` (2i + 1 for a factor 2), new size `round(size · scale)`.
     /// The same kernel as the loader's ``DownsampleSegmentationForDeepSupervisionTransform``.
     ///
-    /// - Parameter target: `[N, C, spatial...]`; every sample and channel is resampled alike.
+    /// - Parameters:
+    ///   - target: `[N, C, spatial...]`; every sample and channel is resampled alike.
+    ///   - scale: the factor per spatial axis (e.g. 0.5).
     public static func downsample(_ target: Tensor, scale: [Double]) -> Tensor {
         let spatial = Array(target.shape.dropFirst(2))
         precondition(spatial.count == scale.count, "downsample: scale \(scale) for target \(target.shape)")

@@ -5,7 +5,7 @@ import NNUNetCore
 /// (v1 `nnUNet_export_model_to_zip`, `inference/pretrained_models/collect_pretrained_models.py`).
 ///
 /// Archive paths are relative to `RESULTS_FOLDER/nnUNet`, so `nnunet install-pretrained-model-from-zip` (see
-/// ``SafeZipExtractor``) puts every file back in place. Per exported configuration the trainer folder
+/// NNUNetCore's `SafeZipExtractor`) puts every file back in place. Per exported configuration the trainer folder
 /// `<config>/<Task>/<Trainer>__<plans>/` contributes, in this order:
 /// - per fold (`fold_k/`, or `all/`): `debug.json` (if present), `model_final_checkpoint.model`, its sidecar
 ///   (`.model.json` written by this package, `.model.pkl` by v1; whichever exist), then `progress.png` and
@@ -180,7 +180,7 @@ public enum ModelExport {
         }
     }
 
-    /// Collects and writes the archive: ``collect(_:trainedModels:)`` then ``ZipArchiveWriter/write(_:from:to:)``.
+    /// Collects and writes the archive: ``collect(_:trainedModels:)`` then NNUNetCore's `ZipArchiveWriter.write(_:from:to:)`.
     /// - Returns: what was packed and what was skipped.
     @discardableResult
     public static func export(_ options: Options, trainedModels: URL, to zip: URL) throws -> Contents {

@@ -15,6 +15,12 @@ extension NNUNetTrainer {
     /// - Parameters:
     ///   - plans: the plans the network was trained with (transposition for the export).
     ///   - groundTruthSource: the preprocessed task's `gt_segmentations/` folder.
+    ///   - folderName: the output folder inside the fold folder (v1 `--val_folder`).
+    ///   - mirroring: test-time mirroring (v1 `do_mirroring`).
+    ///   - determinesPostprocessing: also determine the fold's postprocessing (off: v1
+    ///     `--disable_postprocessing_on_folds`).
+    ///   - overwrites: predict cases whose output exists again (off: v1 `--val_disable_overwrite`).
+    ///   - savesSoftmax: also write `CASE.npz` + `CASE.pkl` (v1 `--npz`).
     /// - Returns: the summary of the raw predictions.
     @discardableResult
     public func runFinalValidation(plans: Plans, groundTruthSource: URL, folderName: String = "validation_raw",

@@ -21,6 +21,8 @@ open class NNUNetTrainer: NetworkTrainer {
     /// Creates a trainer for `configuration`, writing into `outputFolder` (the fold folder).
     ///
     /// - Parameters:
+    ///   - configuration: The network, data and stage to train (from the plans).
+    ///   - outputFolder: The fold folder to write.
     ///   - hyperparameters: Overrides of the class's ``NetworkTrainer/defaultHyperparameters``; nil keeps them.
     ///   - seed: Seed of all randomness of the run (default 12345).
     public required init(configuration: TrainingConfiguration, outputFolder: URL,
@@ -29,7 +31,7 @@ open class NNUNetTrainer: NetworkTrainer {
         super.init(outputFolder: outputFolder, hyperparameters: hyperparameters, seed: seed)
     }
 
-    /// The U-Net, if built.
+    /// The network as a ``GenericUNet``, if it is one (the default ``makeNetwork(generator:)``).
     public var unet: GenericUNet? { network as? GenericUNet }
 
     // MARK: Hooks of this level
@@ -58,6 +60,20 @@ open class NNUNetTrainer: NetworkTrainer {
         (data, channels)
     }
 
+    /// The cross-validation folds (v1 `do_split`): by default `splits_final.pkl`/`.json` of the preprocessed task
+    /// folder, created there as v1 does (5 folds, seed 12345) when missing. ``TrainingRunner`` calls this once and
+    /// takes this trainer's fold from the result (a fold beyond them: v1's random 80:20 split, with a warning) into
+    /// ``trainingCases`` and ``validationCases``. Override to split differently.
+    ///
+    /// - Parameters:
+    ///   - caseIdentifiers: The cases of the preprocessed stage folder, sorted.
+    ///   - preprocessedTaskFolder: `nnUNet_preprocessed/TaskXXX_NAME`.
+    /// - Returns: The folds, fold 0 first.
+    /// - Throws: When an existing splits file cannot be read or a new one cannot be written.
+    open func makeSplits(caseIdentifiers: [String], preprocessedTaskFolder: URL) throws -> [CrossValidationFold] {
+        try CrossValidationSplits.loadOrCreate(in: preprocessedTaskFolder, caseIdentifiers: caseIdentifiers)
+    }
+
     /// Training and validation cases of this fold, set by the runner from the splits.
     public var trainingCases: [String] = []
     /// Validation case identifiers of this fold.
@@ -69,7 +85,7 @@ open class NNUNetTrainer: NetworkTrainer {
     /// Messages for the log (e.g. a fold beyond the splits file).
     public var warnings: [String] = []
 
-    override open func makeNetwork(generator: inout SeededGenerator) throws -> Module {
+    override open func makeNetwork(generator: inout SeededGenerator) throws -> any SegmentationNetwork {
         GenericUNet(inputChannels: configuration.inputChannels, baseFeatures: configuration.baseFeatures,
                     classCount: configuration.classCount, poolKernels: configuration.poolKernels,
                     convKernels: configuration.convKernels, convsPerStage: configuration.convsPerStage,
@@ -105,23 +121,23 @@ open class NNUNetTrainer: NetworkTrainer {
     }
 
     override open func trainStep(_ batch: TrainingBatch) -> StepResult {
-        guard let unet, let optimizer else { preconditionFailure("trainStep before initialize()") }
+        guard let network, let optimizer else { preconditionFailure("trainStep before initialize()") }
         let loss = self.loss
         let used = loss.usedOutputCount
-        unet.zeroGradients()
-        let outputs = unet.forwardDeepSupervision(batch.data, outputs: used)
+        network.zeroGradients()
+        let outputs = network.forwardDeepSupervision(batch.data, outputs: used)
         let value = loss(outputs: outputs, targets: targets(for: batch, count: used))
         value.backward()
-        _ = clipGradientNorm(unet.parameters().filter { $0.grad != nil }, maxNorm: Float(hyperparameters.gradientClipNorm))
+        _ = clipGradientNorm(network.parameters().filter { $0.grad != nil }, maxNorm: Float(hyperparameters.gradientClipNorm))
         optimizer.step()
         return StepResult(loss: Double(value.item))
     }
 
     override open func validationStep(_ batch: TrainingBatch) -> StepResult {
-        guard let unet else { preconditionFailure("validationStep before initialize()") }
+        guard let network else { preconditionFailure("validationStep before initialize()") }
         let loss = self.loss
         let used = loss.usedOutputCount
-        let outputs = unet.forwardDeepSupervision(batch.data, outputs: used)
+        let outputs = network.forwardDeepSupervision(batch.data, outputs: used)
         var result = StepResult(loss: Double(loss(outputs: outputs, targets: targets(for: batch, count: used)).item))
         // Online pseudo-Dice: argmax of the full-resolution output against the target, per foreground class.
         let prediction = outputs[0].argmax(axis: 1).data

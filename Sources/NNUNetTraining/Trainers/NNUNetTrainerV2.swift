@@ -15,16 +15,16 @@ open class NNUNetTrainerV2: NNUNetTrainer {
     /// re-initialise the weights (v1 `on_epoch_end`). Overrides must call `super`.
     override open func onEpochEnd() throws -> Bool {
         let keepGoing = try super.onEpochEnd()
-        if log.epoch == hyperparameters.momentumRescueEpoch, log.validationMetrics.last == 0, let unet {
+        if log.epoch == hyperparameters.momentumRescueEpoch, log.validationMetrics.last == 0, let network {
             logFile?.print("At epoch \(log.epoch) the pseudo Dice is 0: reducing momentum to "
                            + "\(hyperparameters.momentumRescueValue) and reinitialising the network")
             hyperparameters.momentum = hyperparameters.momentumRescueValue
             var fresh = generator.fork()
             let replacement = try makeNetwork(generator: &fresh)
-            for ((_, old), (_, new)) in zip(unet.namedParameters(), replacement.namedParameters()) {
+            for ((_, old), (_, new)) in zip(network.namedParameters(), replacement.namedParameters()) {
                 old.assign(new.data)
             }
-            optimizer = makeOptimizer(parameters: unet.parameters())
+            optimizer = makeOptimizer(parameters: network.parameters())
         }
         return keepGoing
     }

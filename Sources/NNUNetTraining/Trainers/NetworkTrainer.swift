@@ -31,9 +31,9 @@ open class NetworkTrainer {
     /// Seed of all randomness of the run.
     public let seed: UInt64
     /// The network (set by ``initialize()``).
-    public internal(set) var network: Module?
+    public internal(set) var network: (any SegmentationNetwork)?
     /// The optimizer (set by ``initialize()``; its learning rate follows the poly schedule).
-    public internal(set) var optimizer: SGD?
+    public internal(set) var optimizer: (any Optimizer)?
     /// Training log file (set by ``initialize()``).
     public internal(set) var logFile: TrainingLogFile?
     /// Whether checkpoints are written (v1 `--disable_saving` turns it off).
@@ -70,13 +70,16 @@ open class NetworkTrainer {
 
     // MARK: Hooks
 
-    /// Builds the network. Override to change the architecture.
-    open func makeNetwork(generator: inout SeededGenerator) throws -> Module {
+    /// Builds the network. Override to change the architecture: any ``SegmentationNetwork`` trains with the
+    /// default steps.
+    open func makeNetwork(generator: inout SeededGenerator) throws -> any SegmentationNetwork {
         preconditionFailure("\(type(of: self)) must override makeNetwork(generator:)")
     }
 
-    /// Builds the optimizer (v1: SGD, Nesterov momentum 0.99, weight decay 3e-5).
-    open func makeOptimizer(parameters: [Tensor]) -> SGD {
+    /// Builds the optimizer (v1: SGD, Nesterov momentum 0.99, weight decay 3e-5). Override to use another one,
+    /// e.g. ``Adam`` (``NNUNetTrainerV2_Adam``); its ``Optimizer/stateBuffers`` go into the checkpoints and a
+    /// resume restores them. The learning rate it starts with is replaced by ``learningRate(epoch:)`` every epoch.
+    open func makeOptimizer(parameters: [Tensor]) -> any Optimizer {
         SGD(parameters: parameters, learningRate: Float(hyperparameters.initialLearningRate),
             momentum: Float(hyperparameters.momentum), weightDecay: Float(hyperparameters.weightDecay),
             nesterov: hyperparameters.nesterov)
@@ -164,12 +167,13 @@ open class NetworkTrainer {
         isInitialized = true
     }
 
-    /// Takes the output folder's ``FolderLock`` (creating the folder) and removes the stray temporary files of
-    /// killed runs from it (and from the trainer folder above it, which holds the shared `plans.json`). Held until
+    /// Takes the output folder's `FolderLock` (creating the folder) and removes the stray temporary files of
+    /// killed runs from it (and those of dead processes of this machine from the trainer folder above it, which the
+    /// folds share: `plans.json`, `gt_niftis/`). Held until
     /// ``unlockOutputFolder()``; ``runTraining()`` takes it for its own duration when the caller has not.
     ///
     /// - Returns: whether the lock was taken now (false: this trainer already held it).
-    /// - Throws: ``CoreError/folderLocked(path:holder:)`` naming the other run's process id and start time when
+    /// - Throws: `CoreError.folderLocked(path:holder:)` naming the other run's process id and start time when
     ///   another run (process or thread) trains this fold.
     @discardableResult
     public final func lockOutputFolder(purpose: String? = nil) throws -> Bool {
@@ -180,8 +184,7 @@ open class NetworkTrainer {
             pendingLogLines.append("Took over the lock of a finished or killed run (\(previous))")
         }
         let removed = TemporaryFile.sweep(outputFolder, startedBefore: lock.acquiredAt)
-            + TemporaryFile.sweep(outputFolder.deletingLastPathComponent(), startedBefore: lock.acquiredAt, depth: 0,
-                                  includingUnnamed: false)
+            + TemporaryFile.sweepShared(outputFolder.deletingLastPathComponent(), depth: 1)
         if !removed.isEmpty {
             pendingLogLines.append("Removed \(removed.count) temporary file(s) left by an interrupted run: "
                                    + removed.map(\.lastPathComponent).joined(separator: ", "))
@@ -278,7 +281,8 @@ open class NetworkTrainer {
 
     private func describe(_ h: TrainingHyperparameters) -> String {
         "epochs \(h.maxEpochs) x \(h.iterationsPerEpoch) iterations (+\(h.validationIterationsPerEpoch) validation), "
-            + "lr \(h.initialLearningRate), momentum \(h.momentum), weight decay \(h.weightDecay)"
+            + "lr \(h.initialLearningRate), momentum \(h.momentum), weight decay \(h.weightDecay), "
+            + "optimizer \(optimizer.map { String(describing: $0) } ?? "none")"
     }
 }
 

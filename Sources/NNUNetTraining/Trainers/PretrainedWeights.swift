@@ -70,7 +70,7 @@ public enum PretrainedWeights {
             return out
         }
         let (_, tensors) = try NetworkTrainer.readCheckpoint(file)
-        return tensors.filter { !$0.key.hasPrefix(NetworkTrainer.momentumPrefix) }
+        return tensors.filter { !$0.key.hasPrefix(NetworkTrainer.optimizerPrefix) }
             .mapValues { tensor in StoredTensor(shape: tensor.shape) { tensor.values } }
     }
 }

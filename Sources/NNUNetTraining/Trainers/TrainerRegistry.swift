@@ -21,6 +21,8 @@ public final class TrainerRegistry: @unchecked Sendable {
         register(NNUNetTrainerV2_Loss_CE.self, as: "nnUNetTrainerV2_Loss_CE")
         register(NNUNetTrainerV2_noDeepSupervision.self, as: "nnUNetTrainerV2_noDeepSupervision")
         register(NNUNetTrainerV2CascadeFullRes.self, as: "nnUNetTrainerV2CascadeFullRes")
+        register(NNUNetTrainerV2_Adam.self, as: "nnUNetTrainerV2_Adam")
+        register(NNUNetTrainerV2_Adam_nnUNetTrainerlr.self, as: "nnUNetTrainerV2_Adam_nnUNetTrainerlr")
     }
 
     /// Registers (or replaces) a trainer class under a name.

@@ -4,7 +4,8 @@ import NNUNetCore
 /// The checkpoint files of a fold (architecture: "Checkpoints").
 ///
 /// A checkpoint is one file, `NAME.model`, in safetensors format (readable by Python's `safetensors` or plain `json` +
-/// `numpy`): the weights, the optimizer's momentum buffers under `optimizer.momentum_buffer.<parameter>`, and in the
+/// `numpy`): the weights, the optimizer's state under `optimizer.<slot>.<parameter>` (SGD's momentum buffers:
+/// `optimizer.momentum_buffer.<parameter>`; Adam's: `optimizer.adam.exp_avg.<parameter>`, ...), and in the
 /// header's `__metadata__` under `nnunet_checkpoint` this metadata as JSON text (what v1 keeps in the checkpoint dict
 /// and `NAME.model.pkl`: trainer name, init arguments, hyperparameters, epoch, logs, best-metric state, plans). It is
 /// written to a temporary name and renamed into place once, so no crash or concurrent writer can tear it. A readable
@@ -100,6 +101,8 @@ public struct CheckpointSelection: Sendable {
 
 extension NetworkTrainer {
     static let momentumPrefix = "optimizer.momentum_buffer."
+    /// Prefix of the optimizer's state tensors: `optimizer.<slot>.<parameter>` (``Optimizer/stateBuffers``).
+    static let optimizerPrefix = "optimizer."
 
     /// The checkpoints `-c` considers, in the order that wins among equal epochs.
     public static let continuationCheckpoints = ["model_latest", "model_final_checkpoint", "model_best"]
@@ -114,17 +117,21 @@ extension NetworkTrainer {
         if let bad = parameters.first(where: { !$0.parameter.data.allSatisfy(\.isFinite) }) {
             throw nonFiniteError("the weights became non-finite (parameter '\(bad.name)'); \(name) was not written")
         }
-        if let optimizer, optimizer.momentumBuffers.contains(where: { $0.map { !$0.allSatisfy(\.isFinite) } ?? false }) {
+        let optimizerState = optimizer?.stateBuffers ?? [:]
+        if optimizerState.values.contains(where: { $0.contains { $0.map { !$0.allSatisfy(\.isFinite) } ?? false } }) {
             throw nonFiniteError("the optimizer state became non-finite; \(name) was not written")
         }
         let token = UUID().uuidString
         var tensors: [(name: String, tensor: Safetensors.Tensor)] = parameters.map {
             ($0.name, Safetensors.Tensor(shape: $0.parameter.shape, values: $0.parameter.data))
         }
-        if let optimizer {
-            for ((parameterName, parameter), buffer) in zip(parameters, optimizer.momentumBuffers) {
+        // Optimizer state as `optimizer.<slot>.<parameter>` (SGD: `optimizer.momentum_buffer.<parameter>`).
+        for slot in optimizerState.keys.sorted() {
+            for ((parameterName, parameter), buffer) in zip(parameters, optimizerState[slot] ?? []) {
                 if let buffer {
-                    tensors.append((Self.momentumPrefix + parameterName, .init(shape: parameter.shape, values: buffer)))
+                    let shape = buffer.count == parameter.count ? parameter.shape : [buffer.count]
+                    tensors.append((Self.optimizerPrefix + slot + "." + parameterName,
+                                    .init(shape: shape, values: buffer)))
                 }
             }
         }
@@ -159,8 +166,9 @@ extension NetworkTrainer {
         let metadata: CheckpointMetadata
         if let text = fileMetadata[CheckpointMetadata.safetensorsKey] {
             do { metadata = try CheckpointMetadata.decode(Data(text.utf8)) } catch {
-                throw TrainingError.corruptCheckpoint(path: weightsURL.path, reason: "its '\(CheckpointMetadata.safetensorsKey)' "
-                                                      + "metadata is not valid (\(error.localizedDescription))")
+                throw TrainingError.corruptCheckpoint(path: weightsURL.path,
+                                                      reason: "its '\(CheckpointMetadata.safetensorsKey)' metadata is "
+                                                          + "not valid (\(error.localizedDescription))")
             }
         } else {
             // A checkpoint of an earlier version: the metadata is in the sidecar, tied to the weights by a token.
@@ -193,7 +201,17 @@ extension NetworkTrainer {
             parameter.assign(tensor.values)
         }
         if let optimizer {
-            optimizer.momentumBuffers = network.namedParameters().map { tensors[Self.momentumPrefix + $0.name]?.values }
+            let names = network.namedParameters().map(\.name)
+            var buffers: [String: [[Float]?]] = [:]
+            for slot in optimizer.stateBuffers.keys {
+                buffers[slot] = names.map { tensors[Self.optimizerPrefix + slot + "." + $0]?.values }
+            }
+            do {
+                try optimizer.restoreStateBuffers(buffers)
+            } catch {
+                throw TrainingError.corruptCheckpoint(path: weightsURL.path, reason: "its optimizer state does not "
+                                                      + "fit \(optimizer) (\(error))")
+            }
             optimizer.learningRate = Float(metadata.learningRate)
         }
         hyperparameters = metadata.hyperparameters
@@ -225,7 +243,11 @@ extension NetworkTrainer {
                 }
             } catch {
                 let reason: String
-                if case let TrainingError.corruptCheckpoint(_, text) = error { reason = text } else { reason = "\(error)" }
+                if case let TrainingError.corruptCheckpoint(_, text) = error {
+                    reason = text
+                } else {
+                    reason = "\(error)"
+                }
                 selection.damaged.append(DamagedCheckpoint(url: url, reason: reason, movedTo: nil))
             }
         }
@@ -234,7 +256,7 @@ extension NetworkTrainer {
 
     /// ``inspectCheckpoints()``, then renames each damaged checkpoint (and its `.model.json`) aside to
     /// `NAME.model.damaged-<timestamp>`, so that later saves and loads do not trip over it; nothing is deleted.
-    /// - Throws: ``CoreError/fileSystem(path:reason:)`` when a damaged file cannot be renamed.
+    /// - Throws: `CoreError.fileSystem(path:reason:)` when a damaged file cannot be renamed.
     public func selectCheckpointToContinue() throws -> CheckpointSelection {
         var selection = inspectCheckpoints()
         let formatter = DateFormatter()

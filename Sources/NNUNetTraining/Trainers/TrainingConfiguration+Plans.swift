@@ -45,7 +45,7 @@ extension TrainingConfiguration {
 }
 
 extension TrainingConfiguration {
-    /// The configuration's ``GenericUNet`` with placeholder initial weights (seed 0), for loading a checkpoint into.
+    /// The configuration's `GenericUNet` with placeholder initial weights (seed 0), for loading a checkpoint into.
     public func makeInferenceNetwork() -> GenericUNet {
         var generator = SeededGenerator(seed: 0)
         return GenericUNet(inputChannels: inputChannels, baseFeatures: baseFeatures, classCount: classCount,

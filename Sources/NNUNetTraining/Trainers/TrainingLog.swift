@@ -39,9 +39,10 @@ public final class TrainingLogFile: @unchecked Sendable {
         let name = String(format: "training_log_%d_%d_%d_%02d_%02d_%02d.txt", c.year ?? 0, c.month ?? 0, c.day ?? 0,
                           c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
         url = folder.appendingPathComponent(name)
-        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
-        handle = try? FileHandle(forWritingTo: url)
-        _ = try? handle?.seekToEnd()
+        // Opened in place (not created through a temporary and a rename, as FileManager.createFile does), so that a
+        // kill leaves no stray temporary.
+        let descriptor = open(url.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        handle = descriptor >= 0 ? FileHandle(fileDescriptor: descriptor, closeOnDealloc: true) : nil
         self.echoesToConsole = echoesToConsole
     }
 

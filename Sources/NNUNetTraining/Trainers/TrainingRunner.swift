@@ -111,9 +111,6 @@ public enum TrainingRunner {
         guard !identifiers.isEmpty else {
             throw TrainingError.emptyPreprocessedFolder(path: stageFolder.path)
         }
-        let splits = try CrossValidationSplits.loadOrCreate(in: taskFolder, caseIdentifiers: identifiers)
-        let split = CrossValidationSplits.fold(fold, in: splits, caseIdentifiers: identifiers)
-
         let trainerFolder = try paths.trainedModels().appendingPathComponent(request.configurationName)
             .appendingPathComponent(taskName)
             .appendingPathComponent("\(request.trainerName)__\(request.plansIdentifier)", isDirectory: true)
@@ -124,6 +121,8 @@ public enum TrainingRunner {
         let trainer = trainerType.init(configuration: configuration,
                                        outputFolder: trainerFolder.appendingPathComponent(configuration.foldFolderName),
                                        hyperparameters: hyperparameters, seed: request.seed)
+        let splits = try trainer.makeSplits(caseIdentifiers: identifiers, preprocessedTaskFolder: taskFolder)
+        let split = CrossValidationSplits.fold(fold, in: splits, caseIdentifiers: identifiers)
         trainer.trainingCases = split.train
         trainer.validationCases = split.val
         trainer.savesCheckpoints = !request.disableSaving
@@ -138,9 +137,9 @@ public enum TrainingRunner {
 
     /// Trains as requested and returns the trainer (its output folder holds the checkpoints and logs).
     ///
-    /// The fold folder's ``FolderLock`` is held for the whole call (training, validation, next-stage predictions), so
+    /// The fold folder's `FolderLock` is held for the whole call (training, validation, next-stage predictions), so
     /// a second run on the same fold, in this process or another, fails at once with
-    /// ``CoreError/folderLocked(path:holder:)`` naming this one; stray temporary files of killed runs are removed
+    /// `CoreError.folderLocked(path:holder:)` naming this one; stray temporary files of killed runs are removed
     /// once the lock is taken.
     @discardableResult
     public static func train(_ request: TrainingRequest, paths: NNUNetPaths, registry: TrainerRegistry = .shared)
@@ -152,7 +151,7 @@ public enum TrainingRunner {
         if let taskFolder = trainer.plansFile?.deletingLastPathComponent() {
             // Trainers write the splits file into the preprocessed task folder (without holding its lock): remove what
             // a killed trainer left there (only temporaries of dead processes).
-            TemporaryFile.sweep(taskFolder, depth: 0, includingUnnamed: false)
+            TemporaryFile.sweepShared(taskFolder, depth: 0)
         }
         try trainer.initialize()
         for warning in trainer.warnings { trainer.logFile?.print("WARNING: \(warning)") }
@@ -166,7 +165,8 @@ public enum TrainingRunner {
                 let damaged = selection.damaged.isEmpty ? "" : " (" + selection.explanation + ")"
                 throw TrainingError.corruptCheckpoint(path: trainer.outputFolder.path, reason: "-c was given but there "
                                                       + "is no intact model_latest, model_final_checkpoint or "
-                                                      + "model_best to continue from\(damaged)")
+                                                      + "model_best to continue from\(damaged); run without -c to "
+                                                      + "start the fold")
             }
             trainer.logFile?.print(selection.explanation)
             try trainer.loadCheckpoint(from: checkpoint)
@@ -176,7 +176,6 @@ public enum TrainingRunner {
             if let iterations = request.validationIterations {
                 trainer.hyperparameters.validationIterationsPerEpoch = iterations
             }
-            trainer.logFile?.print("Continuing from \(checkpoint.lastPathComponent) at epoch \(trainer.log.epoch)")
         }
         if let file = request.pretrainedWeights, !request.continueTraining, !request.validationOnly {
             guard let network = trainer.network as? GenericUNet else {

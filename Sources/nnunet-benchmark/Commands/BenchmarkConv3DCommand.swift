@@ -45,8 +45,10 @@ struct BenchmarkConv3DCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        ThreadSettings.defaultThreads = threads
+    func run() throws { try ThreadSettings.withThreads(threads) { try measure() } }
+
+    /// The measurement, with the kernels' default thread count bound to the thread option.
+    func measure() throws {
         var generator = SeededGenerator(seed: 42)
         let x = Tensor.randomNormal([batch, channels, size, size, size], using: &generator)
         let fanIn = Float(channels * 27)

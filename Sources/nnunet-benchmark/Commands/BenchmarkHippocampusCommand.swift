@@ -35,8 +35,10 @@ struct BenchmarkHippocampusCommand: ParsableCommand {
     @Flag(name: .customLong("skip-ours"), help: "Only run the peer (its results still need --work).") var skipOurs = false
     @Flag(name: .customLong("json"), help: "Print one JSON object at the end.") var json = false
 
-    func run() throws {
-        ThreadSettings.defaultThreads = threads
+    func run() throws { try ThreadSettings.withThreads(threads) { try measure() } }
+
+    /// The measurement, with the kernels' default thread count bound to the thread option.
+    func measure() throws {
         let root = URL(fileURLWithPath: work, isDirectory: true).standardizedFileURL
         let oursRoot = root.appendingPathComponent("ours")
         let paths = NNUNetPaths.inside(oursRoot)

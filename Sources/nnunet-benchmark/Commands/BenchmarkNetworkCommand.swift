@@ -13,6 +13,10 @@ struct NetworkBenchmarkOptions: ParsableArguments {
     @Option(name: .customLong("iterations"), help: "Timed iterations (median reported).") var iterations = 5
     @Option(name: .customLong("warmup"), help: "Untimed iterations first.") var warmup = 1
     @Option(name: .customLong("threads"), help: "Threads for the kernels.") var threads = 2
+    @Flag(name: .customLong("without-process-tuning"),
+          help: ArgumentHelp("Leave OpenBLAS's thread count and the allocator at their defaults (no "
+              + "ProcessTuning.apply), as an application that does not opt in."))
+    var withoutProcessTuning = false
     @Flag(name: .customLong("json"), help: "Print one JSON object.") var json = false
     @Option(name: .customLong("peer-python"), help: "Also run ../shared/peer/torch_bench.py with this Python, same run.")
     var peerPython: String?
@@ -20,7 +24,7 @@ struct NetworkBenchmarkOptions: ParsableArguments {
 
     /// The network of the stage, and the stage.
     func network() throws -> (GenericUNet, StagePlan, Plans) {
-        let loaded = try Plans.load(from: URL(fileURLWithPath: plans))
+        let loaded = try ReferencePlans.load(from: URL(fileURLWithPath: plans))
         let index = stage ?? (loaded.numStages - 1)
         guard let stagePlan = loaded.stage(index) else { throw ValidationError("The plans have no stage \(index).") }
         var generator = SeededGenerator(seed: 0)
@@ -66,16 +70,19 @@ struct NetworkBenchmarkOptions: ParsableArguments {
 }
 
 /// `nnunet-benchmark train-step`: full training iterations of a plan's network on random data.
-struct BenchmarkTrainStepCommand: ParsableCommand {
+struct BenchmarkTrainStepCommand: ParsableCommand, ProcessTuningChoice {
     static let configuration = CommandConfiguration(
         commandName: "train-step",
         abstract: "Time full training iterations (forward with deep supervision, Dice+CE loss, backward, clipping, "
             + "SGD) of a plans file's network on random data.")
 
     @OptionGroup var options: NetworkBenchmarkOptions
+    var withoutProcessTuning: Bool { options.withoutProcessTuning }
 
-    func run() throws {
-        ThreadSettings.defaultThreads = options.threads
+    func run() throws { try ThreadSettings.withThreads(options.threads) { try measure() } }
+
+    /// The measurement, with the kernels' default thread count bound to the thread option.
+    func measure() throws {
         let (network, stage, plans) = try options.network()
         let batch = stage.batchSize, patch = stage.patchSize
         var random = SeededGenerator(seed: 1)
@@ -101,7 +108,8 @@ struct BenchmarkTrainStepCommand: ParsableCommand {
         var result: [String: Any] = [
             "benchmark": "train-step", "seconds_per_iteration": NetworkBenchmarkOptions.median(times),
             "iterations": times, "num_parameters": network.parameterCount,
-            "peak_rss_mib": BenchmarkConv3DCommand.peakRSSMiB(), "threads": options.threads, "patch_size": patch,
+            "peak_rss_mib": BenchmarkConv3DCommand.peakRSSMiB(), "threads": options.threads,
+            "blas_threads": ProcessTuning.blasThreads, "patch_size": patch,
             "batch_size": batch,
         ]
         if let peer = try options.runPeer(part: "train"),
@@ -115,12 +123,13 @@ struct BenchmarkTrainStepCommand: ParsableCommand {
 }
 
 /// `nnunet-benchmark forward`: inference of one patch (forward + softmax, no tape).
-struct BenchmarkForwardCommand: ParsableCommand {
+struct BenchmarkForwardCommand: ParsableCommand, ProcessTuningChoice {
     static let configuration = CommandConfiguration(
         commandName: "forward",
         abstract: "Time the inference of one patch (batch 1, forward + softmax, no gradients) of a plans file's network.")
 
     @OptionGroup var options: NetworkBenchmarkOptions
+    var withoutProcessTuning: Bool { options.withoutProcessTuning }
     @Option(name: .customLong("slab-depth"),
             help: ArgumentHelp("Also time the low-memory forward (full-resolution stage in slabs of this many rows, as "
                 + "nnunet predict --low_memory), with its workspace and its largest difference from the whole forward."))
@@ -130,8 +139,10 @@ struct BenchmarkForwardCommand: ParsableCommand {
         if let slabDepth, slabDepth < 1 { throw ValidationError("--slab-depth must be at least 1.") }
     }
 
-    func run() throws {
-        ThreadSettings.defaultThreads = options.threads
+    func run() throws { try ThreadSettings.withThreads(options.threads) { try measure() } }
+
+    /// The measurement, with the kernels' default thread count bound to the thread option.
+    func measure() throws {
         let (network, stage, plans) = try options.network()
         network.eval()
         var random = SeededGenerator(seed: 1)
@@ -157,7 +168,7 @@ struct BenchmarkForwardCommand: ParsableCommand {
         var result: [String: Any] = [
             "benchmark": "forward", "seconds": NetworkBenchmarkOptions.median(times), "iterations": times,
             "num_parameters": network.parameterCount, "peak_rss_mib": BenchmarkConv3DCommand.peakRSSMiB(),
-            "threads": options.threads, "patch_size": stage.patchSize,
+            "threads": options.threads, "blas_threads": ProcessTuning.blasThreads, "patch_size": stage.patchSize,
         ]
         if let slabs, let slabDepth {
             let difference = zip(slabs.output.data, whole.output.data).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }

@@ -32,8 +32,10 @@ struct BenchmarkPredictCommand: ParsableCommand {
     var peerBin: String?
     @Flag(name: .customLong("json"), help: "Print one JSON object.") var json = false
 
-    func run() throws {
-        ThreadSettings.defaultThreads = threads
+    func run() throws { try ThreadSettings.withThreads(threads) { try measure() } }
+
+    /// The measurement, with the kernels' default thread count bound to the thread option.
+    func measure() throws {
         let paths = NNUNetPaths(rawDataBase: nil, preprocessed: nil, results: URL(fileURLWithPath: results))
         let taskName = try TaskLocator.resolve(task, paths: paths)
         let trainerFolder = try paths.trainedModels().appendingPathComponent(model).appendingPathComponent(taskName)

@@ -56,8 +56,10 @@ struct BenchmarkPredictLargeCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        ThreadSettings.defaultThreads = threads
+    func run() throws { try ThreadSettings.withThreads(threads) { try measure() } }
+
+    /// The measurement, with the kernels' default thread count bound to the thread option.
+    func measure() throws {
         let folder = work.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("nnunet-bench-predict-large-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

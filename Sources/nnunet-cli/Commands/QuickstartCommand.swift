@@ -61,14 +61,15 @@ struct QuickstartCommand: ParsableCommand {
 
         step("4/5 Predicting the \(synthetic.testCases) test images")
         let predictions = root.appendingPathComponent("predictions_3d_fullres", isDirectory: true)
-        try FileManager.default.createDirectory(at: predictions, withIntermediateDirectories: true)
-        let model = try TrainedModel(trainerFolder: trainerFolder)
-        let cases = try RawTask.casesInInferenceFolder(task.appendingPathComponent("imagesTs"), modalities: 1)
-        for item in cases {
-            let labels = try model.predict(imageFiles: item.imageFiles, identifier: item.identifier)
-            try NIfTI.write(labels, to: predictions.appendingPathComponent(item.identifier + ".nii.gz"), dataType: .uint8)
-            print("  \(item.identifier)")
-        }
+        var predictionOptions = FolderPredictor.Options()
+        predictionOptions.overwritesExisting = true  // a rerun of the quickstart predicts with its new model
+        predictionOptions.purpose = "nnunet quickstart"
+        try FolderPredictor(modelFolder: trainerFolder, options: predictionOptions)
+            .predict(.folder(task.appendingPathComponent("imagesTs")), into: predictions) { event in
+                if case let .caseFinished(item, seconds) = event {
+                    print("  \(item.identifier) (" + String(format: "%.1f s", seconds) + ")")
+                }
+            }
 
         step("5/5 Evaluating against the test labels")
         let summary = try FolderEvaluation.evaluateFolder(reference: task.appendingPathComponent("labelsTs"),

@@ -23,8 +23,11 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .customLong("npz"), help: "Save softmax predictions in validation (needed for ensembling).")
     var saveNpz = false
     @Flag(name: .customLong("use_compressed_data")) var useCompressedData = false
-    @Flag(name: .customLong("deterministic"), help: "Bit-reproducible training.") var deterministic = false
-    @Flag(name: .customLong("fp32")) var fp32 = false
+    @Flag(name: .customLong("deterministic"),
+          help: "Accepted for v1 compatibility: training is always bit-reproducible for a seed here.")
+    var deterministic = false
+    @Flag(name: .customLong("fp32"), help: "Accepted for v1 compatibility: training is always float32 here.")
+    var fp32 = false
     @Flag(name: .customLong("valbest"), help: "Validate with model_best.") var validateBest = false
     @Option(name: .customLong("val_folder")) var validationFolder = "validation_raw"
     @Flag(name: .customLong("disable_saving")) var disableSaving = false
@@ -52,10 +55,22 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    /// One line per given v1 flag that changes nothing here, saying why (printed before training).
+    var legacyFlagNotes: [String] {
+        var notes: [String] = []
+        if fp32 { notes.append("--fp32: training is always float32 here; the flag changes nothing.") }
+        if deterministic {
+            notes.append("--deterministic: training is always bit-reproducible here (seed 12345; batches come in "
+                          + "the same order whatever the number of loader workers); the flag changes nothing.")
+        }
+        return notes
+    }
+
     func run() throws { try run(paths: EnvironmentPaths.current()) }
 
     /// Runs with explicit nnU-Net folders (tests pass their own instead of the process environment).
     func run(paths: NNUNetPaths) throws {
+        for note in legacyFlagNotes { print(note) }
         var request = TrainingRequest(configurationName: configurationName, trainerName: trainer, task: task, fold: fold)
         request.plansIdentifier = plansIdentifier
         request.continueTraining = continueTraining

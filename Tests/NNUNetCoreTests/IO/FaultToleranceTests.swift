@@ -119,30 +119,37 @@ struct FaultToleranceTests {
     func temporaryNamesAndSweep() throws {
         try TestSupport.withTemporaryFolder { folder in
             let name = TemporaryFile.name(for: "model_latest.model")
-            #expect(name.hasPrefix(".tmp-\(getpid())-") && name.hasSuffix("-model_latest.model"))
-            #expect(TemporaryFile.writerProcessID(ofTemporaryName: name) == getpid())
-            // Names of earlier versions (`.tmp-<uuid>-NAME`, `.tmp-<uuid>.nii.gz`) carry no pid, even when the
+            #expect(name.hasPrefix(".tmp-\(getpid())@\(TemporaryFile.hostTag)-") && name.hasSuffix("-model_latest.model"))
+            let writer = try #require(TemporaryFile.writer(ofTemporaryName: name))
+            #expect(writer.processID == getpid() && writer.host == TemporaryFile.hostTag)
+            // Names of earlier versions (`.tmp-<uuid>-NAME`, `.tmp-<uuid>.nii.gz`) carry no writer, even when the
             // UUID starts with digits.
-            #expect(TemporaryFile.writerProcessID(ofTemporaryName: ".tmp-12345678-ABCD-4EF0-8123-0123456789AB-x.npy")
-                    == nil)
-            #expect(TemporaryFile.writerProcessID(ofTemporaryName: ".tmp-\(UUID().uuidString).nii.gz") == nil)
-            #expect(TemporaryFile.writerProcessID(ofTemporaryName: "model.model") == nil)
+            #expect(TemporaryFile.writer(ofTemporaryName: ".tmp-12345678-ABCD-4EF0-8123-0123456789AB-x.npy") == nil)
+            #expect(TemporaryFile.writer(ofTemporaryName: ".tmp-\(UUID().uuidString).nii.gz") == nil)
+            #expect(TemporaryFile.writer(ofTemporaryName: "model.model") == nil)
+            let host = TemporaryFile.hostTag
 
             let dead = try Self.deadProcessID()
             let subfolder = folder.appendingPathComponent("validation_raw")
             try FileManager.default.createDirectory(at: subfolder, withIntermediateDirectories: true)
-            let deadFile = folder.appendingPathComponent(".tmp-\(dead)-\(UUID().uuidString)-model_latest.model")
-            let deadNested = subfolder.appendingPathComponent(".tmp-\(dead)-\(UUID().uuidString)-case.nii.gz")
+            let deadFile = folder.appendingPathComponent(".tmp-\(dead)@\(host)-\(UUID().uuidString)-model_latest.model")
+            let deadNested = subfolder.appendingPathComponent(".tmp-\(dead)@\(host)-\(UUID().uuidString)-case.nii.gz")
             let live = folder.appendingPathComponent(TemporaryFile.name(for: "model_best.model"))
             let old = folder.appendingPathComponent(".tmp-\(UUID().uuidString)-progress.png")
             let fresh = folder.appendingPathComponent(".tmp-\(UUID().uuidString)-fresh.png")
+            let otherHost = folder.appendingPathComponent(".tmp-\(dead)@elsewhere.example-\(UUID().uuidString)-a.npy")
             let kept = folder.appendingPathComponent("model_final_checkpoint.model")
-            for url in [deadFile, deadNested, live, old, fresh, kept] { try Data("x".utf8).write(to: url) }
-            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -60)],
-                                                  ofItemAtPath: old.path)
+            for url in [deadFile, deadNested, live, old, fresh, otherHost, kept] { try Data("x".utf8).write(to: url) }
+            for url in [old, otherHost] {
+                try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -60)],
+                                                      ofItemAtPath: url.path)
+            }
+            // A folder shared with other runs (not locked): only this machine's dead writers' temporaries go.
+            let shared = TemporaryFile.sweepShared(folder, depth: 2)
+            #expect(Set(shared.map(\.lastPathComponent)) == [deadFile.lastPathComponent, deadNested.lastPathComponent])
+            // A locked folder: also those of other machines and earlier versions older than the lock.
             let removed = TemporaryFile.sweep(folder, startedBefore: Date(timeIntervalSinceNow: -30))
-            #expect(Set(removed.map(\.lastPathComponent)) == [deadFile.lastPathComponent, deadNested.lastPathComponent,
-                                                             old.lastPathComponent])
+            #expect(Set(removed.map(\.lastPathComponent)) == [old.lastPathComponent, otherHost.lastPathComponent])
             for url in [live, fresh, kept] { #expect(FileManager.default.fileExists(atPath: url.path)) }
         }
     }

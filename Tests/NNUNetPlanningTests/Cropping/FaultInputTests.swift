@@ -91,7 +91,8 @@ struct FaultInputTests {
             first.release()
             // Stray temporaries of a killed run are removed once the folders are locked.
             let cropped = try paths.croppedData().appendingPathComponent(task)
-            let stray = cropped.appendingPathComponent(".tmp-\(Int32.max - 1)-\(UUID().uuidString)-case.npy")
+            let deadWriter = "\(Int32.max - 1)@\(TemporaryFile.hostTag)"
+            let stray = cropped.appendingPathComponent(".tmp-\(deadWriter)-\(UUID().uuidString)-case.npy")
             try Data(count: 100).write(to: stray)
             try PlanAndPreprocess.run(taskName: task, paths: paths, options: BadInputTests.options())
             #expect(!FileManager.default.fileExists(atPath: stray.path))

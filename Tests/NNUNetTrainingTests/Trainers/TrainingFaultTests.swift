@@ -216,9 +216,14 @@ struct TrainingFaultTests {
                 return process.processIdentifier
             }()
             let validation = folder.appendingPathComponent("validation_raw")
-            try FileManager.default.createDirectory(at: validation, withIntermediateDirectories: true)
-            let stray = [folder.appendingPathComponent(".tmp-\(dead)-\(UUID().uuidString)-model_latest.model"),
-                         validation.appendingPathComponent(".tmp-\(dead)-\(UUID().uuidString)-case.nii.gz")]
+            let groundTruth = root.appendingPathComponent("gt_niftis")  // shared by the folds of the trainer folder
+            for subfolder in [validation, groundTruth] {
+                try FileManager.default.createDirectory(at: subfolder, withIntermediateDirectories: true)
+            }
+            func strayName(_ name: String) -> String { ".tmp-\(dead)@\(TemporaryFile.hostTag)-\(UUID().uuidString)-\(name)" }
+            let stray = [folder.appendingPathComponent(strayName("model_latest.model")),
+                         validation.appendingPathComponent(strayName("case.nii.gz")),
+                         groundTruth.appendingPathComponent(strayName("case.nii.gz"))]
             let old = folder.appendingPathComponent(".tmp-\(UUID().uuidString)-model_best.model")
             let live = folder.appendingPathComponent(TemporaryFile.name(for: "being-written"))
             for url in stray + [old, live] { try Data(count: 1000).write(to: url) }
@@ -226,9 +231,9 @@ struct TrainingFaultTests {
                                                   ofItemAtPath: old.path)
             let trainer = TrainerFixtures.trainer(NNUNetTrainerV2.self, folder: folder, epochs: 1)
             try trainer.runTraining()
-            #expect(Self.temporaries(in: folder) == [live.lastPathComponent])
+            #expect(Self.temporaries(in: root) == ["fold_0/" + live.lastPathComponent])
             let log = try String(contentsOf: try #require(trainer.logFile?.url), encoding: .utf8)
-            #expect(log.contains("Removed 3 temporary file(s) left by an interrupted run"))
+            #expect(log.contains("Removed 4 temporary file(s) left by an interrupted run"))
         }
     }
 

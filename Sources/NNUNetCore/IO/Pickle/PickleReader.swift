@@ -7,7 +7,8 @@ import Foundation
 /// allow-list whose effect it re-implements on data: `collections.OrderedDict`, NumPy's array, dtype and scalar
 /// reconstruction (both the numpy 1 `numpy.core` and numpy 2 `numpy._core` module names), `_codecs.encode`
 /// (protocol-2 bytes), `builtins.set`/`frozenset`, and PyTorch's tensor rebuilding for checkpoint `data.pkl` files
-/// (`torch._utils._rebuild_tensor_v2`, `_rebuild_parameter`, `torch.*Storage` persistent ids). Any other global is
+/// (`torch._utils._rebuild_tensor_v2`, `_rebuild_parameter`, `torch.*Storage` persistent ids, and `torch.device`,
+/// which nnU-Net v2 checkpoints store in `init_args`: it decodes to its text, `cpu` or `cuda:0`). Any other global is
 /// refused with an error naming it. Object construction opcodes (`INST`, `OBJ`, `NEWOBJ`, `EXT*`) are refused.
 ///
 /// Hostile input is bounded: lengths are checked against the bytes that remain, the stack, memo and nesting depth
@@ -18,7 +19,7 @@ public struct PickleReader {
         "collections.OrderedDict", "builtins.set", "builtins.frozenset", "__builtin__.set", "_codecs.encode",
         "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct", "numpy.ndarray", "numpy.dtype",
         "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
-        "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter",
+        "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter", "torch.device",
         "torch.FloatStorage", "torch.HalfStorage", "torch.DoubleStorage", "torch.LongStorage", "torch.IntStorage",
         "torch.ShortStorage", "torch.CharStorage", "torch.ByteStorage", "torch.BoolStorage", "torch.BFloat16Storage",
     ]
@@ -327,6 +328,11 @@ private struct Machine {
             let shape = try ints(args[2]), stride = try ints(args[3])
             return .value(.tensor(TorchTensorReference(storageKey: key, storageType: type, storageElementCount: count,
                                                        storageOffset: offset, shape: shape, stride: stride)))
+        case "torch.device":
+            // torch.device('cpu') or torch.device('cuda', 0): data only, kept as its text.
+            guard let type = args.first.flatMap(plain)?.stringValue else { throw reader.fail("torch.device needs a string") }
+            let index = args.count > 1 ? plain(args[1])?.intValue : nil
+            return .value(.string(index.map { "\(type):\($0)" } ?? type))
         case "torch._utils._rebuild_parameter":
             guard let data = args.first else { throw reader.fail("malformed _rebuild_parameter") }
             return data

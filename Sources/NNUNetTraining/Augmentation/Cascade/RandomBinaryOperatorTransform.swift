@@ -5,7 +5,7 @@ import NNUNetCore
 /// `ApplyRandomBinaryOperatorTransform`, as v1's cascade uses it on the previous stage's one-hot channels, §14).
 ///
 /// Per sample with probability ``probability``: the channels in random order; each (with ``channelProbability``) gets
-/// one of the four ``BinaryMorphology/Operation``s, drawn uniformly, with a ball of radius U(``radiusRange``); voxels
+/// one of the four `BinaryMorphology.Operation`s of NNUNetCore, drawn uniformly, with a ball of radius U(``radiusRange``); voxels
 /// the operation added to a channel are cleared in the other listed channels, so the encoding stays one-hot (removed
 /// voxels become background).
 public struct RandomBinaryOperatorTransform: Transform {

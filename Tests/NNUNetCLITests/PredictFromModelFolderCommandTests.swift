@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import Testing
+@testable import nnunet_cli
+
+@Suite("predict-from-model-folder (nnUNetv2_predict_from_modelfolder)")
+struct PredictFromModelFolderCommandTests {
+    @Test("v2's flag spellings parse")
+    func v2Flags() throws {
+        let command = try #require(try NNUNetCommand.parseAsRoot([
+            "nnUNetv2_predict_from_modelfolder", "-i", "in", "-o", "out", "-m", "model", "-f", "0", "all", "-chk",
+            "checkpoint_best.pth", "-step_size", "0.75", "--disable_tta", "--save_probabilities",
+            "--continue_prediction", "-num_parts", "3", "-part_id", "2", "-npp", "2", "-nps", "2", "-device", "cpu",
+            "--disable_progress_bar",
+        ]) as? PredictFromModelFolderCommand)
+        #expect(command.input == "in" && command.output == "out" && command.model == "model")
+        #expect(command.folds == ["0", "all"] && command.checkpoint == "checkpoint_best.pth")
+        #expect(command.stepSize == 0.75 && command.disableTTA && command.saveProbabilities)
+        #expect(command.continuePrediction && command.numParts == 3 && command.partID == 2)
+        let defaults = try #require(try NNUNetCommand.parseAsRoot([
+            "predict-from-model-folder", "-i", "in", "-o", "out", "-m", "model", "--c",
+        ]) as? PredictFromModelFolderCommand)
+        #expect(defaults.folds.isEmpty && defaults.checkpoint == "checkpoint_final.pth" && defaults.stepSize == 0.5)
+        #expect(!defaults.disableTTA && !defaults.saveProbabilities && defaults.continuePrediction)
+    }
+
+    @Test("cascades, a bad step size and a bad part are refused before anything runs")
+    func refusals() {
+        for arguments in [["-prev_stage_predictions", "lowres"], ["-step_size", "1.5"],
+                          ["-num_parts", "2", "-part_id", "2"]] {
+            #expect(throws: (any Error).self) {
+                _ = try NNUNetCommand.parseAsRoot(["predict-from-model-folder", "-i", "in", "-o", "out", "-m", "m"]
+                                                  + arguments)
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import NNUNetCore
+import Testing
+@testable import NNUNetTraining
+
+/// What `nnunet train --deterministic` promises (the flag changes nothing because it always holds): the same seed
+/// gives a bit-identical `model_final_checkpoint`, whatever the number of loader workers.
+@Suite("Bit-reproducible training through the runner")
+struct DeterminismTests {
+    @Test("two runs, 2 epochs x 2 iterations, 1 and 3 loader workers: bit-identical model_final_checkpoint")
+    func sameSeedSameWeights() throws {
+        try TestSupport.withTemporaryFolder { folder in
+            let paths = try TrainingRunnerTests.preparedPaths(in: folder)
+            var request = TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2", task: "600",
+                                          fold: "0")
+            request.epochs = 2
+            request.iterationsPerEpoch = 2
+            request.validationIterations = 1
+            request.runsValidation = false
+            request.verbose = false
+            var checkpoints: [[String: Safetensors.Tensor]] = []
+            for workers in [1, 3] {
+                let trainer = try TrainingRunner.makeTrainer(request, paths: paths)
+                trainer.loaderWorkers = workers
+                try trainer.runTraining()
+                let url = trainer.outputFolder.appendingPathComponent("model_final_checkpoint.model")
+                checkpoints.append(try NetworkTrainer.readCheckpoint(url).tensors)
+                try FileManager.default.removeItem(at: trainer.outputFolder)
+            }
+            #expect(checkpoints[0].count > 0 && checkpoints[0].keys.sorted() == checkpoints[1].keys.sorted())
+            #expect(checkpoints[0].keys.contains { $0.hasPrefix("optimizer.momentum_buffer.") })
+            for (name, tensor) in checkpoints[0] {
+                // Bit patterns, so that even NaN or -0 differences would count.
+                #expect(tensor.values.map(\.bitPattern) == checkpoints[1][name]?.values.map(\.bitPattern), "\(name)")
+            }
+        }
+    }
+}
