@@ -50,7 +50,7 @@ public struct OptimizerStateError: Error, LocalizedError, CustomStringConvertibl
     /// Creates the error with its reason.
     public init(_ reason: String) { self.reason = reason }
 
-    /// The reason, as a sentence fragment for ``TrainingError``-style messages.
+    /// The reason, as a sentence fragment for `TrainingError`-style messages.
     public var description: String { reason }
     /// Same text as ``description``.
     public var errorDescription: String? { reason }

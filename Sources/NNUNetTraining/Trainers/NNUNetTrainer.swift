@@ -31,7 +31,7 @@ open class NNUNetTrainer: NetworkTrainer {
         super.init(outputFolder: outputFolder, hyperparameters: hyperparameters, seed: seed)
     }
 
-    /// The network as a ``GenericUNet``, if it is one (the default ``makeNetwork(generator:)``).
+    /// The network as a `GenericUNet`, if it is one (the default ``makeNetwork(generator:)``).
     public var unet: GenericUNet? { network as? GenericUNet }
 
     // MARK: Hooks of this level

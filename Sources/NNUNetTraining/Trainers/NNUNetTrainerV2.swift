@@ -24,7 +24,8 @@ open class NNUNetTrainerV2: NNUNetTrainer {
             for ((_, old), (_, new)) in zip(network.namedParameters(), replacement.namedParameters()) {
                 old.assign(new.data)
             }
-            optimizer = makeOptimizer(parameters: network.parameters())
+            // v1 sets `param_groups[0]["momentum"]`, which only SGD reads: another optimizer (Adam) keeps its state.
+            if optimizer is SGD { optimizer = makeOptimizer(parameters: network.parameters()) }
         }
         return keepGoing
     }

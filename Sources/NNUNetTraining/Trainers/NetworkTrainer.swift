@@ -59,6 +59,7 @@ open class NetworkTrainer {
     /// Creates a trainer that writes into `outputFolder`.
     ///
     /// - Parameters:
+    ///   - outputFolder: The fold folder the trainer writes its checkpoints, logs and plots into.
     ///   - hyperparameters: Overrides of the class's ``defaultHyperparameters``; nil keeps them.
     ///   - seed: Seed of all randomness of the run.
     public init(outputFolder: URL, hyperparameters: TrainingHyperparameters? = nil, seed: UInt64 = 12345) {
@@ -70,14 +71,14 @@ open class NetworkTrainer {
 
     // MARK: Hooks
 
-    /// Builds the network. Override to change the architecture: any ``SegmentationNetwork`` trains with the
+    /// Builds the network. Override to change the architecture: any `SegmentationNetwork` trains with the
     /// default steps.
     open func makeNetwork(generator: inout SeededGenerator) throws -> any SegmentationNetwork {
         preconditionFailure("\(type(of: self)) must override makeNetwork(generator:)")
     }
 
     /// Builds the optimizer (v1: SGD, Nesterov momentum 0.99, weight decay 3e-5). Override to use another one,
-    /// e.g. ``Adam`` (``NNUNetTrainerV2_Adam``); its ``Optimizer/stateBuffers`` go into the checkpoints and a
+    /// e.g. `Adam` (``NNUNetTrainerV2_Adam``); its `Optimizer.stateBuffers` go into the checkpoints and a
     /// resume restores them. The learning rate it starts with is replaced by ``learningRate(epoch:)`` every epoch.
     open func makeOptimizer(parameters: [Tensor]) -> any Optimizer {
         SGD(parameters: parameters, learningRate: Float(hyperparameters.initialLearningRate),

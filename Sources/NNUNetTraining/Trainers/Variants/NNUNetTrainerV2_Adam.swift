@@ -1,6 +1,6 @@
 import NNUNetCore
 
-/// `nnUNetTrainerV2_Adam`: V2 with ``Adam`` (AMSGrad) instead of SGD.
+/// `nnUNetTrainerV2_Adam`: V2 with `Adam` (AMSGrad) instead of SGD.
 ///
 /// Port of v1 `nnUNet_variants/optimizer_and_lr/nnUNetTrainerV2_Adam.py`:
 /// `torch.optim.Adam(params, self.initial_lr, weight_decay=self.weight_decay, amsgrad=True)` with torch's betas
