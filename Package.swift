@@ -88,19 +88,23 @@ let package = Package(
             path: "Examples/PredictFromSwift"
         ),
 
-        .testTarget(name: "NNUNetCoreTests", dependencies: ["NNUNetCore", "CMalloc"]),
-        .testTarget(name: "NNUNetPlanningTests", dependencies: ["NNUNetPlanning"]),
+        // Where the tests find their data (in-repository fixtures, optional large data); shared by every test target.
+        .target(name: "NNUNetTestSupport", path: "Tests/NNUNetTestSupport"),
+        .testTarget(name: "NNUNetCoreTests", dependencies: ["NNUNetCore", "CMalloc", "NNUNetTestSupport"]),
+        .testTarget(name: "NNUNetPlanningTests", dependencies: ["NNUNetPlanning", "NNUNetTestSupport"]),
         .testTarget(
-            name: "NNUNetEvaluationTests", dependencies: ["NNUNetEvaluation", "NNUNetPlanning"]
+            name: "NNUNetEvaluationTests", dependencies: ["NNUNetEvaluation", "NNUNetPlanning", "NNUNetTestSupport"]
         ),
         .testTarget(
             name: "NNUNetTrainingTests",
-            dependencies: ["NNUNetTraining", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+            dependencies: [
+                "NNUNetTraining", "NNUNetTestSupport", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]
         ),
         .testTarget(
             name: "NNUNetCLITests",
             dependencies: [
-                "nnunet-cli", "nnunet-benchmark", "NNUNetCore", "NNUNetPlanning", "NNUNetTraining",
+                "nnunet-cli", "nnunet-benchmark", "NNUNetTestSupport", "NNUNetCore", "NNUNetPlanning", "NNUNetTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

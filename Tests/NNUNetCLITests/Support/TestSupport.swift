@@ -1,46 +1,19 @@
 import Foundation
+import NNUNetTestSupport
 import Testing
 
 /// Locations shared by the CLI tests.
 enum TestSupport {
-    /// The repository root (three levels above this file).
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let repositoryRoot = OptionalTestData.repositoryRoot
+    static let fixtures = OptionalTestData.fixtures
+    static let sharedDataLocation = OptionalTestData.sharedDataLocation
+    static let sharedData = OptionalTestData.sharedData
+    static let reference = OptionalTestData.reference
 
-    /// `Tests/Fixtures`: the small golden files of nnU-Net v1 copied into the repository (see its README.md).
-    static let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures")
+    static func hasSharedData(_ path: String) -> Bool { OptionalTestData.hasSharedData(path) }
 
-    /// Where the optional large test data is looked for: the folder named by `NNUNET_TEST_DATA`, else `../shared`
-    /// next to the checkout. It is laid out like the project's `shared/` folder: `reference/` (nnU-Net v1's full golden
-    /// outputs) and `data/` (real cases).
-    static let sharedDataLocation: URL = {
-        if let path = ProcessInfo.processInfo.environment["NNUNET_TEST_DATA"], !path.isEmpty {
-            return URL(fileURLWithPath: path, isDirectory: true)
-        }
-        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared", isDirectory: true)
-    }()
-
-    /// The optional large test data, or nil when it is absent (tests that need it are then skipped, with the reason).
-    static let sharedData: URL? =
-        FileManager.default.fileExists(atPath: sharedDataLocation.path) ? sharedDataLocation : nil
-
-    /// Whether `path` of the optional data (e.g. `reference/v1_model`) exists.
-    static func hasSharedData(_ path: String) -> Bool {
-        guard let root = sharedData else { return false }
-        return FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path)
+    static func requiresSharedData(_ paths: String..., sourceLocation: SourceLocation = #_sourceLocation)
+        -> ConditionTrait {
+        OptionalTestData.requiresSharedData(paths, sourceLocation: sourceLocation)
     }
-
-    /// `.enabled(if:)` for a test or suite that reads `paths` of the optional data: skipped, saying what is missing
-    /// and how to provide it, when they are absent.
-    static func requiresSharedData(_ paths: String...,
-                                   sourceLocation: SourceLocation = #_sourceLocation) -> ConditionTrait {
-        let missing = paths.filter { !hasSharedData($0) }
-        let reason = "needs the optional test data \(missing.joined(separator: ", ")) (nnU-Net v1's large golden "
-            + "outputs and real cases, not in the repository); looked for it in \(sharedDataLocation.path). Provide it "
-            + "as ../shared next to the checkout, or set NNUNET_TEST_DATA to a folder holding reference/ and data/"
-        return .enabled(if: missing.isEmpty, Comment(rawValue: reason), sourceLocation: sourceLocation)
-    }
-
-    /// `reference/` of the optional data (tests that read it require it).
-    static let reference = sharedDataLocation.appendingPathComponent("reference")
 }
