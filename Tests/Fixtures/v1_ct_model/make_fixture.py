@@ -311,6 +311,13 @@ def file_texts(path):
     return out
 
 
+def absolute_path_needles(work, out):
+    """The absolute paths that must not appear in the fixture: the work and output folders, this script's folder,
+    the interpreter's prefix, the home folder and the temporary folder."""
+    return sorted({work, os.path.realpath(work), out, HERE, sys.prefix, os.path.expanduser("~"),
+                   tempfile.gettempdir() + os.sep})
+
+
 def absolute_path_hits(folder, needles):
     hits = []
     for root, _, files in os.walk(folder):
@@ -506,8 +513,7 @@ def planning_reference(args, work):
     os.makedirs(os.path.join(dst, "nnUNetData_plans_v2.1_stage0"))
     for fn in (args.preprocessed_case + ".npz", args.preprocessed_case + ".pkl"):
         shutil.copy2(os.path.join(stage, fn), os.path.join(dst, "nnUNetData_plans_v2.1_stage0"))
-    needles = sorted({work, os.path.realpath(work), out, HERE, sys.prefix, os.path.expanduser("~"), "/work/",
-                      "/tmp/", "/root/", "/home/"})
+    needles = absolute_path_needles(work, out)
     hits = absolute_path_hits(dst, needles) + absolute_path_hits(os.path.join(out, "raw"), needles)
     if hits:
         raise SystemExit("absolute paths found: %s" % hits)
@@ -678,8 +684,7 @@ def main():
         json.dump(to_jsonable(exp), f, indent=1)
 
     # 8. no absolute path anywhere
-    needles = sorted({work, os.path.realpath(work), out, HERE, sys.prefix, os.path.expanduser("~"), "/work/",
-                      "/tmp/", "/root/", "/home/"})
+    needles = absolute_path_needles(work, out)
     generated = [p for p in os.listdir(out) if p not in ("make_fixture.py", "README.md")]
     hits = []
     for p in generated:
