@@ -13,8 +13,9 @@ import NNUNetCore
 open class NNUNetTrainer: NetworkTrainer {
     /// The configuration being trained.
     public let configuration: TrainingConfiguration
-    /// Provides the batch sources when set (the CLI wires the preprocessed-data loader here; tests plug in others).
-    public var batchSourceFactory: ((NNUNetTrainer) throws -> (training: BatchSource, validation: BatchSource))?
+    /// Provides the batch sources when set (tests plug in synthetic ones); not public: a trainer variant overrides
+    /// ``makeDataLoaders()`` instead.
+    package var batchSourceFactory: ((NNUNetTrainer) throws -> (training: BatchSource, validation: BatchSource))?
 
     private var cachedLoss: DeepSupervisionLoss?
 

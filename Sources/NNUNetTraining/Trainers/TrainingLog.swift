@@ -26,12 +26,16 @@ public struct TrainingLog: Codable, Sendable, Equatable {
 
 /// Appends timestamped lines to `training_log_YYYY_M_D_HH_MM_SS.txt` and echoes them to stdout, as v1's
 /// `print_to_log_file`.
+///
+/// `@unchecked Sendable`: every stored property is immutable, and ``print(_:)`` writes a whole line to the file and
+/// the console under one lock, so lines from several threads never interleave.
 public final class TrainingLogFile: @unchecked Sendable {
     /// The log file, `training_log_YYYY_M_D_HH_MM_SS.txt` in the fold folder.
     public let url: URL
     private let handle: FileHandle?
+    private let lock = NSLock()
     /// Whether lines are also printed to stdout.
-    public var echoesToConsole: Bool
+    public let echoesToConsole: Bool
 
     /// Creates the log file in `folder`, named after the current local time.
     public init(folder: URL, echoesToConsole: Bool = true) {
@@ -52,6 +56,8 @@ public final class TrainingLogFile: @unchecked Sendable {
     /// the file, not fatal: the console still gets it.
     public func print(_ message: String) {
         let stamp = ISO8601DateFormatter().string(from: Date())
+        lock.lock()
+        defer { lock.unlock() }
         try? handle?.write(contentsOf: Data("\(stamp): \(message)\n".utf8))
         if echoesToConsole { Swift.print(message) }
     }
