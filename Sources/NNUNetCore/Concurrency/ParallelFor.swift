@@ -74,6 +74,8 @@ public func parallelFor(_ count: Int, threads: Int = ThreadSettings.defaultThrea
 }
 
 /// A minimal lock-protected value (Swift 6 `Mutex` needs newer deployment targets on Darwin).
+///
+/// `@unchecked Sendable`: `value` is only read and written under `lock`.
 final class LockedValue<Value>: @unchecked Sendable {
     private var value: Value
     private let lock = NSLock()

@@ -14,6 +14,8 @@ import Foundation
 /// let lock = try FolderLock.acquire(foldFolder, purpose: "nnunet train")
 /// defer { lock.release() }
 /// ```
+///
+/// `@unchecked Sendable`: the only mutable state, the descriptor, is read and changed under `mutex`.
 public final class FolderLock: @unchecked Sendable {
     /// The name of the lock file inside the locked folder.
     public static let fileName = ".nnunet.lock"

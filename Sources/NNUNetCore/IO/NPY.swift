@@ -244,6 +244,8 @@ private let systemWrite = Darwin.write
 /// loading whole volumes.
 ///
 /// The mapping lives as long as this object; pointers handed to ``withFloat32Buffer(_:)`` must not escape it.
+///
+/// `@unchecked Sendable`: every stored property is immutable and the mapping is read-only (`PROT_READ`).
 public final class MappedNPY: @unchecked Sendable {
     /// Dimensions in C order (slowest axis first), from the file header.
     public let shape: [Int]

@@ -181,6 +181,8 @@ public enum Cropper {
 }
 
 /// Collects per-index errors (and counts) from worker threads.
+///
+/// `@unchecked Sendable`: `errors` and `counter` are only read and written under `lock`.
 final class ErrorCollector: @unchecked Sendable {
     private var errors: [(any Error)?]
     private var counter = 0

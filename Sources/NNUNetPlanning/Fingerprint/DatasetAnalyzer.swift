@@ -107,6 +107,7 @@ public enum DatasetAnalyzer {
     }
 }
 
+/// `@unchecked Sendable`: `values` is only read and written under `lock`.
 final class SampleStore: @unchecked Sendable {
     private var values: [[[Float]]]
     private let lock = NSLock()

@@ -10,6 +10,8 @@ import NNUNetCore
 /// see ``TrainingError/unreadableCase(identifier:path:reason:)``); later batches are unaffected.
 ///
 /// ``stop()`` (also run on deinit) wakes and joins the workers; ``next()`` then throws ``TrainingError/loaderStopped``.
+///
+/// `@unchecked Sendable`: its one stored property is an immutable reference to the lock-guarded queue state.
 public final class BatchLoader: @unchecked Sendable {
     /// Makes batch `index` from its own generator.
     public typealias BatchMaker = @Sendable (_ index: Int, _ random: inout SeededGenerator) throws -> Batch
@@ -68,6 +70,8 @@ public final class BatchLoader: @unchecked Sendable {
 }
 
 /// The queue shared by the loader and its workers (kept apart so that workers do not keep the loader alive).
+///
+/// `@unchecked Sendable`: the `var`s are only read and written while holding `condition`; the rest is immutable.
 private final class LoaderState: @unchecked Sendable {
     let condition = NSCondition()
     let group = DispatchGroup()

@@ -7,6 +7,8 @@ import Foundation
 /// final class MyTrainer: NNUNetTrainerV2 { override func makeLoss() -> any SegmentationLoss { ... } }
 /// TrainerRegistry.shared.register(MyTrainer.self, as: "MyTrainer")
 /// ```
+///
+/// `@unchecked Sendable`: `trainers` is only read and written under `lock`.
 public final class TrainerRegistry: @unchecked Sendable {
     /// The process-wide registry, pre-filled with the built-in trainers.
     public static let shared = TrainerRegistry()
