@@ -1,5 +1,6 @@
 import Foundation
 import NNUNetCore
+import NNUNetTestSupport
 import Testing
 
 /// Issue #21 in NNUNetCore: damaged geometry in NIfTI headers, folder locks, temporary files that are named after
@@ -197,7 +198,7 @@ struct FaultToleranceTests {
 
     @Test("writers on a full disk throw and leave no temporary file", .enabled(if: Tmpfs.isAvailable, Tmpfs.reason))
     func diskFull() throws {
-        try Tmpfs.withFull { folder in
+        try Tmpfs.with { folder in
             // 2.4 MB of values that gzip cannot shrink below the 1 MiB of the file system.
             var random = UInt64(7)
             let big: [Float] = (0..<600_000).map { _ in
@@ -234,37 +235,3 @@ struct FaultToleranceTests {
     }
 }
 
-/// A small tmpfs to fill up (needs root, as in the CI container; skipped with the reason otherwise).
-enum Tmpfs {
-    static let reason: Comment = "needs 'mount -t tmpfs' (root) to simulate a full disk"
-
-    static func run(_ arguments: [String]) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }
-
-    /// Mounts a 1 MiB tmpfs on a fresh folder, runs `body` and unmounts it.
-    static func with<T>(_ body: (URL) throws -> T) throws -> T {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nnunet-tmpfs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        guard run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder.path]) else {
-            throw CocoaError(.fileWriteNoPermission)
-        }
-        defer { _ = run(["umount", folder.path]) }
-        return try body(folder)
-    }
-
-    /// A mounted 1 MiB tmpfs, for writes of 1.2 MB and more to fail.
-    static func withFull<T>(_ body: (URL) throws -> T) throws -> T {
-        try with(body)
-    }
-
-    static let isAvailable: Bool = (try? with { _ in true }) ?? false
-}

@@ -1,6 +1,7 @@
 import Foundation
 import NNUNetCore
 import NNUNetPlanning
+import NNUNetTestSupport
 import Testing
 @testable import NNUNetTraining
 
@@ -238,9 +239,9 @@ struct TrainingFaultTests {
     }
 
     @Test("a full disk stops training without temporaries or damaged checkpoints; after freeing space -c finishes",
-          .enabled(if: TrainingTmpfs.isAvailable, "needs 'mount -t tmpfs' (root) to simulate a full disk"))
+          .enabled(if: Tmpfs.isAvailable, Tmpfs.reason))
     func diskFullDuringTraining() throws {
-        try TrainingTmpfs.with { folder in
+        try Tmpfs.with { folder in
             let fold = folder.appendingPathComponent("fold_0")
             let first = TrainerFixtures.trainer(NNUNetTrainerV2.self, folder: fold, epochs: 1)
             try first.runTraining()
@@ -317,29 +318,3 @@ struct TrainingFaultTests {
     }
 }
 
-/// A mounted 1 MiB tmpfs for disk-full tests (needs root, as in the CI container).
-enum TrainingTmpfs {
-    static func run(_ arguments: [String]) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }
-
-    static func with<T>(_ body: (URL) throws -> T) throws -> T {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nnunet-tmpfs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        guard run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder.path]) else {
-            throw CocoaError(.fileWriteNoPermission)
-        }
-        defer { _ = run(["umount", folder.path]) }
-        return try body(folder)
-    }
-
-    static let isAvailable: Bool = (try? with { _ in true }) ?? false
-}
