@@ -4,7 +4,8 @@ import NNUNetCore
 /// Prepares batches on background worker threads ahead of the consumer (v1's `MultiThreadedAugmenter`).
 ///
 /// Batch i is made by `makeBatch(i, &generator)` with a generator derived from (seed, i) only, and batches are
-/// handed out in index order, so a seed gives the same sequence whatever the number of workers or their timing.
+/// handed out in index order, so a seed gives the same sequence whatever the number of workers or their timing, and a
+/// loader started at `firstIndex` k hands out batch k, k+1, ... of that same sequence.
 /// At most `capacity` batches are prepared or waiting beyond the last one taken (v1: 2 per worker). An error thrown
 /// while making batch i is rethrown by the ``next()`` call that would have returned batch i (the error names the case,
 /// see ``TrainingError/unreadableCase(identifier:path:reason:)``); later batches are unaffected.
@@ -24,10 +25,14 @@ public final class BatchLoader: @unchecked Sendable {
     ///   - workers: number of worker threads (≥ 1).
     ///   - capacity: batches prepared ahead of the consumer (default 2 per worker).
     ///   - seed: the run's seed; batch i uses ``batchSeed(seed:index:)``.
+    ///   - firstIndex: the index of the first batch handed out (a resumed run starts where its checkpoint stopped,
+    ///     so it draws the batches the uninterrupted run drew).
     ///   - makeBatch: makes batch i from its own generator, on a worker thread.
-    public init(workers: Int, capacity: Int? = nil, seed: UInt64, makeBatch: @escaping BatchMaker) {
+    public init(workers: Int, capacity: Int? = nil, seed: UInt64, firstIndex: Int = 0,
+                makeBatch: @escaping BatchMaker) {
         let workers = max(1, workers)
-        state = LoaderState(capacity: max(1, capacity ?? 2 * workers), seed: seed, makeBatch: makeBatch)
+        state = LoaderState(capacity: max(1, capacity ?? 2 * workers), seed: seed, firstIndex: max(0, firstIndex),
+                            makeBatch: makeBatch)
         // Workers make batches with the creator's default thread count (a new thread does not see task-locals).
         let threads = ThreadSettings.defaultThreads
         for index in 0..<workers {
@@ -60,8 +65,8 @@ public final class BatchLoader: @unchecked Sendable {
 
     /// A loader that samples with `sampler` from `dataset` and runs `transforms` on every batch.
     public static func make(dataset: PreprocessedDataset, sampler: PatchSampler, transforms: [any Transform],
-                            workers: Int, capacity: Int? = nil, seed: UInt64) -> BatchLoader {
-        BatchLoader(workers: workers, capacity: capacity, seed: seed) { _, random in
+                            workers: Int, capacity: Int? = nil, seed: UInt64, firstIndex: Int = 0) -> BatchLoader {
+        BatchLoader(workers: workers, capacity: capacity, seed: seed, firstIndex: firstIndex) { _, random in
             var batch = try sampler.sampleBatch(from: dataset, random: &random)
             transforms.apply(&batch, random: &random)
             return batch
@@ -79,14 +84,16 @@ private final class LoaderState: @unchecked Sendable {
     let seed: UInt64
     let makeBatch: BatchLoader.BatchMaker
     // Guarded by `condition`:
-    var nextToMake = 0
-    var nextToHand = 0
+    var nextToMake: Int
+    var nextToHand: Int
     var ready: [Int: Result<Batch, any Error>] = [:]
     var stopped = false
 
-    init(capacity: Int, seed: UInt64, makeBatch: @escaping BatchLoader.BatchMaker) {
+    init(capacity: Int, seed: UInt64, firstIndex: Int, makeBatch: @escaping BatchLoader.BatchMaker) {
         self.capacity = capacity
         self.seed = seed
+        nextToMake = firstIndex
+        nextToHand = firstIndex
         self.makeBatch = makeBatch
     }
 

@@ -55,14 +55,18 @@ extension NNUNetTrainer {
         let validationSampler = PatchSampler(patchSize: configuration.patchSize, finalPatchSize: configuration.patchSize,
                                              batchSize: configuration.batchSize,
                                              oversampleForegroundPercent: hyperparameters.oversampleForegroundPercent)
+        // Batches are numbered over the whole run, so a run resumed after epoch e draws the batches that the
+        // uninterrupted run drew from epoch e on (with the same iterations per epoch).
         var random = SeededGenerator(seed: seed &+ 101)
         let training = BatchLoader.make(dataset: trainingSet, sampler: sampler,
                                         transforms: trainingTransforms(parameters, deepSupervisionScales: scales),
-                                        workers: workers, seed: random.next())
+                                        workers: workers, seed: random.next(),
+                                        firstIndex: log.epoch * hyperparameters.iterationsPerEpoch)
         let validation = BatchLoader.make(dataset: validationSet, sampler: validationSampler,
                                           transforms: AugmentationPipeline.validation(parameters,
                                                                                       deepSupervisionScales: scales),
-                                          workers: 1, seed: random.next())
+                                          workers: 1, seed: random.next(),
+                                          firstIndex: log.epoch * hyperparameters.validationIterationsPerEpoch)
         return (LoaderBatchSource(training), LoaderBatchSource(validation))
     }
 }

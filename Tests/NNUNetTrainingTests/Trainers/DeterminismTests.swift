@@ -35,4 +35,38 @@ struct DeterminismTests {
             }
         }
     }
+
+    @Test("a run stopped after epoch 1 and continued with -c ends with the weights of an uninterrupted run")
+    func continuedRunEqualsUninterrupted() throws {
+        try TestSupport.withTemporaryFolder { folder in
+            let paths = try TrainingRunnerTests.preparedPaths(in: folder)
+            var request = TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2", task: "600",
+                                          fold: "0")
+            request.epochs = 3
+            request.iterationsPerEpoch = 2
+            request.validationIterations = 1
+            request.runsValidation = false
+            request.verbose = false
+            let uninterrupted = try TrainingRunner.train(request, paths: paths)
+            let final = uninterrupted.outputFolder.appendingPathComponent("model_final_checkpoint.model")
+            let reference = try NetworkTrainer.readCheckpoint(final).tensors
+            try FileManager.default.removeItem(at: uninterrupted.outputFolder)
+
+            // Epoch 0 alone (the poly schedule's first rate does not depend on the epoch count), then -c for the rest:
+            // the resumed run must draw the batches of epochs 1 and 2 that the uninterrupted run drew.
+            request.epochs = 1
+            _ = try TrainingRunner.train(request, paths: paths)
+            request.epochs = 3
+            request.continueTraining = true
+            let continued = try TrainingRunner.train(request, paths: paths)
+            #expect(continued.log.epoch == 3)
+            #expect(continued.log.trainLosses == uninterrupted.log.trainLosses)
+            let resumed = try NetworkTrainer.readCheckpoint(final).tensors
+            #expect(resumed.count == reference.count && resumed.count > 0)
+            let differing = reference.filter { name, tensor in
+                tensor.values.map(\.bitPattern) != resumed[name]?.values.map(\.bitPattern)
+            }.keys.sorted()
+            #expect(differing.isEmpty, "\(differing.count) tensors differ, e.g. \(differing.prefix(3))")
+        }
+    }
 }
