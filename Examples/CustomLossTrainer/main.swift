@@ -48,7 +48,9 @@ let work = URL(fileURLWithPath: folderArgument ?? "custom_loss_example", isDirec
 
 do {
     ProcessTuning.apply()   // the process-wide settings nnunet makes (OpenBLAS on one thread, allocator tuned)
-    TrainerRegistry.shared.register(DiceFocalTrainer.self, as: DiceFocalTrainer.trainerName)
+    // The runner knows only the trainers of the registry it is given: the built-in ones plus ours.
+    var registry = TrainerRegistry()
+    registry.register(DiceFocalTrainer.self, as: DiceFocalTrainer.trainerName)
     let paths = NNUNetPaths.inside(work)
     var synthetic = SyntheticTaskConfiguration()
     synthetic.taskID = 510
@@ -61,13 +63,13 @@ do {
     options.planner2D = nil
     try PlanAndPreprocess.run(taskName: "Task510_CustomLoss", paths: paths, options: options)
 
-    var request = TrainingRequest(configurationName: "3d_fullres", trainerName: DiceFocalTrainer.trainerName,
-                                  task: "510", fold: "0")
+    var request = TrainingRequest(configuration: .fullres, trainerName: DiceFocalTrainer.trainerName,
+                                  task: "510", fold: .index(0))
     request.epochs = epochs
     request.iterationsPerEpoch = iterations
     request.validationIterations = 2
     request.runsValidation = false
-    let trainer = try TrainingRunner.train(request, paths: paths)
+    let trainer = try TrainingRunner.train(request, paths: paths, registry: registry)
     print("trained \(type(of: trainer).trainerName) for \(trainer.log.epoch) epochs; losses per epoch: "
           + trainer.log.trainLosses.map { String(format: "%.4f", $0) }.joined(separator: ", "))
     print("checkpoints in \(trainer.outputFolder.path)")

@@ -26,8 +26,8 @@ let v1Predictions = arguments.count > 3 ? URL(fileURLWithPath: arguments[3])
     : arguments.isEmpty ? fixture.appendingPathComponent("pred_tta") : nil
 
 do {
-    // The whole prediction: load every fold_* folder (or options.folds = ["0"]), predict each case with v1's defaults
-    // (mirroring, step 0.5), skip existing outputs, apply the model's postprocessing.json if it has one.
+    // The whole prediction: load every fold_* folder (or options.folds = [.index(0)]), predict each case with v1's
+    // defaults (mirroring, step 0.5), skip existing outputs, apply the model's postprocessing.json if it has one.
     var options = FolderPredictor.Options()
     options.overwritesExisting = true
     let predictor = try FolderPredictor(modelFolder: modelFolder, options: options)

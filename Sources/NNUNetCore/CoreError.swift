@@ -37,6 +37,14 @@ public enum CoreError: Error, LocalizedError, CustomStringConvertible, Equatable
     /// An image header whose geometry is unusable: a non-finite or non-positive spacing (`pixdim`), a non-finite
     /// origin or direction (quaternion, `qoffset`, `srow`), or a direction that is not orthonormal.
     case invalidGeometry(path: String, field: String, reason: String)
+    /// A data-parallel job that cannot run as asked (MPI library missing, a batch that cannot be split, ranks that
+    /// disagree).
+    case distributed(String)
+    /// A configuration name that is none of ``NetworkConfiguration``'s (`2d`, `3d_lowres`, `3d_fullres`,
+    /// `3d_cascade_fullres`).
+    case unknownConfiguration(String)
+    /// A fold that is neither a non-negative number nor `all` (see ``Fold``).
+    case invalidFold(String)
 
     /// The message shown to the user: what went wrong, with the file or folder involved, and what to do next.
     public var description: String {
@@ -80,6 +88,12 @@ public enum CoreError: Error, LocalizedError, CustomStringConvertible, Equatable
         case let .invalidGeometry(path, field, reason):
             return "Image '\(path)' has an unusable geometry: header field \(field) \(reason). Fix the header (e.g. "
                 + "rewrite the image with a valid spacing and affine in SimpleITK or nibabel) or remove the case."
+        case let .unknownConfiguration(name):
+            return "'\(name)' is not a configuration: use one of \(NetworkConfiguration.allowedValues)."
+        case let .distributed(reason):
+            return "Distributed training: \(reason)"
+        case let .invalidFold(fold):
+            return "'\(fold)' is not a fold: use 0, 1, 2, 3, 4 (or another number of the splits file) or 'all'."
         }
     }
 

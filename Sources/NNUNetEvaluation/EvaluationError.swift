@@ -1,4 +1,5 @@
 import Foundation
+import NNUNetCore
 
 /// Errors raised by NNUNetEvaluation: folders and files to evaluate, summaries and postprocessing decisions.
 ///
@@ -35,7 +36,7 @@ public enum EvaluationError: Error, LocalizedError, CustomStringConvertible, Equ
     /// that the case's properties record).
     case inconsistentProbabilities(caseName: String, detail: String)
     /// Trained model folders that model selection needs do not exist (`configurations[i]` expects `folders[i]`).
-    case missingModelFolders(configurations: [String], folders: [String])
+    case missingModelFolders(configurations: [NetworkConfiguration], folders: [String])
     /// A fold's validation output cannot be ensembled (folder, `summary.json` or `CASE.npz`/`CASE.pkl` missing, or
     /// the two models validated other cases); `rerunCommand` redoes the validation with saved probabilities.
     case incompleteValidation(folder: String, problem: String, rerunCommand: String)

@@ -144,14 +144,15 @@ public enum PlanAndPreprocess {
             let plans = p.plans
             lines.append("\(p.file.lastPathComponent)  (\(p.planner.name), transpose_forward "
                          + "\(plans.transposeForward), normalization \(plans.normalizationSchemes.sorted { $0.key < $1.key }.map(\.value)))")
-            let names: [String]
-            if p.planner.dimensionality == .twoD { names = ["2d"] } else {
-                names = plans.numStages > 1 ? ["3d_lowres", "3d_fullres"] : ["3d_fullres"]
+            let configurations: [NetworkConfiguration]
+            if p.planner.dimensionality == .twoD { configurations = [.twoD] } else {
+                configurations = plans.numStages > 1 ? [.lowres, .fullres] : [.fullres]
             }
-            for (i, name) in names.enumerated() {
+            for (i, configuration) in configurations.enumerated() {
                 guard let s = plans.stage(i) else { continue }
                 let spacing = s.currentSpacing.map { String(format: "%.4g", $0) }.joined(separator: ", ")
-                lines.append("  \(name.padding(toLength: 10, withPad: " ", startingAt: 0)) patch \(s.patchSize)  "
+                let name = configuration.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+                lines.append("  \(name) patch \(s.patchSize)  "
                              + "batch \(s.batchSize)  spacing [\(spacing)]  pools \(s.numPoolPerAxis)  "
                              + "median \(s.medianPatientSizeInVoxels)")
             }

@@ -8,8 +8,6 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
     case unknownTrainer(String, known: [String])
     /// Training data that is missing or not set up.
     case missingData(String)
-    /// A fold argument that is neither a number nor `all`.
-    case invalidFold(String)
     /// A checkpoint that cannot be loaded.
     case corruptCheckpoint(path: String, reason: String)
     /// A preprocessed case (`CASE.npy` / `CASE.json`) that cannot be read or does not fit its description.
@@ -46,11 +44,10 @@ public enum TrainingError: Error, LocalizedError, CustomStringConvertible, Equat
                 + "default 5-fold split."
         case let .unknownTrainer(name, known):
             return "Unknown trainer '\(name)'. Registered trainers: \(known.joined(separator: ", ")). A trainer of your "
-                + "own must be registered with TrainerRegistry.shared.register(_:as:) by your program."
+                + "own must be registered by your program on a TrainerRegistry (registry.register(_:as:)) that it "
+                + "passes to TrainingRunner.train(_:paths:registry:)."
         case let .missingData(what):
             return "Cannot train: \(what). Run 'nnunet plan-and-preprocess' for the task first."
-        case let .invalidFold(fold):
-            return "'\(fold)' is not a fold: use 0, 1, 2, 3, 4 (or another number of the splits file) or 'all'."
         case let .corruptCheckpoint(path, reason):
             return "Cannot load the checkpoint '\(path)': \(reason). The other checkpoints in the same folder are "
                 + "untouched; 'nnunet train ... -c' moves a damaged checkpoint aside (NAME.model.damaged-<time>) and "

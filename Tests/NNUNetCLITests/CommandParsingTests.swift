@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NNUNetCore
 import Testing
 @testable import nnunet_benchmark
 @testable import nnunet_cli
@@ -28,19 +29,47 @@ struct CommandParsingTests {
             "predict", "-i", "in", "-o", "out", "-t", "4", "-tr", "MyTrainer", "-f", "0", "1", "-z", "-chk",
             "model_best", "--step_size", "0.25", "--disable_tta",
         ]) as? PredictCommand)
-        #expect(predict.trainer == "MyTrainer" && predict.folds == ["0", "1"] && predict.saveNpz)
+        #expect(predict.trainer == "MyTrainer" && predict.folds == [.index(0), .index(1)] && predict.saveNpz)
         #expect(predict.checkpoint == "model_best" && predict.stepSize == 0.25 && predict.disableTTA)
-        #expect(predict.model == "3d_fullres")
+        #expect(predict.model == .fullres && predict.mode == .normal)
 
         let train = try #require(try NNUNetCommand.parseAsRoot([
             "train", "3d_fullres", "nnUNetTrainerV2", "4", "all", "--npz", "-c", "--epochs", "3",
         ]) as? TrainCommand)
-        #expect(train.fold == "all" && train.saveNpz && train.continueTraining && train.epochs == 3)
+        #expect(train.configuration == .fullres && train.fold == .all)
+        #expect(train.saveNpz && train.continueTraining && train.epochs == 3)
 
         let evaluate = try #require(try NNUNetCommand.parseAsRoot([
             "evaluate-folder", "-ref", "gt", "-pred", "pred", "-l", "1", "2",
         ]) as? EvaluateFolderCommand)
         #expect(evaluate.labels == [1, 2])
+    }
+
+    @Test("bad configurations, folds and modes fail with a message naming the allowed values")
+    func badValues() {
+        func message(_ arguments: [String]) -> String {
+            do {
+                _ = try NNUNetCommand.parseAsRoot(arguments)
+                return ""
+            } catch {
+                return NNUNetCommand.message(for: error)
+            }
+        }
+        let configurations = "'2d', '3d_lowres', '3d_fullres' or '3d_cascade_fullres'"
+        #expect(message(["train", "3d", "nnUNetTrainerV2", "4", "0"]).contains(configurations))
+        #expect(message(["train", "3d_fullres", "nnUNetTrainerV2", "4", "x"]).contains("'x' is not a fold"))
+        #expect(message(["predict", "-i", "a", "-o", "b", "-t", "4", "-m", "3D"]).contains(configurations))
+        #expect(message(["predict", "-i", "a", "-o", "b", "-t", "4", "--mode", "slow"])
+            .contains("'normal', 'fast' or 'fastest'"))
+        #expect(message(["predict", "-i", "a", "-o", "b", "-t", "4", "-f", "0", "one"]).contains("'one' is not a fold"))
+        #expect(message(["export-model-to-zip", "-t", "4", "-o", "m.zip", "-m", "4d"]).contains(configurations))
+        #expect(message(["find-best-configuration", "-t", "4", "-m", "2d", "3d"]).contains(configurations))
+        func help(_ command: any ParsableCommand.Type) -> String {
+            NNUNetCommand.helpMessage(for: command).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        }
+        #expect(help(TrainCommand.self).contains("(values: 2d, 3d_lowres, 3d_fullres, 3d_cascade_fullres)"))
+        #expect(help(PredictCommand.self).contains("(values: normal, fast, fastest; default: normal)"))
+        #expect(help(ExportModelToZipCommand.self).contains("default: 2d, 3d_lowres, 3d_fullres, 3d_cascade_fullres)"))
     }
 
     @Test("nnunet lists only user commands: the benchmarks are the separate nnunet-benchmark executable")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NNUNetCore
 import Testing
 @testable import nnunet_cli
 
@@ -13,7 +14,7 @@ struct EvaluationCommandTests {
         let cv = try #require(try NNUNetCommand.parseAsRoot([
             "nnUNet_determine_postprocessing", "-m", "3d_fullres", "-t", "4", "-tr", "MyTrainer", "-pl", "MyPlans",
         ]) as? DeterminePostprocessingCommand)
-        #expect(cv.model == "3d_fullres" && cv.task == "4" && cv.trainer == "MyTrainer" && cv.plansIdentifier == "MyPlans")
+        #expect(cv.model == .fullres && cv.task == "4" && cv.trainer == "MyTrainer" && cv.plansIdentifier == "MyPlans")
         #expect(!cv.isFolderMode)
         let folder = try #require(try NNUNetCommand.parseAsRoot([
             "determine-postprocessing", "--raw", "a", "--gt", "b", "--out", "c", "-l", "0", "1", "2",

@@ -74,7 +74,7 @@ struct FindBestConfigurationCommandTests {
             "nnUNet_find_best_configuration", "-m", "2d", "3d_cascade_fullres", "-t", "4", "-tr", "A", "-ctr", "B",
             "-pl", "P", "-f", "0", "1", "--disable_ensembling", "--disable_postprocessing",
         ]) as? FindBestConfigurationCommand)
-        #expect(command.models == ["2d", "3d_cascade_fullres"] && command.tasks == ["4"] && command.folds == [0, 1])
+        #expect(command.models == [.twoD, .cascadeFullres] && command.tasks == ["4"] && command.folds == [0, 1])
         #expect(command.trainer == "A" && command.cascadeTrainer == "B" && command.plansIdentifier == "P")
         #expect(command.disableEnsembling && command.disablePostprocessing)
         #expect(throws: (any Error).self) { try NNUNetCommand.parseAsRoot(["find-best-configuration", "-m", "4d", "-t", "4"]) }

@@ -25,13 +25,13 @@ struct ModelSharingCommandTests {
             "nnUNet_export_model_to_zip", "-t", "4", "-o", "m.zip", "-m", "2d", "3d_cascade_fullres", "-tr", "T",
             "-trc", "C", "-pl", "P", "-f", "0", "all", "--disable_strict",
         ]) as? ExportModelToZipCommand)
-        #expect(export.task == "4" && export.output == "m.zip" && export.models == ["2d", "3d_cascade_fullres"])
+        #expect(export.task == "4" && export.output == "m.zip" && export.models == [.twoD, .cascadeFullres])
         #expect(export.trainer == "T" && export.cascadeTrainer == "C" && export.plansIdentifier == "P")
-        #expect(export.folds == ["0", "all"] && export.disableStrict)
+        #expect(export.folds == [.index(0), .all] && export.disableStrict)
         let defaults = try #require(try NNUNetCommand.parseAsRoot(["export-model-to-zip", "-t", "4", "-o", "m.zip"])
             as? ExportModelToZipCommand)
-        #expect(defaults.models == ["2d", "3d_lowres", "3d_fullres", "3d_cascade_fullres"])
-        #expect(defaults.folds == ["0", "1", "2", "3", "4"] && !defaults.disableStrict)
+        #expect(defaults.models == NetworkConfiguration.allCases)
+        #expect(defaults.folds == [.index(0), .index(1), .index(2), .index(3), .index(4)] && !defaults.disableStrict)
         #expect(throws: (any Error).self) {
             try NNUNetCommand.parseAsRoot(["export-model-to-zip", "-t", "4", "-o", "m.zip", "-m", "3d"])
         }

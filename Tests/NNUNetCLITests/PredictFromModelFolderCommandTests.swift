@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NNUNetCore
 import Testing
 @testable import nnunet_cli
 
@@ -14,7 +15,7 @@ struct PredictFromModelFolderCommandTests {
             "--disable_progress_bar",
         ]) as? PredictFromModelFolderCommand)
         #expect(command.input == "in" && command.output == "out" && command.model == "model")
-        #expect(command.folds == ["0", "all"] && command.checkpoint == "checkpoint_best.pth")
+        #expect(command.folds == [.index(0), .all] && command.checkpoint == "checkpoint_best.pth")
         #expect(command.stepSize == 0.75 && command.disableTTA && command.saveProbabilities)
         #expect(command.continuePrediction && command.numParts == 3 && command.partID == 2)
         let defaults = try #require(try NNUNetCommand.parseAsRoot([

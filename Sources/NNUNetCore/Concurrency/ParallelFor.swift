@@ -3,7 +3,7 @@ import Foundation
 
 /// The one place that decides how work is split over cores.
 ///
-/// Kernels call ``parallelFor(_:threads:minimumChunk:body:)``; nothing else in the package spawns compute threads
+/// Kernels call the package's `parallelFor`; nothing else in the package spawns compute threads
 /// (the batch loader's workers are the exception). Every kernel and predictor takes an explicit `threads:` argument;
 /// when a call gives none, it uses ``defaultThreads``, a task-local value whose default is the machine's active
 /// processor count (``processorCount``). An application that wants fewer threads for a piece of work binds it for
@@ -17,7 +17,7 @@ import Foundation
 /// ```
 ///
 /// The binding is seen by the code that runs inside the scope on the same thread and by child tasks.
-/// ``parallelFor(_:threads:minimumChunk:body:)`` and the training batch loader carry it over to the threads they
+/// The package's `parallelFor` and the training batch loader carry it over to the threads they
 /// start; a thread or dispatch queue of your own starts with the default again.
 ///
 /// The thread count is only the package's own parallelism: an OpenBLAS left multi-threaded by the application adds
@@ -47,13 +47,14 @@ public enum ThreadSettings {
 
 /// Runs `body(range)` over contiguous chunks of `0..<count`, on up to `threads` threads, and returns when all chunks
 /// are done. Chunks are balanced (sizes differ by at most one); with one thread or a tiny count it runs inline.
+/// Package access: the library targets' one way to split work over cores, not public API.
 ///
 /// - Parameters:
 ///   - count: number of work items.
 ///   - threads: maximum parallelism (default: ``ThreadSettings/defaultThreads`` of the calling scope).
 ///   - minimumChunk: do not split below this many items per chunk.
 ///   - body: called once per chunk, possibly concurrently; must only write to memory owned by its range.
-public func parallelFor(_ count: Int, threads: Int = ThreadSettings.defaultThreads, minimumChunk: Int = 1,
+package func parallelFor(_ count: Int, threads: Int = ThreadSettings.defaultThreads, minimumChunk: Int = 1,
                         body: (Range<Int>) -> Void) {
     guard count > 0 else { return }
     let chunks = max(1, min(threads, count / max(minimumChunk, 1)))
@@ -73,21 +74,7 @@ public func parallelFor(_ count: Int, threads: Int = ThreadSettings.defaultThrea
     }
 }
 
-/// A minimal lock-protected value (Swift 6 `Mutex` needs newer deployment targets on Darwin).
-///
-/// `@unchecked Sendable`: `value` is only read and written under `lock`.
-final class LockedValue<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
-}
-
-/// Carries a non-Sendable closure into `concurrentPerform`; safe because ``parallelFor`` waits for all chunks and the
+/// Carries a non-Sendable closure into `concurrentPerform`; safe because `parallelFor` waits for all chunks and the
 /// caller promises disjoint writes.
 struct UnsafeSendableBox<T>: @unchecked Sendable {
     let value: T

@@ -7,7 +7,7 @@ import COpenBLAS
 /// `nnunet` and `nnunet-benchmark` executables apply both at start-up:
 ///
 /// - ``Settings/singleThreadedBLAS``: OpenBLAS runs each product on one thread. The package already splits its work
-///   over threads (``parallelFor(_:threads:minimumChunk:body:)``; every convolution thread multiplies its own tiles),
+///   over threads (the package's `parallelFor`; every convolution thread multiplies its own tiles),
 ///   so a multi-threaded OpenBLAS adds its threads on top of ours: with the default (one OpenBLAS thread per core) a
 ///   2-thread prediction runs up to 2 × 2 busy threads on 2 cores. See the *Threads and memory* article of
 ///   NNUNetTraining for the measured effect.

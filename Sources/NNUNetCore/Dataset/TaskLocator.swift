@@ -2,9 +2,6 @@ import Foundation
 
 /// Task ids and `TaskXXX_NAME` folder names (reference sheet §1).
 public enum TaskLocator {
-    /// The configuration folder names under `RESULTS_FOLDER/nnUNet`.
-    public static let configurations = ["2d", "3d_lowres", "3d_fullres", "3d_cascade_fullres"]
-
     /// `TaskXXX_NAME` for an id and a name (three-digit, zero-padded id).
     public static func folderName(id: Int, name: String) -> String {
         "Task" + String(format: "%03d", id) + "_" + name
@@ -31,7 +28,7 @@ public enum TaskLocator {
         if let cropped = try? paths.croppedData() { roots.append(cropped) }
         if let preprocessed = paths.preprocessed { roots.append(preprocessed) }
         if let models = try? paths.trainedModels() {
-            roots += configurations.map { models.appendingPathComponent($0, isDirectory: true) }
+            roots += NetworkConfiguration.allCases.map { models.appendingPathComponent($0.rawValue, isDirectory: true) }
         }
         let found = Set(roots.flatMap { root in
             ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).filter { parse($0) != nil }

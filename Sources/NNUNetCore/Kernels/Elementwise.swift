@@ -1,7 +1,7 @@
 /// Elementwise kernels on flat C-order buffers, with numpy broadcasting.
 ///
 /// Layout: any rank; a broadcast operand has stride 0 along the axes it is broadcast over. Large same-shape
-/// operations are split over threads with ``parallelFor(_:threads:minimumChunk:body:)``.
+/// operations are split over threads with `parallelFor`.
 enum Kernels {
     /// Below this many elements an elementwise op runs on one thread.
     static let parallelThreshold = 1 << 16

@@ -2,7 +2,7 @@ import COpenBLAS
 
 /// The only caller of OpenBLAS `cblas_sgemm`: row-major `C = alpha * op(A) * op(B) + beta * C`.
 ///
-/// Threading policy: all of the package's parallelism comes from ``parallelFor(_:threads:minimumChunk:body:)``: the
+/// Threading policy: all of the package's parallelism comes from `parallelFor`: the
 /// convolution kernels give each thread its own tiles, and ``parallelMultiply(m:n:k:a:lda:b:ldb:beta:c:ldc:threads:)``
 /// splits a large product by column blocks. OpenBLAS's own thread count is the application's setting, never changed
 /// here: `nnunet` sets it to one (``ProcessTuning/useSingleThreadedBLAS()``), which keeps one threading policy and

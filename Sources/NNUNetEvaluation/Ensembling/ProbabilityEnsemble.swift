@@ -257,27 +257,24 @@ public enum ProbabilityEnsemble {
         let rawFolder = decision == nil ? outputFolder
             : outputFolder.appendingPathComponent(notPostprocessedFolderName, isDirectory: true)
         try PostprocessingDetermination.createFolder(rawFolder)
-        var errors = [Error?](repeating: nil, count: cases.count)
-        var done = 0
-        let lock = NSLock()
-        errors.withUnsafeMutableBufferPointer { buffer in
-            guard let out = buffer.baseAddress else { return }
-            parallelFor(cases.count, threads: max(1, threads)) { range in
-                for i in range {
-                    do {
-                        try ensembleCase(cases[i], folders: folders, outputFolder: rawFolder,
-                                         savesProbabilities: savesProbabilities)
-                    } catch {
-                        out[i] = error
-                    }
-                    lock.lock()
-                    done += 1
-                    progress?(done, cases.count, cases[i])
-                    lock.unlock()
+        let errors = LockedValue<[(any Error)?]>(errorSlots: cases.count)
+        let done = LockedValue(0)
+        parallelFor(cases.count, threads: max(1, threads)) { range in
+            for i in range {
+                do {
+                    try ensembleCase(cases[i], folders: folders, outputFolder: rawFolder,
+                                     savesProbabilities: savesProbabilities)
+                } catch {
+                    errors.set(i, error)
+                }
+                // Under the lock, so that the callback sees the counts in order and is never called concurrently.
+                done.withLock { count in
+                    count += 1
+                    progress?(count, cases.count, cases[i])
                 }
             }
         }
-        if let error = errors.compactMap({ $0 }).first { throw error }
+        if let error = errors.first { throw error }
         if let decision, let postprocessingFile {
             try PostprocessingApplication.apply(classSets: decision.forWhichClasses,
                                                 minimumSizes: decision.minValidObjectSizes, inputFolder: rawFolder,

@@ -21,7 +21,7 @@ import NNUNetCore
 /// ```swift
 /// let result = try ModelSelection.run(trainedModels: results.appendingPathComponent("nnUNet"),
 ///                                     task: "Task004_Hippocampus",
-///                                     options: .init(configurations: ["2d", "3d_fullres"]))
+///                                     options: .init(configurations: [.twoD, .fullres]))
 /// print(result.best.map(\.name), result.predictionCommands)
 /// ```
 ///
@@ -40,14 +40,14 @@ public enum ModelSelection {
     /// One trained model: a configuration with its trainer and plans.
     public struct Model: Sendable, Equatable, Hashable {
         /// `2d`, `3d_lowres`, `3d_fullres` or `3d_cascade_fullres`.
-        public var configuration: String
+        public var configuration: NetworkConfiguration
         /// The trainer class name, e.g. `nnUNetTrainerV2`.
         public var trainer: String
         /// The plans identifier, e.g. `nnUNetPlansv2.1`.
         public var plansIdentifier: String
 
         /// Creates a model.
-        public init(configuration: String, trainer: String, plansIdentifier: String) {
+        public init(configuration: NetworkConfiguration, trainer: String, plansIdentifier: String) {
             self.configuration = configuration
             self.trainer = trainer
             self.plansIdentifier = plansIdentifier
@@ -66,7 +66,7 @@ public enum ModelSelection {
     /// What to compare (v1's command-line arguments).
     public struct Options: Sendable, Equatable {
         /// The configurations, in order (v1 `-m`; default all four). Pairs are formed in this order.
-        public var configurations: [String]
+        public var configurations: [NetworkConfiguration]
         /// Trainer of every configuration but the cascade (v1 `-tr`).
         public var trainer: String
         /// Trainer of `3d_cascade_fullres` (v1 `-ctr`).
@@ -84,7 +84,7 @@ public enum ModelSelection {
 
         /// Creates options; the defaults are v1's: all four configurations, `nnUNetTrainerV2`, `nnUNetPlansv2.1`,
         /// folds 0–4, ensembling and postprocessing on.
-        public init(configurations: [String] = ["2d", "3d_lowres", "3d_fullres", "3d_cascade_fullres"],
+        public init(configurations: [NetworkConfiguration] = NetworkConfiguration.allCases,
                     trainer: String = "nnUNetTrainerV2", cascadeTrainer: String = "nnUNetTrainerV2CascadeFullRes",
                     plansIdentifier: String = "nnUNetPlansv2.1", folds: [Int] = [0, 1, 2, 3, 4],
                     usesEnsembling: Bool = true, usesPostprocessing: Bool = true,
@@ -100,9 +100,8 @@ public enum ModelSelection {
         }
 
         /// The model of a configuration: the cascade trainer for `3d_cascade_fullres`, the trainer otherwise.
-        public func model(for configuration: String) -> Model {
-            Model(configuration: configuration,
-                  trainer: configuration == "3d_cascade_fullres" ? cascadeTrainer : trainer,
+        public func model(for configuration: NetworkConfiguration) -> Model {
+            Model(configuration: configuration, trainer: configuration.isCascade ? cascadeTrainer : trainer,
                   plansIdentifier: plansIdentifier)
         }
     }
@@ -173,7 +172,7 @@ public enum ModelSelection {
         }
         guard Set(options.configurations).count == options.configurations.count else {
             throw EvaluationError.invalidArgument("Each configuration may be given only once (-m "
-                + options.configurations.joined(separator: " ") + ").")
+                + options.configurations.map(\.rawValue).joined(separator: " ") + ").")
         }
         guard !options.folds.isEmpty else { throw EvaluationError.invalidArgument("Give at least one fold (-f).") }
         let models = options.configurations.map(options.model(for:))
@@ -203,13 +202,13 @@ public enum ModelSelection {
                 try CrossValidationConsolidation.collectAndEvaluate(trainerFolder: folder, folds: options.folds,
                                                                     threads: options.threads)
             }
-            let candidate = try score(summaryFile: summaryFile, name: model.configuration, models: [model])
+            let candidate = try score(summaryFile: summaryFile, name: model.configuration.rawValue, models: [model])
             log("\(task) \(model.configuration): foreground mean Dice \(format(candidate.score))")
             candidates.append(candidate)
         }
 
         if options.usesEnsembling && models.count > 1 {
-            log("\(task): ensembling every pair of " + options.configurations.joined(separator: ", "))
+            log("\(task): ensembling every pair of " + options.configurations.map(\.rawValue).joined(separator: ", "))
             for i in 0..<(models.count - 1) {
                 for j in (i + 1)..<models.count {
                     let name = ensembleName(models[i], models[j])

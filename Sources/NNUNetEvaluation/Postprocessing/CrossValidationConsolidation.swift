@@ -13,9 +13,9 @@ import NNUNetCore
 ///    `postprocessing.json` in the trainer folder.
 public enum CrossValidationConsolidation {
     /// `RESULTS_FOLDER/nnUNet/<configuration>/<task>/<trainer>__<plans>` (v1 `get_output_folder_name`).
-    public static func trainerFolder(trainedModels: URL, configuration: String, task: String, trainer: String,
-                                     plansIdentifier: String) -> URL {
-        trainedModels.appendingPathComponent(configuration, isDirectory: true)
+    public static func trainerFolder(trainedModels: URL, configuration: NetworkConfiguration, task: String,
+                                     trainer: String, plansIdentifier: String) -> URL {
+        trainedModels.appendingPathComponent(configuration.rawValue, isDirectory: true)
             .appendingPathComponent(task, isDirectory: true)
             .appendingPathComponent("\(trainer)__\(plansIdentifier)", isDirectory: true)
     }

@@ -145,8 +145,8 @@ public enum Cropper {
         for c in cases {
             if let label = c.labelFile { try AtomicFile.copy(label, to: gtFolder.appendingPathComponent(label.lastPathComponent)) }
         }
-        let errors = ErrorCollector(count: cases.count)
-        let counter = ErrorCollector(count: 0)
+        let errors = LockedValue<[(any Error)?]>(errorSlots: cases.count)
+        let counter = LockedValue(0)
         parallelFor(cases.count, threads: max(1, threads)) { range in
             for index in range {
                 let c = cases[index]
@@ -178,17 +178,4 @@ public enum Cropper {
             throw CoreError.fileSystem(path: url.path, reason: "cannot create folder (\(error.localizedDescription))")
         }
     }
-}
-
-/// Collects per-index errors (and counts) from worker threads.
-///
-/// `@unchecked Sendable`: `errors` and `counter` are only read and written under `lock`.
-final class ErrorCollector: @unchecked Sendable {
-    private var errors: [(any Error)?]
-    private var counter = 0
-    private let lock = NSLock()
-    init(count: Int) { errors = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ error: any Error) { lock.lock(); errors[index] = error; lock.unlock() }
-    func increment() -> Int { lock.lock(); defer { lock.unlock() }; counter += 1; return counter }
-    var first: (any Error)? { lock.lock(); defer { lock.unlock() }; return errors.compactMap { $0 }.first }
 }

@@ -61,8 +61,8 @@ public enum DatasetAnalyzer {
     static func intensityProperties(croppedFolder: URL, identifiers: [String], modalities: Int, threads: Int) throws
         -> [Int: ModalityIntensityProperties] {
         // Foreground samples per case and modality.
-        let samples = SampleStore(count: identifiers.count)
-        let errors = ErrorCollector(count: identifiers.count)
+        let samples = LockedValue([[[Float]]](repeating: [], count: identifiers.count))
+        let errors = LockedValue<[(any Error)?]>(errorSlots: identifiers.count)
         parallelFor(identifiers.count, threads: max(1, threads)) { range in
             for i in range {
                 do {
@@ -80,17 +80,18 @@ public enum DatasetAnalyzer {
                         }
                         return out
                     }
-                    samples.set(i, values)
+                    samples.withLock { $0[i] = values }
                 } catch { errors.set(i, error) }
             }
         }
         if let error = errors.first { throw error }
+        let perCase = samples.withLock { $0 }
         var result: [Int: ModalityIntensityProperties] = [:]
         for m in 0..<modalities {
             var pooled: [Float] = []
             var local: [String: IntensityStatistics] = [:]
             for (i, id) in identifiers.enumerated() {
-                let v = samples.get(i)[m]
+                let v = perCase[i][m]
                 pooled += v
                 local[id] = IntensityStatistics(voxels: v)
             }
@@ -105,13 +106,4 @@ public enum DatasetAnalyzer {
         init(_ value: [Int: ModalityIntensityProperties]) { self.value = value }
         func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
     }
-}
-
-/// `@unchecked Sendable`: `values` is only read and written under `lock`.
-final class SampleStore: @unchecked Sendable {
-    private var values: [[[Float]]]
-    private let lock = NSLock()
-    init(count: Int) { values = Array(repeating: [], count: count) }
-    func set(_ i: Int, _ v: [[Float]]) { lock.lock(); values[i] = v; lock.unlock() }
-    func get(_ i: Int) -> [[Float]] { lock.lock(); defer { lock.unlock() }; return values[i] }
 }

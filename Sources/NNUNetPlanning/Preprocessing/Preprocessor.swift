@@ -228,7 +228,7 @@ public struct Preprocessor: Sendable {
             let folder = taskFolder.appendingPathComponent(folderName, isDirectory: true)
             try Cropper.createFolder(folder)
             let report = progress?(folderName)
-            let errors = ErrorCollector(count: identifiers.count), counter = ErrorCollector(count: 0)
+            let errors = LockedValue<[(any Error)?]>(errorSlots: identifiers.count), counter = LockedValue(0)
             let workers = max(1, threads(stage))
             let kernelThreads = max(1, workers > identifiers.count ? workers / max(identifiers.count, 1) : 1)
             parallelFor(identifiers.count, threads: workers) { range in

@@ -46,6 +46,24 @@ public struct Batch: Sendable {
         self.targets = targets
     }
 
+    /// The samples of `batches` in order, as one batch (they must agree in everything but the batch size).
+    public static func concatenating(_ batches: [Batch]) -> Batch {
+        guard var result = batches.first else { preconditionFailure("Batch.concatenating: no batch") }
+        for batch in batches.dropFirst() {
+            precondition(batch.dataChannels == result.dataChannels
+                         && batch.segmentationChannels == result.segmentationChannels
+                         && batch.spatialShape == result.spatialShape && batch.foldedDepth == result.foldedDepth
+                         && batch.targets.map(\.spatialShape) == result.targets.map(\.spatialShape),
+                         "Batch.concatenating: batches of different layouts")
+            result.data += batch.data
+            result.segmentation += batch.segmentation
+            result.batchSize += batch.batchSize
+            result.caseIdentifiers += batch.caseIdentifiers
+            for scale in result.targets.indices { result.targets[scale].values += batch.targets[scale].values }
+        }
+        return result
+    }
+
     /// Number of voxels of one channel.
     public var voxelsPerChannel: Int { spatialShape.reduce(1, *) }
 

@@ -63,6 +63,27 @@ public final class BatchLoader: @unchecked Sendable {
         return mix(seed ^ mix(UInt64(truncatingIfNeeded: index) &+ 0x632B_E59B_D9B4_E019))
     }
 
+    /// A loader whose batches hold the global sample slots `slots` (default: the whole batch of `sampler`), each
+    /// drawn and augmented alone from a generator of its own, derived from (seed, batch index, slot): the samples of
+    /// a slot are the same whichever rank of a data-parallel run draws them, so N ranks together draw the batches of
+    /// one process. Foreground oversampling follows the slot's place in the global batch (v1's share).
+    public static func make(dataset: PreprocessedDataset, sampler: PatchSampler, transforms: [any Transform],
+                            slots: Range<Int>?, workers: Int, capacity: Int? = nil, seed: UInt64,
+                            firstIndex: Int = 0) -> BatchLoader {
+        let slots = slots ?? 0..<sampler.batchSize
+        return BatchLoader(workers: workers, capacity: capacity, seed: seed, firstIndex: firstIndex) { _, random in
+            let base = random.next()
+            var samples: [Batch] = []
+            for slot in slots {
+                var generator = SeededGenerator(seed: batchSeed(seed: base, index: slot))
+                var sample = try sampler.sampleSlot(slot, from: dataset, random: &generator)
+                transforms.apply(&sample, random: &generator)
+                samples.append(sample)
+            }
+            return Batch.concatenating(samples)
+        }
+    }
+
     /// A loader that samples with `sampler` from `dataset` and runs `transforms` on every batch.
     public static func make(dataset: PreprocessedDataset, sampler: PatchSampler, transforms: [any Transform],
                             workers: Int, capacity: Int? = nil, seed: UInt64, firstIndex: Int = 0) -> BatchLoader {

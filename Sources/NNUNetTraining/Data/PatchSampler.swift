@@ -61,6 +61,24 @@ public struct PatchSampler: Sendable {
     /// - Throws: ``TrainingError/unreadableCase(identifier:path:reason:)`` naming the case whose voxels could not be
     ///   read.
     public func sampleBatch(from dataset: PreprocessedDataset, random: inout SeededGenerator) throws -> Batch {
+        try sample(forcedForeground: (0..<batchSize).map { isForcedForeground(sampleIndex: $0) }, from: dataset,
+                   random: &random)
+    }
+
+    /// Draws sample `slot` of a batch alone (a batch of one), forced onto foreground as sample `slot` of a whole batch
+    /// is: what a rank of a data-parallel run draws for each of its slots of the global batch.
+    ///
+    /// - Throws: ``TrainingError/unreadableCase(identifier:path:reason:)`` naming the case whose voxels could not be
+    ///   read.
+    public func sampleSlot(_ slot: Int, from dataset: PreprocessedDataset, random: inout SeededGenerator) throws
+        -> Batch {
+        try sample(forcedForeground: [isForcedForeground(sampleIndex: slot)], from: dataset, random: &random)
+    }
+
+    /// Draws one patch per entry of `forcedForeground`, forced onto foreground where it is true.
+    func sample(forcedForeground: [Bool], from dataset: PreprocessedDataset, random: inout SeededGenerator) throws
+        -> Batch {
+        let batchSize = forcedForeground.count
         let is2D = patchSize.count == 2
         let patch3 = is2D ? [1] + patchSize : patchSize
         let need = zip(patchSize, finalPatchSize).map { $0 - $1 }
@@ -84,7 +102,7 @@ public struct PatchSampler: Sendable {
                     identifier: item.identifier, path: item.arrayURL.path,
                     reason: "it has \(item.modalityCount) modalities, the first case has \(channels)")
             }
-            let corner = drawCorner(for: item, forced: isForcedForeground(sampleIndex: j), patch3: patch3,
+            let corner = drawCorner(for: item, forced: forcedForeground[j], patch3: patch3,
                                     need3: need3, is2D: is2D, random: &random)
             try dataset.withVoxels(of: item) { source in
                 data.withUnsafeMutableBufferPointer { d in

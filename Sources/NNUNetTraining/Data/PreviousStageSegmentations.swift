@@ -24,8 +24,9 @@ public struct PreviousStageSegmentations: Sendable {
     /// The folder of the 3d_lowres model `trainer__plansIdentifier` of `taskName` under `RESULTS_FOLDER/nnUNet`.
     public init(trainedModels: URL, taskName: String, trainer: String = "nnUNetTrainerV2",
                 plansIdentifier: String = "nnUNetPlansv2.1") {
-        folder = trainedModels.appendingPathComponent("3d_lowres").appendingPathComponent(taskName)
-            .appendingPathComponent("\(trainer)__\(plansIdentifier)").appendingPathComponent(Self.folderName)
+        folder = trainedModels.appendingPathComponent(NetworkConfiguration.lowres.rawValue)
+            .appendingPathComponent(taskName).appendingPathComponent("\(trainer)__\(plansIdentifier)")
+            .appendingPathComponent(Self.folderName)
     }
 
     /// `CASE_segFromPrevStage.npz`.

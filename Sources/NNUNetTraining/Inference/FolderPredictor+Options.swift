@@ -45,8 +45,8 @@ extension FolderPredictor {
 
     /// How ``FolderPredictor`` predicts: v1 `nnUNet_predict`'s options, typed, with v1's defaults.
     public struct Options: Sendable, Equatable {
-        /// The folds to use, as `0`...`4` or `all` (v1 `-f`); nil for every `fold_*` folder of the model folder.
-        public var folds: [String]?
+        /// The folds to use (v1 `-f`); nil for every `fold_*` folder of the model folder.
+        public var folds: [Fold]?
         /// The checkpoint name without extension (v1 `-chk`).
         public var checkpoint = "model_final_checkpoint"
         /// Test-time mirroring (on unless v1's `--disable_tta`).

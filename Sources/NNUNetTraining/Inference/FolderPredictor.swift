@@ -19,7 +19,7 @@ import NNUNetPlanning
 ///
 /// ```swift
 /// var options = FolderPredictor.Options()
-/// options.folds = ["0"]
+/// options.folds = [.index(0)]
 /// let predictor = try FolderPredictor(modelFolder: trainerFolder, options: options)
 /// let summary = try predictor.predict(.folder(imagesTs), into: outputFolder) { event in
 ///     if case let .caseFinished(item, seconds) = event { print(item.identifier, seconds) }

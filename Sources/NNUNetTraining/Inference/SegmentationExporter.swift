@@ -79,14 +79,18 @@ public enum SegmentationExporter {
         return (uncrop(cropped, properties: properties), keepingProbabilities ? kept : nil)
     }
 
-    /// How probabilities become labels at the original resolution (v1 `--mode`).
-    public enum Mode: String, Sendable, CaseIterable {
+    /// How probabilities become labels at the original resolution (v1 `--mode`; the raw values are v1's spellings,
+    /// `normal`, `fast`, `fastest`). ``FolderPredictor/Options/exportMode`` and ``TrainedModel/exportMode`` take it.
+    public enum Mode: String, Sendable, CaseIterable, Codable, Hashable, CustomStringConvertible {
         /// Resample every class probability (order 1, separate-z rules), then argmax (v1 default).
         case normal
         /// Argmax in preprocessed space, then resample the label map one-hot linearly (separate-z rules).
         case fast
         /// Argmax in preprocessed space, then nearest-neighbour resampling of the label map.
         case fastest
+
+        /// The raw value, as v1's `--mode` spells it.
+        public var description: String { rawValue }
     }
 
     /// The label map for the `fast` and `fastest` modes: argmax first (K × smaller volume never resampled), then the

@@ -14,15 +14,15 @@ extension TrainedModel {
     ///   - configuration: the configuration the network was built from (recorded in the checkpoint).
     ///   - network: the weights to store, by parameter name.
     ///   - trainerFolder: the `TRAINER__PLANS` folder to write (created if needed).
-    ///   - fold: the fold folder name (`fold_0`, ..., `all`).
+    ///   - fold: the fold (folder `fold_0`, ..., `all`).
     ///   - checkpoint: the checkpoint name without extension.
     ///   - trainerName: the trainer recorded in the checkpoint.
     /// - Throws: `CoreError` when a file cannot be written.
     public static func writeModelFolder(plans: Plans, configuration: TrainingConfiguration, network: GenericUNet,
-                                        trainerFolder: URL, fold: String = "fold_0",
+                                        trainerFolder: URL, fold: Fold = .index(0),
                                         checkpoint: String = "model_final_checkpoint",
                                         trainerName: String = "nnUNetTrainerV2") throws {
-        let folder = trainerFolder.appendingPathComponent(fold, isDirectory: true)
+        let folder = trainerFolder.appendingPathComponent(fold.folderName, isDirectory: true)
         do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
             throw CoreError.fileSystem(path: folder.path, reason: "cannot create folder (\(error.localizedDescription))")
         }

@@ -51,7 +51,7 @@ public final class TrainedModel {
 
     /// Loads the plans and the checkpoint `checkpoint` of every requested fold (default: every `fold_*` folder).
     /// - Throws: ``TrainingError`` naming what is missing.
-    public init(trainerFolder: URL, folds requested: [String]? = nil, checkpoint: String = "model_final_checkpoint")
+    public init(trainerFolder: URL, folds requested: [Fold]? = nil, checkpoint: String = "model_final_checkpoint")
         throws {
         self.trainerFolder = trainerFolder
         do {
@@ -61,13 +61,7 @@ public final class TrainedModel {
         }
         let available = ((try? FileManager.default.contentsOfDirectory(atPath: trainerFolder.path)) ?? [])
             .filter { $0.hasPrefix("fold_") }.sorted()
-        let names: [String] = try requested.map { list in
-            try list.map { fold in
-                if fold == "all" { return "all" }
-                guard let index = Int(fold) else { throw TrainingError.invalidFold(fold) }
-                return "fold_\(index)"
-            }
-        } ?? available
+        let names = requested?.map(\.folderName) ?? available
         guard !names.isEmpty else {
             throw TrainingError.unusableModel("no fold_* folder in '\(trainerFolder.path)'; train the model first")
         }
@@ -216,13 +210,12 @@ public final class TrainedModel {
         }
         try Self.checkModalityGeometry(imageFiles, identifier: identifier)
         phaseObserver?(.preprocessing)
-        let stageIndex = configuration.configurationName == "2d" || configuration.configurationName == "3d_lowres"
-            ? 0 : plans.numStages - 1
+        let stageIndex = configuration.configuration.stageIndex(stageCount: plans.numStages)
         guard let stage = plans.stage(stageIndex) else {
             throw TrainingError.unusableModel("the plans have no stage \(stageIndex)")
         }
         var preprocessor = try Preprocessor(plans: plans, source: plansFile.path)
-        preprocessor.isTwoD = configuration.configurationName == "2d"
+        preprocessor.isTwoD = configuration.configuration.isTwoD
         if needsPreviousStage, previousStage == nil {
             throw TrainingError.unusableModel("case '\(identifier)': this 3d_cascade_fullres model needs the case's "
                                               + "3d_lowres segmentation (-l FOLDER, or let predict run 3d_lowres first)")

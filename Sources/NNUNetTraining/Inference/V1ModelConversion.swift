@@ -12,8 +12,8 @@ import NNUNetPlanning
 public enum V1ModelConversion {
     /// What one conversion wrote.
     public struct Report: Sendable {
-        /// Fold folders converted (`fold_0`, `all`, ...).
-        public var folds: [String]
+        /// Folds converted (folders `fold_0`, ..., `all`), in order.
+        public var folds: [Fold]
         /// Checkpoints converted per fold (`model_final_checkpoint`, `model_best`, ...).
         public var checkpoints: [String]
         /// Files copied unchanged, relative to the trainer folder.
@@ -39,9 +39,9 @@ public enum V1ModelConversion {
         } catch {
             throw TrainingError.unusableModel("\(error)")
         }
-        let foldNames = ((try? fm.contentsOfDirectory(atPath: source.path)) ?? [])
-            .filter { $0.hasPrefix("fold_") || $0 == "all" }.sorted()
-        guard !foldNames.isEmpty else {
+        let folds = ((try? fm.contentsOfDirectory(atPath: source.path)) ?? []).compactMap { Fold(folderName: $0) }
+            .sorted()
+        guard !folds.isEmpty else {
             throw TrainingError.unusableModel("no fold_* folder in '\(source.path)'")
         }
         try fm.createDirectory(at: destination, withIntermediateDirectories: true)
@@ -53,17 +53,17 @@ public enum V1ModelConversion {
             try AtomicFile.copy(source.appendingPathComponent(file), to: target)
             report.copiedFiles.append(file)
         }
-        for fold in foldNames {
-            let folder = source.appendingPathComponent(fold)
+        for fold in folds {
+            let folder = source.appendingPathComponent(fold.folderName)
             let checkpoints = ((try? fm.contentsOfDirectory(atPath: folder.path)) ?? [])
                 .filter { $0.hasSuffix(".model") }.map { String($0.dropLast(".model".count)) }.sorted()
             for name in checkpoints {
                 let weights = folder.appendingPathComponent(name + ".model")
                 guard V1ModelFolder.isV1Checkpoint(weights) else { continue }
-                progress("\(fold)/\(name).model")
+                progress("\(fold.folderName)/\(name).model")
                 try convertCheckpoint(weights, trainerFolder: source, plans: plans,
-                                      into: destination.appendingPathComponent(fold), name: name)
-                report.checkpoints.append("\(fold)/\(name)")
+                                      into: destination.appendingPathComponent(fold.folderName), name: name)
+                report.checkpoints.append("\(fold.folderName)/\(name)")
             }
             report.folds.append(fold)
         }

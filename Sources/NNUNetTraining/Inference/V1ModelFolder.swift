@@ -61,14 +61,14 @@ public enum V1ModelFolder {
         return ModelInfo(trainerName: name, stage: stage, plans: plans)
     }
 
-    /// The configuration name of a model: the folder two levels above the trainer folder when it is one of v1's
+    /// The configuration of a model: the folder two levels above the trainer folder when it is one of v1's
     /// configurations (`.../3d_fullres/TaskXXX/TRAINER__PLANS`), otherwise inferred from the trainer and stage.
-    public static func configurationName(trainerFolder: URL, info: ModelInfo) -> String {
+    public static func configuration(trainerFolder: URL, info: ModelInfo) -> NetworkConfiguration {
         let fromPath = trainerFolder.deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
-        if TrainingConfiguration.configurationNames.contains(fromPath) { return fromPath }
-        if info.trainerName.contains("Cascade") { return "3d_cascade_fullres" }
-        if let stage = info.plans.stage(info.stage), stage.patchSize.count == 2 { return "2d" }
-        return info.plans.numStages > 1 && info.stage == 0 ? "3d_lowres" : "3d_fullres"
+        if let configuration = NetworkConfiguration(rawValue: fromPath) { return configuration }
+        if info.trainerName.contains("Cascade") { return .cascadeFullres }
+        if let stage = info.plans.stage(info.stage), stage.patchSize.count == 2 { return .twoD }
+        return info.plans.numStages > 1 && info.stage == 0 ? .lowres : .fullres
     }
 
     /// Loads one fold: the configuration from the `.model.pkl` and the network with the checkpoint's weights.
@@ -82,12 +82,13 @@ public enum V1ModelFolder {
                                             + "to it (copy both files)")
         }
         let info = try readModelInfo(pickle, fallbackPlans: folderPlans)
-        let name = configurationName(trainerFolder: trainerFolder, info: info)
-        let fold = Int(weights.deletingLastPathComponent().lastPathComponent.replacingOccurrences(of: "fold_", with: ""))
+        let networkConfiguration = Self.configuration(trainerFolder: trainerFolder, info: info)
+        let fold = Fold(folderName: weights.deletingLastPathComponent().lastPathComponent)?.index
         let configuration = try TrainingConfiguration(
-            plans: info.plans, configurationName: name, taskName: trainerFolder.deletingLastPathComponent().lastPathComponent,
-            fold: fold, plansIdentifier: trainerFolder.lastPathComponent.components(separatedBy: "__").last
-                ?? "nnUNetPlansv2.1", preprocessedTaskFolder: nil)
+            plans: info.plans, configuration: networkConfiguration,
+            taskName: trainerFolder.deletingLastPathComponent().lastPathComponent, fold: fold,
+            plansIdentifier: trainerFolder.lastPathComponent.components(separatedBy: "__").last ?? "nnUNetPlansv2.1",
+            preprocessedTaskFolder: nil)
         let checkpoint: TorchCheckpoint
         do { checkpoint = try TorchCheckpoint(contentsOf: weights) } catch {
             throw TrainingError.corruptCheckpoint(path: weights.path, reason: "\(error)")

@@ -5,6 +5,11 @@ import NNUNetCore
 /// backward code: the tape derives its gradient.
 ///
 /// The trainer wraps a single-output loss in ``DeepSupervisionLoss`` itself; a loss never deals with several outputs.
+///
+/// In data-parallel training (`mpirun -np N nnunet train ...`) a loss sees the rank's own samples, and the trainer
+/// weights its value by the rank's share of the global batch; a mean over samples and voxels therefore needs nothing
+/// more. A loss that sums over the batch axis (like batch Dice) calls `Tensor.summedOverRanks()` on
+/// those sums, so that it is the global batch's loss.
 public protocol SegmentationLoss {
     /// The loss of one output: `logits` `[N, K, (D,) H, W]`, `target` `[N, 1, (D,) H, W]`; a scalar tensor.
     func callAsFunction(logits: Tensor, target: Tensor) -> Tensor
@@ -36,7 +41,8 @@ public struct CrossEntropyLoss: SegmentationLoss {
 /// v1's `SoftDiceLoss` with softmax: per class (and per sample unless `batchDice`),
 /// `dc = (2tp + smooth) / (2tp + fp + fn + smooth + 1e-8)` from probabilities p and the one-hot target y
 /// (`tp = Σ p·y`, `fp = Σ p·(1−y)`, `fn = Σ (1−p)·y` over the spatial axes, and the batch axis with `batchDice`);
-/// background dropped unless `includeBackground`; loss = −mean(dc), so it lies in [−1, 0].
+/// background dropped unless `includeBackground`; loss = −mean(dc), so it lies in [−1, 0]. In data-parallel training
+/// the batch sums are those of the global batch (`Tensor.summedOverRanks()`).
 public struct SoftDiceLoss: SegmentationLoss {
     /// Whether tp, fp and fn are summed over the batch too (one Dice per class; v1 `batch_dice`).
     public var batchDice: Bool
@@ -58,9 +64,15 @@ public struct SoftDiceLoss: SegmentationLoss {
         let y = Tensor.oneHot(target, classCount: classes)
         let p = softmax(logits, axis: 1)
         let axes = (batchDice ? [0] : []) + Array(2..<logits.rank)
-        let tp = (p * y).sum(axes: axes)
-        let fp = (p * (1 - y)).sum(axes: axes)
-        let fn = ((1 - p) * y).sum(axes: axes)
+        var tp = (p * y).sum(axes: axes)
+        var fp = (p * (1 - y)).sum(axes: axes)
+        var fn = ((1 - p) * y).sum(axes: axes)
+        if batchDice {
+            // Data-parallel training: the sums of the global batch (v1's DDP trainer all-gathers them).
+            tp = tp.summedOverRanks()
+            fp = fp.summedOverRanks()
+            fn = fn.summedOverRanks()
+        }
         var dice = (2 * tp + smooth) / (2 * tp + fp + fn + smooth + 1e-8)
         if !includeBackground {
             dice = batchDice ? dice.sliced([1..<classes]) : dice.sliced([0..<dice.shape[0], 1..<classes])

@@ -23,7 +23,7 @@ import NNUNetCore
 ///
 /// ```swift
 /// var options = ModelExport.Options(task: "Task004_Hippocampus")
-/// options.configurations = ["3d_fullres"]
+/// options.configurations = [.fullres]
 /// let contents = try ModelExport.export(options, trainedModels: paths.trainedModels(), to: zipURL)
 /// ```
 public enum ModelExport {
@@ -32,7 +32,7 @@ public enum ModelExport {
         /// The task folder name, `TaskXXX_NAME`.
         public var task: String
         /// Configurations (`2d`, `3d_lowres`, `3d_fullres`, `3d_cascade_fullres`); default all four.
-        public var configurations: [String] = TaskLocator.configurations
+        public var configurations: [NetworkConfiguration] = NetworkConfiguration.allCases
         /// Trainer of `2d`, `3d_lowres` and `3d_fullres` (v1 `-tr`).
         public var trainer = "nnUNetTrainerV2"
         /// Trainer of `3d_cascade_fullres` (v1 `-trc`).
@@ -40,7 +40,7 @@ public enum ModelExport {
         /// Plans identifier (v1 `-pl`).
         public var plansIdentifier = "nnUNetPlansv2.1"
         /// Folds: numbers (folder `fold_k`) or `all` (folder `all`); default 0 to 4.
-        public var folds: [String] = ["0", "1", "2", "3", "4"]
+        public var folds: [Fold] = Fold.defaultCrossValidation
         /// Whether anything missing is an error (v1's default; `--disable_strict` turns it off).
         public var isStrict = true
 
@@ -48,8 +48,8 @@ public enum ModelExport {
         public init(task: String) { self.task = task }
 
         /// The trainer that a configuration is trained with.
-        public func trainer(for configuration: String) -> String {
-            configuration == "3d_cascade_fullres" ? cascadeTrainer : trainer
+        public func trainer(for configuration: NetworkConfiguration) -> String {
+            configuration.isCascade ? cascadeTrainer : trainer
         }
     }
 
@@ -69,8 +69,7 @@ public enum ModelExport {
     /// - Parameters:
     ///   - options: what to export.
     ///   - trainedModels: `RESULTS_FOLDER/nnUNet`.
-    /// - Throws: ``TrainingError/invalidFold(_:)`` for a fold that is neither a number nor `all`, and
-    ///   ``TrainingError/incompleteModelExport(path:reason:)`` naming what is missing.
+    /// - Throws: ``TrainingError/incompleteModelExport(path:reason:)`` naming what is missing.
     public static func collect(_ options: Options, trainedModels: URL) throws -> Contents {
         let fm = FileManager.default
         func exists(_ relative: String) -> Bool {
@@ -86,13 +85,9 @@ public enum ModelExport {
         func missing(_ relative: String, _ reason: String) -> TrainingError {
             .incompleteModelExport(path: trainedModels.appendingPathComponent(relative).path, reason: reason)
         }
-        let foldFolders: [String] = try options.folds.map { fold in
-            if fold == "all" { return "all" }
-            guard let index = Int(fold), index >= 0 else { throw TrainingError.invalidFold(fold) }
-            return "fold_\(index)"
-        }
+        let foldFolders = options.folds.map(\.folderName)
         let strictHint = "pass --disable_strict to skip what is missing"
-        var files: [String] = [], skipped: [String] = [], exported: [String] = []
+        var files: [String] = [], skipped: [String] = [], exported: [NetworkConfiguration] = []
         for configuration in options.configurations {
             let folder = "\(configuration)/\(options.task)/\(options.trainer(for: configuration))__"
                 + options.plansIdentifier
@@ -169,14 +164,16 @@ public enum ModelExport {
 
     /// Whether an ensemble folder name (`ensemble_<m1>__<tr1>__<pl>--<m2>__<tr2>__<pl>`) mentions only the exported
     /// configurations, each with its trainer, and the exported plans identifier.
-    public static func isExported(ensemble name: String, configurations: [String], _ options: Options) -> Bool {
+    public static func isExported(ensemble name: String, configurations: [NetworkConfiguration], _ options: Options)
+        -> Bool {
         guard name.hasPrefix("ensemble_") else { return false }
         let members = name.dropFirst("ensemble_".count).components(separatedBy: "--")
         guard members.count >= 2 else { return false }
         return members.allSatisfy { member in
             let parts = member.components(separatedBy: "__")
-            return parts.count == 3 && configurations.contains(parts[0])
-                && parts[1] == options.trainer(for: parts[0]) && parts[2] == options.plansIdentifier
+            guard parts.count == 3, let configuration = NetworkConfiguration(rawValue: parts[0]) else { return false }
+            return configurations.contains(configuration) && parts[1] == options.trainer(for: configuration)
+                && parts[2] == options.plansIdentifier
         }
     }
 

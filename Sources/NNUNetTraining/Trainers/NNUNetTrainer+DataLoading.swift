@@ -56,16 +56,18 @@ extension NNUNetTrainer {
                                              batchSize: configuration.batchSize,
                                              oversampleForegroundPercent: hyperparameters.oversampleForegroundPercent)
         // Batches are numbered over the whole run, so a run resumed after epoch e draws the batches that the
-        // uninterrupted run drew from epoch e on (with the same iterations per epoch).
+        // uninterrupted run drew from epoch e on (with the same iterations per epoch). Each sample slot of a batch has
+        // its own random stream, so a data-parallel rank draws exactly its slots of the one-process batch.
+        let slots = try batchShare().slots
         var random = SeededGenerator(seed: seed &+ 101)
         let training = BatchLoader.make(dataset: trainingSet, sampler: sampler,
                                         transforms: trainingTransforms(parameters, deepSupervisionScales: scales),
-                                        workers: workers, seed: random.next(),
+                                        slots: slots, workers: workers, seed: random.next(),
                                         firstIndex: log.epoch * hyperparameters.iterationsPerEpoch)
         let validation = BatchLoader.make(dataset: validationSet, sampler: validationSampler,
                                           transforms: AugmentationPipeline.validation(parameters,
                                                                                       deepSupervisionScales: scales),
-                                          workers: 1, seed: random.next(),
+                                          slots: slots, workers: 1, seed: random.next(),
                                           firstIndex: log.epoch * hyperparameters.validationIterationsPerEpoch)
         return (LoaderBatchSource(training), LoaderBatchSource(validation))
     }

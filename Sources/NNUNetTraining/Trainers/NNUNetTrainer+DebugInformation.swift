@@ -23,6 +23,7 @@ extension NNUNetTrainer {
             "num_parameters": network?.parameterCount ?? 0,
             "threads": ThreadSettings.defaultThreads,
             "warnings": warnings,
+            "world_size": worldSize,
         ]
     }
 

@@ -21,11 +21,14 @@ extension NNUNetTrainer {
     ///     `--disable_postprocessing_on_folds`).
     ///   - overwrites: predict cases whose output exists again (off: v1 `--val_disable_overwrite`).
     ///   - savesSoftmax: also write `CASE.npz` + `CASE.pkl` (v1 `--npz`).
-    /// - Returns: the summary of the raw predictions.
+    ///
+    /// In a data-parallel run the cases are split over the ranks (case i on rank i mod N); when all are predicted,
+    /// rank 0 alone writes `summary.json` and determines the postprocessing.
+    /// - Returns: the summary of the raw predictions (nil on ranks other than 0 of a data-parallel run).
     @discardableResult
     public func runFinalValidation(plans: Plans, groundTruthSource: URL, folderName: String = "validation_raw",
                                    mirroring: Bool = true, determinesPostprocessing: Bool = true,
-                                   overwrites: Bool = true, savesSoftmax: Bool = false) throws -> EvaluationSummary {
+                                   overwrites: Bool = true, savesSoftmax: Bool = false) throws -> EvaluationSummary? {
         try initialize()
         guard let network, let folder = configuration.preprocessedFolder else {
             throw TrainingError.missingData("no preprocessed folder is configured for validation")
@@ -33,8 +36,12 @@ extension NNUNetTrainer {
         let stage = URL(fileURLWithPath: folder, isDirectory: true)
         let output = outputFolder.appendingPathComponent(folderName, isDirectory: true)
         let groundTruth = outputFolder.deletingLastPathComponent().appendingPathComponent("gt_niftis", isDirectory: true)
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: groundTruth, withIntermediateDirectories: true)
+        if isMainRank {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: groundTruth, withIntermediateDirectories: true)
+        }
+        communicator?.barrier()
+        let rank = communicator?.rank ?? 0
         var predictor = SlidingWindowPredictor(network: network, patchSize: configuration.patchSize,
                                                classCount: configuration.classCount)
         predictor.usesMirroring = mirroring
@@ -43,10 +50,11 @@ extension NNUNetTrainer {
         for (index, item) in dataset.cases.enumerated() {
             let prediction = output.appendingPathComponent(item.identifier + ".nii.gz")
             let reference = groundTruth.appendingPathComponent(item.identifier + ".nii.gz")
-            if !FileManager.default.fileExists(atPath: reference.path) {
+            if isMainRank, !FileManager.default.fileExists(atPath: reference.path) {
                 try AtomicFile.copy(groundTruthSource.appendingPathComponent(item.identifier + ".nii.gz"), to: reference)
             }
             pairs.append((prediction, reference))
+            guard index % worldSize == rank else { continue }
             let npz = output.appendingPathComponent(item.identifier + ".npz")
             if !overwrites, FileManager.default.fileExists(atPath: prediction.path),
                !savesSoftmax || FileManager.default.fileExists(atPath: npz.path) { continue }
@@ -70,6 +78,9 @@ extension NNUNetTrainer {
             try NIfTI.write(labels, to: prediction, dataType: .uint8)
             logFile?.print("validation \(index + 1)/\(dataset.cases.count): \(item.identifier)")
         }
+        // Every rank's cases are written before rank 0 evaluates them.
+        communicator?.barrier()
+        guard isMainRank else { return nil }
         let summary = try FolderEvaluation.aggregateScores(
             pairs: pairs, options: EvaluationOptions(labels: Array(0..<configuration.classCount)),
             jsonOutput: output.appendingPathComponent("summary.json"), name: "\(Self.trainerName) val tiled True",

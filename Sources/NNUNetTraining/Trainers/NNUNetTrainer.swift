@@ -121,25 +121,50 @@ open class NNUNetTrainer: NetworkTrainer {
         return Array(DeepSupervisionTargets.make(batch.target, poolKernels: configuration.poolKernels).prefix(count))
     }
 
-    override open func trainStep(_ batch: TrainingBatch) -> StepResult {
-        guard let network, let optimizer else { preconditionFailure("trainStep before initialize()") }
+    /// This rank's share of the plans' global batch (the whole batch in a single-process run; see
+    /// ``NetworkTrainer/communicator``).
+    /// - Throws: `CoreError.distributed` when the batch cannot be split over the ranks.
+    public func batchShare() throws -> BatchShare {
+        try BatchShare(globalBatchSize: configuration.batchSize, rank: communicator?.rank ?? 0, size: worldSize)
+    }
+
+    /// The loss of `batch` as this rank's part of the global batch's loss: the loss of its samples (batch sums taken
+    /// over all ranks) weighted by its share of the batch, so that the parts add up over the ranks to the loss of
+    /// the global batch. In a single-process run, the loss itself.
+    func rankLoss(outputs: [Tensor], batch: TrainingBatch) -> Tensor {
         let loss = self.loss
         let used = loss.usedOutputCount
+        guard let communicator, communicator.size > 1 else {
+            return loss(outputs: outputs, targets: targets(for: batch, count: used))
+        }
+        let fraction = Float(batch.data.shape[0]) / Float(configuration.batchSize)
+        return DataParallel.$communicator.withValue(communicator) {
+            fraction * loss(outputs: outputs, targets: targets(for: batch, count: used))
+        }
+    }
+
+    /// The global batch's loss from the ranks' parts (``rankLoss(outputs:batch:)``).
+    func globalLoss(_ part: Tensor) -> Double {
+        guard let communicator, communicator.size > 1 else { return Double(part.item) }
+        return communicator.allreduceSum([Double(part.item)])[0]
+    }
+
+    override open func trainStep(_ batch: TrainingBatch) -> StepResult {
+        guard let network, let optimizer else { preconditionFailure("trainStep before initialize()") }
         network.zeroGradients()
-        let outputs = network.forwardDeepSupervision(batch.data, outputs: used)
-        let value = loss(outputs: outputs, targets: targets(for: batch, count: used))
+        let outputs = network.forwardDeepSupervision(batch.data, outputs: loss.usedOutputCount)
+        let value = rankLoss(outputs: outputs, batch: batch)
         value.backward()
+        reduceGradients()
         _ = clipGradientNorm(network.parameters().filter { $0.grad != nil }, maxNorm: Float(hyperparameters.gradientClipNorm))
         optimizer.step()
-        return StepResult(loss: Double(value.item))
+        return StepResult(loss: globalLoss(value))
     }
 
     override open func validationStep(_ batch: TrainingBatch) -> StepResult {
         guard let network else { preconditionFailure("validationStep before initialize()") }
-        let loss = self.loss
-        let used = loss.usedOutputCount
-        let outputs = network.forwardDeepSupervision(batch.data, outputs: used)
-        var result = StepResult(loss: Double(loss(outputs: outputs, targets: targets(for: batch, count: used)).item))
+        let outputs = network.forwardDeepSupervision(batch.data, outputs: loss.usedOutputCount)
+        var result = StepResult(loss: globalLoss(rankLoss(outputs: outputs, batch: batch)))
         // Online pseudo-Dice: argmax of the full-resolution output against the target, per foreground class.
         let prediction = outputs[0].argmax(axis: 1).data
         let target = batch.target.data

@@ -40,6 +40,21 @@ open class NetworkTrainer {
     public var savesCheckpoints = true
     /// Print per-epoch lines and the in-epoch progress bar.
     public var isVerbose = true
+    /// The ranks of a data-parallel run (`mpirun -np N nnunet train ...`); nil trains in this process alone.
+    ///
+    /// Each rank trains on its share of the global batch (``NNUNetTrainer/batchShare()``), the steps sum loss terms
+    /// and gradients over the ranks, and only rank 0 writes files (checkpoints, logs, `progress.png`). Set it before
+    /// ``initialize()``.
+    public var communicator: (any Communicator)?
+    /// Seconds spent summing gradients over the ranks, over the run so far (0 in a single-process run).
+    public internal(set) var gradientReductionSeconds = 0.0
+    /// Bytes of gradients each rank sent into the sums per step (0 in a single-process run).
+    public internal(set) var gradientReductionBytes = 0
+
+    /// Whether this process writes the run's files: rank 0 of a data-parallel run, or a single process.
+    public var isMainRank: Bool { (communicator?.rank ?? 0) == 0 }
+    /// The number of ranks (1 in a single-process run).
+    public var worldSize: Int { communicator?.size ?? 1 }
 
     var trainingSource: BatchSource?
     var validationSource: BatchSource?
@@ -97,12 +112,14 @@ open class NetworkTrainer {
         preconditionFailure("\(type(of: self)) must override makeDataLoaders()")
     }
 
-    /// One training iteration: forward, loss, backward, clipping, optimizer step.
+    /// One training iteration: forward, loss, backward, ``NetworkTrainer/reduceGradients()``, clipping, optimizer step. Returns the
+    /// loss of the global batch (in a data-parallel run: summed over the ranks' weighted parts).
     open func trainStep(_ batch: TrainingBatch) -> StepResult {
         preconditionFailure("\(type(of: self)) must override trainStep(_:)")
     }
 
-    /// One validation iteration without gradients: loss and the argmax confusion counts.
+    /// One validation iteration without gradients: the loss of the global batch and the argmax confusion counts of
+    /// this rank's samples (the loop sums those over the ranks).
     open func validationStep(_ batch: TrainingBatch) -> StepResult {
         preconditionFailure("\(type(of: self)) must override validationStep(_:)")
     }
@@ -113,6 +130,7 @@ open class NetworkTrainer {
     /// Called after the last epoch. Overrides must call `super` (it writes the final checkpoint).
     open func onTrainingEnd() throws {
         try saveCheckpoint(named: "model_final_checkpoint")
+        guard isMainRank else { return }
         for suffix in ["", ".json"] {
             try? FileManager.default.removeItem(at: outputFolder.appendingPathComponent("model_latest.model" + suffix))
         }
@@ -144,8 +162,10 @@ open class NetworkTrainer {
             try saveCheckpoint(named: "model_best")
         }
         if h.saveLatestEvery > 0, log.epoch % h.saveLatestEvery == 0 { try saveCheckpoint(named: "model_latest") }
-        try ProgressPlot(trainingLoss: log.trainLosses, validationLoss: log.validationLosses,
+        if isMainRank {
+            try ProgressPlot(trainingLoss: log.trainLosses, validationLoss: log.validationLosses,
                          evaluationMetric: log.validationMetrics).write(to: outputFolder.appendingPathComponent("progress.png"))
+        }
         return log.epoch < h.maxEpochs
     }
 
@@ -157,8 +177,12 @@ open class NetworkTrainer {
     /// Creates the output folder, the log file, the network and optimizer, and the data loaders (once).
     public final func initialize() throws {
         guard !isInitialized else { return }
-        try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
-        logFile = TrainingLogFile(folder: outputFolder, echoesToConsole: isVerbose)
+        if isMainRank {
+            try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
+            logFile = TrainingLogFile(folder: outputFolder, echoesToConsole: isVerbose)
+        } else {
+            logFile = TrainingLogFile.discarding()
+        }
         for line in pendingLogLines { logFile?.print(line) }
         pendingLogLines = []
         var networkGenerator = generator.fork()
@@ -205,16 +229,19 @@ open class NetworkTrainer {
     /// ``TrainingHyperparameters/nonFiniteLossLimit`` consecutive non-finite training losses, or when a checkpoint
     /// would hold non-finite weights.
     public final func runTraining() throws {
-        let lockedHere = try lockOutputFolder()
+        // In a data-parallel run, rank 0 holds the lock for the job.
+        let lockedHere = isMainRank ? try lockOutputFolder() : false
         defer { if lockedHere { unlockOutputFolder() } }
         try initialize()
         guard let network, let logFile else { return }
+        try synchronizeRanks()
         let (training, validation) = try makeDataLoaders()
         trainingSource = training
         validationSource = validation
         defer { training.shutdown(); validation.shutdown() }
         logFile.print("Trainer \(Self.trainerName), hyperparameters: \(describe(hyperparameters))")
         logFile.print("Network: \(network.parameterCount) parameters")
+        if let communicator { logFile.print("Data-parallel training: \(communicator.size) ranks") }
         try onTrainingStart()
         var nonFiniteLosses = 0
         while log.epoch < hyperparameters.maxEpochs {
@@ -261,6 +288,12 @@ open class NetworkTrainer {
                     }
                 }
             }
+            if let communicator, communicator.size > 1, !tp.isEmpty {
+                // The global batch's confusion counts (each rank counted its own samples).
+                let summed = communicator.allreduceSum(tp + fp + fn)
+                let n = tp.count
+                tp = Array(summed[0..<n]); fp = Array(summed[n..<(2 * n)]); fn = Array(summed[(2 * n)...])
+            }
             log.validationLosses.append(validationIterations > 0 ? validationLoss / Double(validationIterations) : .nan)
             let perClass = tp.indices.map { c in
                 let denominator = 2 * tp[c] + fp[c] + fn[c]
@@ -278,6 +311,49 @@ open class NetworkTrainer {
             if !keepGoing { break }
         }
         try onTrainingEnd()
+    }
+
+    /// Sums the gradients of all parameters over the ranks (no-op in a single-process run): after it, every rank
+    /// holds the gradient of the global batch's loss, provided each rank's loss was weighted by its share of the
+    /// batch. Called by the step between `backward()` and clipping; a custom ``trainStep(_:)`` must call it there.
+    public final func reduceGradients() {
+        guard let communicator, communicator.size > 1, let network else { return }
+        let start = Date()
+        let parameters = network.parameters().filter { $0.grad != nil }
+        var flat: [Float] = []
+        flat.reserveCapacity(parameters.reduce(0) { $0 + $1.count })
+        for parameter in parameters { flat += parameter.grad!.data }
+        flat.withUnsafeMutableBufferPointer { communicator.allreduceSum($0) }
+        var offset = 0
+        for parameter in parameters {
+            let count = parameter.count
+            parameter.grad = Tensor(shape: parameter.shape, data: Array(flat[offset..<(offset + count)]))
+            offset += count
+        }
+        gradientReductionBytes = flat.count * MemoryLayout<Float>.size
+        gradientReductionSeconds += Date().timeIntervalSince(start)
+    }
+
+    /// Makes every rank start from rank 0's state: the weights and optimizer state are broadcast from rank 0, and
+    /// ranks that continued from different epochs are refused. No-op in a single-process run.
+    /// - Throws: `CoreError.distributed` when the ranks disagree on the epoch.
+    public final func synchronizeRanks() throws {
+        guard let communicator, communicator.size > 1, let network else { return }
+        let epochs = communicator.allreduceSum([Double(log.epoch), Double(log.epoch * log.epoch)])
+        let n = Double(communicator.size)
+        guard epochs[0] * epochs[0] == epochs[1] * n else {
+            throw CoreError.distributed("the ranks start from different epochs (mean \(epochs[0] / n)): every rank "
+                                        + "must read the same checkpoint, so the fold folder must be on a file "
+                                        + "system all machines share")
+        }
+        for parameter in network.parameters() { parameter.assign(communicator.broadcast(parameter.data)) }
+        if let optimizer {
+            var buffers = optimizer.stateBuffers
+            for slot in buffers.keys.sorted() {
+                buffers[slot] = buffers[slot]?.map { $0.map { communicator.broadcast($0) } }
+            }
+            try optimizer.restoreStateBuffers(buffers)
+        }
     }
 
     private func describe(_ h: TrainingHyperparameters) -> String {

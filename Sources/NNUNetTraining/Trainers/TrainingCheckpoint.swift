@@ -31,6 +31,14 @@ public struct CheckpointMetadata: Codable, Sendable, Equatable {
     public var learningRate: Double
     /// Trainer-specific fields (configuration, task, fold, plans as JSON text, ...).
     public var extras: [String: String]
+    /// The number of data-parallel ranks that trained up to this checkpoint (JSON `world_size`; absent in checkpoints
+    /// of earlier versions, which were all single-process).
+    public var worldSize: Int? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion, trainer, token, epoch, seed, hyperparameters, log, learningRate, extras
+        case worldSize = "world_size"
+    }
 }
 
 extension CheckpointMetadata {
@@ -112,7 +120,7 @@ extension NetworkTrainer {
     /// - Throws: ``TrainingError/nonFiniteTraining(folder:epoch:problem:lastFiniteCheckpoint:)`` without writing
     ///   anything when a parameter or momentum buffer is NaN or infinite, so that the last finite checkpoints stay.
     public func saveCheckpoint(named name: String) throws {
-        guard savesCheckpoints, let network else { return }
+        guard savesCheckpoints, isMainRank, let network else { return }
         let parameters = network.namedParameters()
         if let bad = parameters.first(where: { !$0.parameter.data.allSatisfy(\.isFinite) }) {
             throw nonFiniteError("the weights became non-finite (parameter '\(bad.name)'); \(name) was not written")
@@ -137,7 +145,8 @@ extension NetworkTrainer {
         }
         let metadata = CheckpointMetadata(
             trainer: Self.trainerName, token: token, epoch: log.epoch, seed: seed, hyperparameters: hyperparameters,
-            log: log, learningRate: Double(optimizer?.learningRate ?? 0), extras: checkpointExtras())
+            log: log, learningRate: Double(optimizer?.learningRate ?? 0), extras: checkpointExtras(),
+            worldSize: worldSize)
         try metadata.writePair(tensors: tensors, to: outputFolder.appendingPathComponent(name + ".model"))
     }
 
@@ -216,6 +225,11 @@ extension NetworkTrainer {
         }
         hyperparameters = metadata.hyperparameters
         log = metadata.log
+        let savedWorld = metadata.worldSize ?? 1
+        if savedWorld != worldSize {
+            logFile?.print("\(weightsURL.lastPathComponent) was trained with \(savedWorld) rank(s); continuing with "
+                           + "\(worldSize): the global batch and its samples stay the same")
+        }
     }
 
     /// The checkpoint to continue from (v1 `-c`): the newest intact one of ``continuationCheckpoints`` (see

@@ -3,36 +3,30 @@ import NNUNetCore
 import NNUNetPlanning
 
 extension TrainingConfiguration {
-    /// The configurations nnU-Net v1 trains.
-    public static let configurationNames = ["2d", "3d_lowres", "3d_fullres", "3d_cascade_fullres"]
-
     /// The plans file of a configuration: `<plansIdentifier>_plans_2D.json` for `2d`, `..._plans_3D.json` otherwise.
-    public static func plansFile(configurationName: String, plansIdentifier: String, taskFolder: URL) -> URL {
-        taskFolder.appendingPathComponent(plansIdentifier + (configurationName == "2d" ? "_plans_2D.json" : "_plans_3D.json"))
+    public static func plansFile(configuration: NetworkConfiguration, plansIdentifier: String, taskFolder: URL) -> URL {
+        taskFolder.appendingPathComponent(plansIdentifier
+                                          + (configuration.isTwoD ? "_plans_2D.json" : "_plans_3D.json"))
     }
 
     /// Builds the configuration of one stage of a plans file (v1 `nnUNetTrainer.process_plans`): stage 0 for `2d` and
     /// `3d_lowres`, the last stage otherwise; batch Dice per §6.2; K = num_classes + 1.
     ///
     /// - Throws: ``TrainingError/missingData(_:)`` when the configuration does not exist in these plans.
-    public init(plans: Plans, configurationName: String, taskName: String, fold: Int?, plansIdentifier: String,
-                preprocessedTaskFolder: URL?) throws {
-        guard Self.configurationNames.contains(configurationName) else {
-            throw TrainingError.missingData("unknown configuration '\(configurationName)'; choose one of "
-                                            + Self.configurationNames.joined(separator: ", "))
-        }
-        if configurationName == "3d_lowres" || configurationName == "3d_cascade_fullres", !plans.hasLowresStage {
+    public init(plans: Plans, configuration: NetworkConfiguration, taskName: String, fold: Int?,
+                plansIdentifier: String, preprocessedTaskFolder: URL?) throws {
+        if configuration.needsLowresStage, !plans.hasLowresStage {
             throw TrainingError.missingData("\(taskName) has no 3d_lowres stage (its plans have one stage), so "
-                                            + "'\(configurationName)' does not exist for it; use 3d_fullres")
+                                            + "'\(configuration)' does not exist for it; use 3d_fullres")
         }
-        let stageIndex = configurationName == "2d" || configurationName == "3d_lowres" ? 0 : plans.numStages - 1
+        let stageIndex = configuration.stageIndex(stageCount: plans.numStages)
         guard let stage = plans.stage(stageIndex) else {
             throw TrainingError.missingData("the plans have no stage \(stageIndex)")
         }
-        let batchDice = configurationName == "2d" || configurationName == "3d_cascade_fullres"
-            || (configurationName == "3d_fullres" && plans.numStages > 1)
-        let cascadeChannels = configurationName == "3d_cascade_fullres" ? plans.numClasses : 0
-        self.init(configurationName: configurationName, taskName: taskName, fold: fold, plansIdentifier: plansIdentifier,
+        let batchDice = configuration.isTwoD || configuration.isCascade
+            || (configuration == .fullres && plans.numStages > 1)
+        let cascadeChannels = configuration.isCascade ? plans.numClasses : 0
+        self.init(configuration: configuration, taskName: taskName, fold: fold, plansIdentifier: plansIdentifier,
                   inputChannels: plans.numModalities + cascadeChannels, classCount: plans.numClasses + 1,
                   baseFeatures: plans.baseNumFeatures, poolKernels: stage.poolOpKernelSizes,
                   convKernels: stage.convKernelSizes, convsPerStage: plans.convPerStage ?? 2,

@@ -1,10 +1,12 @@
 import Foundation
+import NNUNetCore
 
 /// What a trainer needs to know about the configuration it trains: the network topology and the patch/batch
 /// geometry from the plans stage, and where the run belongs (task, configuration, fold).
 public struct TrainingConfiguration: Codable, Sendable, Equatable {
-    /// `2d`, `3d_lowres`, `3d_fullres` or `3d_cascade_fullres`.
-    public var configurationName: String
+    /// `2d`, `3d_lowres`, `3d_fullres` or `3d_cascade_fullres` (JSON key `configurationName`, as checkpoints
+    /// record it).
+    public var configuration: NetworkConfiguration
     /// The task folder name, `TaskXXX_NAME`.
     public var taskName: String
     /// Fold index, or nil for `all`.
@@ -37,10 +39,11 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var preprocessedFolder: String?
 
     /// Creates a configuration from its fields; the initialiser that takes `plans` reads them from a plans file.
-    public init(configurationName: String, taskName: String, fold: Int?, plansIdentifier: String = "nnUNetPlansv2.1",
-                inputChannels: Int, classCount: Int, baseFeatures: Int = 32, poolKernels: [[Int]],
-                convKernels: [[Int]], convsPerStage: Int = 2, patchSize: [Int], batchSize: Int, usesBatchDice: Bool) {
-        self.configurationName = configurationName
+    public init(configuration: NetworkConfiguration, taskName: String, fold: Int?,
+                plansIdentifier: String = "nnUNetPlansv2.1", inputChannels: Int, classCount: Int, baseFeatures: Int = 32,
+                poolKernels: [[Int]], convKernels: [[Int]], convsPerStage: Int = 2, patchSize: [Int], batchSize: Int,
+                usesBatchDice: Bool) {
+        self.configuration = configuration
         self.taskName = taskName
         self.fold = fold
         self.plansIdentifier = plansIdentifier
@@ -56,5 +59,14 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     }
 
     /// The fold folder name: `fold_k` or `all`.
-    public var foldFolderName: String { fold.map { "fold_\($0)" } ?? "all" }
+    public var foldFolderName: String { Fold(index: fold).folderName }
+
+    /// The JSON keys, unchanged since configurations were strings: checkpoints record the configuration as
+    /// `configurationName`.
+    enum CodingKeys: String, CodingKey {
+        case configuration = "configurationName"
+        case taskName, fold, plansIdentifier, inputChannels, classCount, baseFeatures, poolKernels, convKernels
+        case convsPerStage, patchSize, batchSize, usesBatchDice, doesDummy2DAugmentation, usesMaskForNormalization
+        case preprocessedFolder
+    }
 }

@@ -50,6 +50,17 @@ public final class TrainingLogFile: @unchecked Sendable {
         self.echoesToConsole = echoesToConsole
     }
 
+    private init(discardingTo url: URL) {
+        self.url = url
+        handle = nil
+        echoesToConsole = false
+    }
+
+    /// A log that writes nothing: the log of a data-parallel rank other than 0 (rank 0 writes the run's log).
+    public static func discarding() -> TrainingLogFile {
+        TrainingLogFile(discardingTo: URL(fileURLWithPath: "/dev/null"))
+    }
+
     deinit { try? handle?.close() }
 
     /// Writes one line (with a timestamp in the file). A line that cannot be written (a full disk) is dropped from

@@ -4,14 +4,14 @@ import NNUNetPlanning
 
 /// What `nnunet train CONFIG TRAINER TASK FOLD` asks for.
 public struct TrainingRequest: Sendable {
-    /// `2d`, `3d_lowres`, `3d_fullres` or `3d_cascade_fullres`.
-    public var configurationName: String
+    /// The configuration to train (`2d`, `3d_lowres`, `3d_fullres` or `3d_cascade_fullres`).
+    public var configuration: NetworkConfiguration
     /// Registered trainer name, e.g. `nnUNetTrainerV2`.
     public var trainerName: String
     /// The task as the user typed it (`4`, `Task004`, `Task004_Hippocampus`), resolved by `TaskLocator.resolve`.
     public var task: String
     /// `0`...`4` (or any fold of the splits file, or beyond: v1's random 80:20 split) or `all`.
-    public var fold: String
+    public var fold: Fold
     /// Plans identifier (v1 `-p`).
     public var plansIdentifier = "nnUNetPlansv2.1"
     /// v1 `-c`: continue from the newest intact checkpoint (latest, final or best; see
@@ -50,50 +50,50 @@ public struct TrainingRequest: Sendable {
     /// 3d_lowres only: after validation, predict the fold's validation cases for the cascade into
     /// `pred_next_stage/` (off: v1 `--disable_next_stage_pred`). Fold `all` never does.
     public var predictsNextStage = true
+    /// The ranks of a data-parallel run (`MPICommunicator` under `mpirun`); nil trains in this process alone.
+    /// Rank 0 writes the files; every rank must be able to read the preprocessed data and the fold folder (one
+    /// machine, or a shared file system).
+    public var communicator: (any Communicator)?
     /// v1 `--find_lr`: sweep the learning rate (``NetworkTrainer/findLearningRate(iterations:initial:final:beta:)``)
     /// into `lr_finder.png` instead of training; no checkpoint, no validation.
     public var findsLearningRate = false
 
     /// Creates a request with v1's defaults for everything else.
-    public init(configurationName: String, trainerName: String, task: String, fold: String) {
-        self.configurationName = configurationName
+    public init(configuration: NetworkConfiguration, trainerName: String, task: String, fold: Fold) {
+        self.configuration = configuration
         self.trainerName = trainerName
         self.task = task
         self.fold = fold
     }
-
-    /// The fold as an index (nil for `all`).
-    /// - Throws: ``TrainingError/invalidFold(_:)`` for anything that is neither a number nor `all`.
-    public func foldIndex() throws -> Int? {
-        if fold == "all" { return nil }
-        guard let index = Int(fold), index >= 0 else { throw TrainingError.invalidFold(fold) }
-        return index
-    }
 }
 
-/// The library's training entry point, shared by the CLI and by programs that register their own trainers.
+/// The library's training entry point, shared by the CLI and by programs that register their own trainers (on a
+/// ``TrainerRegistry`` they pass as `registry`; the default, ``TrainerRegistry/standard``, has the built-in ones).
 ///
 /// Resolves the task, reads the plans (hand edits honoured), builds the configuration, the splits
 /// (`splits_final.pkl`/`.json`, created as v1 when missing) and the trainer, optionally resumes, and trains into
 /// `RESULTS_FOLDER/nnUNet/CONFIG/TaskXXX_NAME/TRAINER__PLANS/fold_k`.
 public enum TrainingRunner {
     /// Sets up a trainer for the request without training (useful to inspect or to run validation only).
+    ///
+    /// `registry` is where the request's trainer name is looked up: ``TrainerRegistry/standard`` (the built-in
+    /// trainers) unless the program passes one with its own trainers.
     public static func makeTrainer(_ request: TrainingRequest, paths: NNUNetPaths,
-                                   registry: TrainerRegistry = .shared) throws -> NNUNetTrainer {
+                                   registry: TrainerRegistry = .standard) throws -> NNUNetTrainer {
         let trainerType = try registry.trainerType(named: request.trainerName)
         let isCascadeTrainer = trainerType is NNUNetTrainerV2CascadeFullRes.Type
-        if request.configurationName == "3d_cascade_fullres", !isCascadeTrainer {
+        if request.configuration.isCascade, !isCascadeTrainer {
             throw TrainingError.missingData("3d_cascade_fullres needs a cascade trainer (nnUNetTrainerV2CascadeFullRes "
                                             + "or a subclass of it), not '\(request.trainerName)'")
         }
-        if isCascadeTrainer, request.configurationName != "3d_cascade_fullres" {
+        if isCascadeTrainer, !request.configuration.isCascade {
             throw TrainingError.missingData("'\(request.trainerName)' trains the 3d_cascade_fullres configuration only, "
-                                            + "not \(request.configurationName)")
+                                            + "not \(request.configuration)")
         }
-        let fold = try request.foldIndex()
+        let fold = request.fold.index
         let taskName = try TaskLocator.resolve(request.task, paths: paths)
         let taskFolder = try paths.preprocessedData().appendingPathComponent(taskName, isDirectory: true)
-        let plansURL = TrainingConfiguration.plansFile(configurationName: request.configurationName,
+        let plansURL = TrainingConfiguration.plansFile(configuration: request.configuration,
                                                        plansIdentifier: request.plansIdentifier, taskFolder: taskFolder)
         guard FileManager.default.fileExists(atPath: plansURL.path) else {
             let id = TaskLocator.parse(taskName)?.id ?? 0
@@ -102,7 +102,7 @@ public enum TrainingRunner {
         }
         let plans = try Plans.load(from: plansURL)
         let configuration = try TrainingConfiguration(
-            plans: plans, configurationName: request.configurationName, taskName: taskName, fold: fold,
+            plans: plans, configuration: request.configuration, taskName: taskName, fold: fold,
             plansIdentifier: request.plansIdentifier, preprocessedTaskFolder: taskFolder)
 
         let stageFolder = URL(fileURLWithPath: configuration.preprocessedFolder ?? "", isDirectory: true)
@@ -111,7 +111,7 @@ public enum TrainingRunner {
         guard !identifiers.isEmpty else {
             throw TrainingError.emptyPreprocessedFolder(path: stageFolder.path)
         }
-        let trainerFolder = try paths.trainedModels().appendingPathComponent(request.configurationName)
+        let trainerFolder = try paths.trainedModels().appendingPathComponent(request.configuration.rawValue)
             .appendingPathComponent(taskName)
             .appendingPathComponent("\(request.trainerName)__\(request.plansIdentifier)", isDirectory: true)
         var hyperparameters = trainerType.defaultHyperparameters
@@ -121,7 +121,16 @@ public enum TrainingRunner {
         let trainer = trainerType.init(configuration: configuration,
                                        outputFolder: trainerFolder.appendingPathComponent(configuration.foldFolderName),
                                        hyperparameters: hyperparameters, seed: request.seed)
-        let splits = try trainer.makeSplits(caseIdentifiers: identifiers, preprocessedTaskFolder: taskFolder)
+        trainer.communicator = request.communicator
+        // Rank 0 creates a missing splits file before the other ranks read it.
+        var splits: [CrossValidationFold] = []
+        if trainer.isMainRank {
+            splits = try trainer.makeSplits(caseIdentifiers: identifiers, preprocessedTaskFolder: taskFolder)
+        }
+        request.communicator?.barrier()
+        if !trainer.isMainRank {
+            splits = try trainer.makeSplits(caseIdentifiers: identifiers, preprocessedTaskFolder: taskFolder)
+        }
         let split = CrossValidationSplits.fold(fold, in: splits, caseIdentifiers: identifiers)
         trainer.trainingCases = split.train
         trainer.validationCases = split.val
@@ -135,17 +144,21 @@ public enum TrainingRunner {
         return trainer
     }
 
-    /// Trains as requested and returns the trainer (its output folder holds the checkpoints and logs).
+    /// Trains as requested and returns the trainer (its output folder holds the checkpoints and logs); the trainer
+    /// class comes from `registry` (see ``makeTrainer(_:paths:registry:)``).
     ///
     /// The fold folder's `FolderLock` is held for the whole call (training, validation, next-stage predictions), so
     /// a second run on the same fold, in this process or another, fails at once with
     /// `CoreError.folderLocked(path:holder:)` naming this one; stray temporary files of killed runs are removed
     /// once the lock is taken.
     @discardableResult
-    public static func train(_ request: TrainingRequest, paths: NNUNetPaths, registry: TrainerRegistry = .shared)
+    public static func train(_ request: TrainingRequest, paths: NNUNetPaths, registry: TrainerRegistry = .standard)
         throws -> NNUNetTrainer {
         let trainer = try makeTrainer(request, paths: paths, registry: registry)
-        try trainer.lockOutputFolder(purpose: "nnunet train \(request.configurationName) \(request.trainerName) "
+        if let communicator = request.communicator, communicator.size > 1 {
+            return try trainDistributed(trainer, request: request, communicator: communicator)
+        }
+        try trainer.lockOutputFolder(purpose: "nnunet train \(request.configuration) \(request.trainerName) "
                                      + "\(request.task) \(request.fold)")
         defer { trainer.unlockOutputFolder() }
         if let taskFolder = trainer.plansFile?.deletingLastPathComponent() {
@@ -209,7 +222,7 @@ public enum TrainingRunner {
                                            overwrites: request.overwritesValidation,
                                            savesSoftmax: request.savesSoftmax)
         }
-        if request.configurationName == "3d_lowres", request.predictsNextStage, let plansFile = trainer.plansFile {
+        if request.configuration == .lowres, request.predictsNextStage, let plansFile = trainer.plansFile {
             if trainer.configuration.fold == nil {
                 trainer.logFile?.print("Fold 'all' writes no \(PreviousStageSegmentations.folderName)/ for the cascade: "
                                        + "it would segment its own training cases. Train folds 0-4 to run the cascade.")
@@ -222,6 +235,67 @@ public enum TrainingRunner {
                 try trainer.predictNextStage(nextStageFolder: nextStage, into: store)
             }
         }
+        return trainer
+    }
+
+    /// ``train(_:paths:registry:)`` for one rank of a data-parallel run: rank 0 holds the fold's lock and writes every
+    /// file; all ranks train together (continuing from the checkpoint rank 0 selects) and split the final validation.
+    static func trainDistributed(_ trainer: NNUNetTrainer, request: TrainingRequest,
+                                 communicator: any Communicator) throws -> NNUNetTrainer {
+        if request.findsLearningRate || request.validationOnly || request.pretrainedWeights != nil {
+            throw CoreError.distributed("--find_lr, -val and -pretrained_weights run in one process: start them "
+                                        + "without mpirun")
+        }
+        _ = try trainer.batchShare()
+        if trainer.isMainRank {
+            try trainer.lockOutputFolder(purpose: "nnunet train \(request.configuration) \(request.trainerName) "
+                                         + "\(request.task) \(request.fold) (rank 0 of \(communicator.size))")
+        }
+        defer { trainer.unlockOutputFolder() }
+        try trainer.initialize()
+        if trainer.isMainRank {
+            for warning in trainer.warnings { trainer.logFile?.print("WARNING: \(warning)") }
+            if let plansFile = trainer.plansFile {
+                let copy = trainer.outputFolder.deletingLastPathComponent().appendingPathComponent("plans.json")
+                try AtomicFile.copy(plansFile, to: copy)
+            }
+        }
+        if request.continueTraining {
+            // Rank 0 moves damaged checkpoints aside first; then every rank reads the one it selected.
+            var selection = CheckpointSelection()
+            if trainer.isMainRank { selection = try trainer.selectCheckpointToContinue() }
+            communicator.barrier()
+            if !trainer.isMainRank { selection = trainer.inspectCheckpoints() }
+            guard let checkpoint = selection.checkpoint else {
+                throw TrainingError.corruptCheckpoint(path: trainer.outputFolder.path, reason: "-c was given but there "
+                                                      + "is no intact model_latest, model_final_checkpoint or "
+                                                      + "model_best to continue from; run without -c to start the fold")
+            }
+            trainer.logFile?.print(selection.explanation)
+            try trainer.loadCheckpoint(from: checkpoint)
+            if let epochs = request.epochs { trainer.hyperparameters.maxEpochs = epochs }
+            if let iterations = request.iterationsPerEpoch { trainer.hyperparameters.iterationsPerEpoch = iterations }
+            if let iterations = request.validationIterations {
+                trainer.hyperparameters.validationIterationsPerEpoch = iterations
+            }
+        }
+        if trainer.isMainRank, trainer.savesCheckpoints { try trainer.writeDebugInformation() }
+        try trainer.runTraining()
+        if request.runsValidation, let plansFile = trainer.plansFile {
+            let taskFolder = plansFile.deletingLastPathComponent()
+            try trainer.runFinalValidation(plans: try Plans.load(from: plansFile),
+                                           groundTruthSource: taskFolder.appendingPathComponent("gt_segmentations"),
+                                           folderName: request.validationFolder,
+                                           determinesPostprocessing: request.postprocessesFolds,
+                                           overwrites: request.overwritesValidation,
+                                           savesSoftmax: request.savesSoftmax)
+        }
+        if request.configuration == .lowres, request.predictsNextStage, trainer.isMainRank {
+            trainer.logFile?.print("The 3d_lowres predictions for the cascade (\(PreviousStageSegmentations.folderName)/) "
+                                   + "are not made by a data-parallel run: run 'nnunet train 3d_lowres ... -val' "
+                                   + "without mpirun to make them")
+        }
+        communicator.barrier()
         return trainer
     }
 }

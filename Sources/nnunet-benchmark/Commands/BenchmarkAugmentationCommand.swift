@@ -72,7 +72,7 @@ struct BenchmarkAugmentationCommand: ParsableCommand {
 
         var ours: [Double] = [], oursCPU: [Double] = [], peer: [Double] = [], peerCPU: [Double] = []
         for round in 0..<rounds {
-            let loader = BatchLoader.make(dataset: dataset, sampler: sampler, transforms: transforms,
+            let loader = BatchLoader.make(dataset: dataset, sampler: sampler, transforms: transforms, slots: nil,
                                           workers: threads, seed: seed &+ UInt64(round))
             for _ in 0..<warmup { _ = try loader.next() }
             let start = DispatchTime.now().uptimeNanoseconds, startCPU = ProcessMemory.cpuSeconds()

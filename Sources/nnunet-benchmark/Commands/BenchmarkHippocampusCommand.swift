@@ -69,8 +69,8 @@ struct BenchmarkHippocampusCommand: ParsableCommand {
             _ = try phase("plan_and_preprocess") {
                 try PlanAndPreprocess.run(taskName: task.lastPathComponent, paths: paths, options: options)
             }
-            var request = TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2", task: "4",
-                                          fold: "0")
+            var request = TrainingRequest(configuration: .fullres, trainerName: "nnUNetTrainerV2", task: "4",
+                                          fold: .index(0))
             request.epochs = epochs
             request.iterationsPerEpoch = iterations
             request.validationIterations = validationIterations

@@ -77,9 +77,101 @@ struct BenchmarkTrainStepCommand: ParsableCommand, ProcessTuningChoice {
             + "SGD) of a plans file's network on random data.")
 
     @OptionGroup var options: NetworkBenchmarkOptions
+    @Option(name: .customLong("ranks"),
+            help: ArgumentHelp("Data-parallel ranks: time the trainer's step (NNUNetTrainerV2) with the plans' global "
+                + "batch split over N processes started with mpirun (--threads each), and report the gradient "
+                + "allreduce's time and bytes.",
+                discussion: "With --ranks 1 the same trainer step runs in this process, for a like-for-like peer."))
+    var ranks: Int?
+    @Option(name: .customLong("mpirun"), help: "The mpirun to start the ranks with.") var mpirun = "mpirun"
     var withoutProcessTuning: Bool { options.withoutProcessTuning }
 
-    func run() throws { try ThreadSettings.withThreads(options.threads) { try measure() } }
+    func run() throws {
+        if let ranks {
+            if ranks > 1, !MPICommunicator.isLaunchedByMPI() { return try launchRanks(ranks) }
+            let world = MPICommunicator.isLaunchedByMPI() ? try MPICommunicator.initialize() : nil
+            try ThreadSettings.withThreads(options.threads) { try measureTrainer(communicator: world) }
+            world?.finalize()
+            return
+        }
+        try ThreadSettings.withThreads(options.threads) { try measure() }
+    }
+
+    /// Starts this command again under `mpirun -np N` (rank 0 prints the result).
+    func launchRanks(_ ranks: Int) throws {
+        var arguments = ["-np", String(ranks), "--oversubscribe", "--bind-to", "none"]
+        if getuid() == 0 { arguments.append("--allow-run-as-root") }
+        arguments += [CommandLine.arguments[0]] + Array(CommandLine.arguments.dropFirst())
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mpirun.contains("/") ? mpirun : "/usr/bin/env")
+        process.arguments = mpirun.contains("/") ? arguments : [mpirun] + arguments
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ValidationError("mpirun -np \(ranks) exited with status \(process.terminationStatus)")
+        }
+    }
+
+    /// The trainer's step (``NNUNetTrainer/trainStep(_:)``) on this rank's share of random global batches.
+    func measureTrainer(communicator: MPICommunicator?) throws {
+        let (_, stage, plans) = try options.network()
+        let patch = stage.patchSize, batchSize = stage.batchSize
+        let configuration = TrainingConfiguration(
+            configuration: patch.count == 2 ? .twoD : .fullres, taskName: "Task000_Benchmark", fold: 0,
+            inputChannels: plans.numModalities, classCount: plans.numClasses + 1, baseFeatures: plans.baseNumFeatures,
+            poolKernels: stage.poolOpKernelSizes, convKernels: stage.convKernelSizes,
+            convsPerStage: plans.convPerStage ?? 2, patchSize: patch, batchSize: batchSize,
+            usesBatchDice: patch.count == 2 || plans.numStages > 1)
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("nnunet-benchmark-train-step-\(ProcessInfo.processInfo.processIdentifier)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let trainer = NNUNetTrainerV2(configuration: configuration, outputFolder: folder)
+        trainer.isVerbose = false
+        trainer.savesCheckpoints = false
+        trainer.communicator = (communicator?.size ?? 1) > 1 ? communicator : nil
+        try trainer.initialize()
+        try trainer.synchronizeRanks()
+        let slots = try trainer.batchShare().slots
+        let voxels = patch.reduce(1, *)
+        var random = SeededGenerator(seed: 1)
+        let input = Tensor.randomNormal([batchSize, plans.numModalities] + patch, using: &random)
+        let labels = (0..<(batchSize * voxels)).map { _ in Float(Int.random(in: 0...plans.numClasses, using: &random)) }
+        let per = plans.numModalities * voxels
+        let batch = TrainingBatch(
+            data: Tensor(shape: [slots.count, plans.numModalities] + patch,
+                         data: Array(input.data[(slots.lowerBound * per)..<(slots.upperBound * per)])),
+            target: Tensor(shape: [slots.count, 1] + patch,
+                           data: Array(labels[(slots.lowerBound * voxels)..<(slots.upperBound * voxels)])))
+        var times: [Double] = [], reductions: [Double] = []
+        for iteration in 0..<(options.warmup + options.iterations) {
+            trainer.communicator?.barrier()
+            let start = Date(), reductionBefore = trainer.gradientReductionSeconds
+            _ = trainer.trainStep(batch)
+            if iteration >= options.warmup {
+                times.append(Date().timeIntervalSince(start))
+                reductions.append(trainer.gradientReductionSeconds - reductionBefore)
+            }
+        }
+        // Every rank's step ends with the same allreduce: the slowest rank sets the global step.
+        let world = trainer.communicator
+        let slowest = world.map { w in (0..<times.count).map { i in
+            w.allreduceSum((0..<w.size).map { $0 == w.rank ? times[i] : 0 }).max() ?? times[i] } } ?? times
+        let ranks = world?.size ?? 1
+        let localSizes = world.map { w in w.allreduceSum((0..<w.size).map { $0 == w.rank ? Double(slots.count) : 0 }) }
+            ?? [Double(batchSize)]
+        guard trainer.isMainRank else { return }
+        let step = NetworkBenchmarkOptions.median(slowest), reduction = NetworkBenchmarkOptions.median(reductions)
+        try options.report([
+            "benchmark": "train-step", "ranks": ranks, "threads_per_rank": options.threads,
+            "seconds_per_global_step": step, "global_steps": slowest,
+            "allreduce_seconds_per_step": reduction, "allreduce_share": reduction / step,
+            "allreduce_bytes_per_step": trainer.gradientReductionBytes,
+            "global_batch_size": batchSize, "local_batch_sizes": localSizes.map { Int($0) },
+            "num_parameters": trainer.network?.parameterCount ?? 0, "patch_size": patch,
+            "mpi_library": (communicator?.libraryVersion ?? "").split(separator: "\n").first.map(String.init) ?? "",
+            "peak_rss_mib_rank0": BenchmarkConv3DCommand.peakRSSMiB(),
+        ])
+    }
 
     /// The measurement, with the kernels' default thread count bound to the thread option.
     func measure() throws {

@@ -22,10 +22,12 @@ struct BenchmarkPredictCommand: ParsableCommand {
     @Option(name: .customLong("input"), help: "Folder of CASE_0000.nii.gz inputs.")
     var input = "../shared/reference/v1_model/imagesTs"
     @Option(name: .customShort("t"), help: "Task id or name.") var task = "901"
-    @Option(name: .customShort("m"), help: "Configuration.") var model = "3d_fullres"
+    @Option(name: .customShort("m"), help: "Configuration.", transform: NetworkConfiguration.init(validating:))
+    var model = NetworkConfiguration.fullres
     @Option(name: .customLong("tr", withSingleDash: true), help: "Trainer.") var trainer = "nnUNetTrainerV2"
     @Option(name: .customShort("p"), help: "Plans identifier.") var plansIdentifier = "nnUNetPlansv2.1"
-    @Option(name: .customShort("f"), parsing: .upToNextOption, help: "Folds.") var folds: [String] = ["0"]
+    @Option(name: .customShort("f"), parsing: .upToNextOption, help: "Folds.", transform: Fold.init(validating:))
+    var folds: [Fold] = [.index(0)]
     @Flag(name: .customLong("disable_tta"), help: "No mirroring (both sides).") var disableTTA = false
     @Option(name: .customLong("threads"), help: "Threads (ours, and torch/OpenMP for the peer).") var threads = 2
     @Option(name: .customLong("peer-bin"), help: "bin folder of a venv with nnunet 1.7.1 (runs nnUNet_predict).")
@@ -38,7 +40,8 @@ struct BenchmarkPredictCommand: ParsableCommand {
     func measure() throws {
         let paths = NNUNetPaths(rawDataBase: nil, preprocessed: nil, results: URL(fileURLWithPath: results))
         let taskName = try TaskLocator.resolve(task, paths: paths)
-        let trainerFolder = try paths.trainedModels().appendingPathComponent(model).appendingPathComponent(taskName)
+        let trainerFolder = try paths.trainedModels().appendingPathComponent(model.rawValue)
+            .appendingPathComponent(taskName)
             .appendingPathComponent("\(trainer)__\(plansIdentifier)")
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("nnunet-bench-predict-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: work) }
@@ -96,8 +99,8 @@ struct BenchmarkPredictCommand: ParsableCommand {
         }
         let process = Process()
         process.executableURL = executable
-        var arguments = ["-i", input, "-o", output.path, "-t", task, "-m", model, "-tr", trainer, "-p", plansIdentifier,
-                         "-f"] + folds
+        var arguments = ["-i", input, "-o", output.path, "-t", task, "-m", model.rawValue, "-tr", trainer,
+                         "-p", plansIdentifier, "-f"] + folds.map(\.rawValue)
         if disableTTA { arguments.append("--disable_tta") }
         process.arguments = arguments
         process.environment = PeerProcess.v1Environment(threads: threads, results: URL(fileURLWithPath: results))

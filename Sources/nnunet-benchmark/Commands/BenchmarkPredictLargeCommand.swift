@@ -79,13 +79,13 @@ struct BenchmarkPredictLargeCommand: ParsableCommand {
         // The model: v1's 3d_fullres plan for a dataset of such cases, fresh weights.
         let plans = try Self.plans(shape: shape, spacing: targetSpacing.isEmpty ? spacing : targetSpacing,
                                    classes: classes, baseFeatures: baseFeatures)
-        let configuration = try TrainingConfiguration(plans: plans, configurationName: "3d_fullres",
+        let configuration = try TrainingConfiguration(plans: plans, configuration: .fullres,
                                                       taskName: "Task990_LargeCT", fold: 0,
                                                       plansIdentifier: "nnUNetPlansv2.1", preprocessedTaskFolder: nil)
         let trainerFolder = folder.appendingPathComponent("nnUNetTrainerV2__nnUNetPlansv2.1")
         try TrainedModel.writeModelFolder(plans: plans, configuration: configuration,
                                           network: configuration.makeInferenceNetwork(), trainerFolder: trainerFolder)
-        let model = try TrainedModel(trainerFolder: trainerFolder, folds: ["0"])
+        let model = try TrainedModel(trainerFolder: trainerFolder, folds: [.index(0)])
         model.threads = threads
         model.stepSize = stepSize
         model.slabDepth = lowMemory ? GenericUNet.defaultSlabDepth : nil

@@ -29,7 +29,8 @@ struct ConvertV1ModelCommand: ParsableCommand {
         }
         let start = Date()
         let report = try V1ModelConversion.convert(trainerFolder: source, to: destination) { print("converting \($0)") }
-        print("Converted \(report.checkpoints.count) checkpoint(s) in \(report.folds.joined(separator: ", ")) and "
+        let folds = report.folds.map(\.folderName).joined(separator: ", ")
+        print("Converted \(report.checkpoints.count) checkpoint(s) in \(folds) and "
               + "copied \(report.copiedFiles.count) file(s) into \(destination.path) in "
               + String(format: "%.1f s", Date().timeIntervalSince(start)))
     }

@@ -22,8 +22,8 @@ struct DeterminePostprocessingCommand: ParsableCommand {
         aliases: ["determine_postprocessing", "nnUNet_determine_postprocessing"]
     )
 
-    @Option(name: .customShort("m"), help: "Configuration: 2d, 3d_lowres, 3d_fullres or 3d_cascade_fullres.")
-    var model: String?
+    @Option(name: .customShort("m"), help: "Configuration.")
+    var model: NetworkConfiguration?
     @Option(name: .customShort("t"), help: "Task id or name.") var task: String?
     @Option(name: .customLong("tr", withSingleDash: true),
             help: "Trainer (default nnUNetTrainerV2, or nnUNetTrainerV2CascadeFullRes for 3d_cascade_fullres).")
@@ -55,9 +55,6 @@ struct DeterminePostprocessingCommand: ParsableCommand {
             guard model != nil, task != nil else {
                 throw ValidationError("Please give -m CONFIG and -t TASK, or --raw/--gt/--out for the folder mode.")
             }
-            if let model, !TaskLocator.configurations.contains(model) {
-                throw ValidationError("Please choose -m from \(TaskLocator.configurations.joined(separator: ", ")).")
-            }
         }
         guard threads >= 1 else { throw ValidationError("Please use at least one thread.") }
     }
@@ -73,10 +70,10 @@ struct DeterminePostprocessingCommand: ParsableCommand {
                 labels: labels.isEmpty ? nil : labels, threads: threads)
             written = output.appendingPathComponent("postprocessing.json")
         } else {
-            let model = model ?? "", task = task ?? ""
+            let model = model ?? .fullres, task = task ?? ""
             let paths = EnvironmentPaths.current()
             let taskName = try TaskLocator.resolve(task, paths: paths)
-            let trainerName = trainer ?? (model == "3d_cascade_fullres" ? "nnUNetTrainerV2CascadeFullRes" : "nnUNetTrainerV2")
+            let trainerName = trainer ?? model.defaultTrainerName
             let folder = CrossValidationConsolidation.trainerFolder(
                 trainedModels: try paths.trainedModels(), configuration: model, task: taskName, trainer: trainerName,
                 plansIdentifier: plansIdentifier)

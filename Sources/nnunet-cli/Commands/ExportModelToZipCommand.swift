@@ -21,25 +21,19 @@ struct ExportModelToZipCommand: ParsableCommand {
     @Option(name: .customShort("t"), help: "Task id or name.") var task: String
     @Option(name: .customShort("o"), help: "The zip file to write.") var output: String
     @Option(name: .customShort("m"), parsing: .upToNextOption,
-            help: "Configurations to export. Default: 2d 3d_lowres 3d_fullres 3d_cascade_fullres.")
-    var models: [String] = TaskLocator.configurations
+            help: "Configurations to export.")
+    var models: [NetworkConfiguration] = NetworkConfiguration.allCases
     @Option(name: .customLong("tr", withSingleDash: true), help: "Trainer of 2d, 3d_lowres and 3d_fullres.")
     var trainer = "nnUNetTrainerV2"
     @Option(name: .customLong("trc", withSingleDash: true), help: "Trainer of 3d_cascade_fullres.")
     var cascadeTrainer = "nnUNetTrainerV2CascadeFullRes"
     @Option(name: .customLong("pl", withSingleDash: true), help: "Plans identifier.")
     var plansIdentifier = "nnUNetPlansv2.1"
-    @Option(name: .customShort("f"), parsing: .upToNextOption, help: "Folds (numbers or 'all'). Default: 0 1 2 3 4.")
-    var folds: [String] = ["0", "1", "2", "3", "4"]
+    @Option(name: .customShort("f"), parsing: .upToNextOption, help: "Folds (numbers or 'all'). Default: 0 1 2 3 4.",
+            transform: Fold.parse)
+    var folds: [Fold] = Fold.defaultCrossValidation
     @Flag(name: .customLong("disable_strict"), help: "Skip missing models, folds and postprocessing.json files.")
     var disableStrict = false
-
-    func validate() throws {
-        if let unknown = models.first(where: { !TaskLocator.configurations.contains($0) }) {
-            throw ValidationError("Please choose configurations among "
-                                  + TaskLocator.configurations.joined(separator: ", ") + " ('\(unknown)' is none).")
-        }
-    }
 
     func run() throws { try run(paths: EnvironmentPaths.current()) }
 

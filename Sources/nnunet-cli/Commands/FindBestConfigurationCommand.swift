@@ -18,8 +18,8 @@ struct FindBestConfigurationCommand: ParsableCommand {
     )
 
     @Option(name: .customShort("m"), parsing: .upToNextOption,
-            help: "Configurations to compare (default: 2d 3d_lowres 3d_fullres 3d_cascade_fullres).")
-    var models: [String] = TaskLocator.configurations
+            help: "Configurations to compare.")
+    var models: [NetworkConfiguration] = NetworkConfiguration.allCases
     @Option(name: .customShort("t"), parsing: .upToNextOption, help: "Task ids or names.") var tasks: [String]
     @Option(name: .customLong("tr", withSingleDash: true), help: "Trainer (default nnUNetTrainerV2).")
     var trainer = "nnUNetTrainerV2"
@@ -40,10 +40,6 @@ struct FindBestConfigurationCommand: ParsableCommand {
     func validate() throws {
         guard !tasks.isEmpty else { throw ValidationError("Please give at least one task with -t.") }
         guard !models.isEmpty, !folds.isEmpty else { throw ValidationError("Please give -m and -f values.") }
-        if let unknown = models.first(where: { !TaskLocator.configurations.contains($0) }) {
-            throw ValidationError("Please choose -m from \(TaskLocator.configurations.joined(separator: ", ")) "
-                                  + "('\(unknown)' is none of them).")
-        }
         guard threads >= 1 else { throw ValidationError("Please use at least one thread.") }
     }
 

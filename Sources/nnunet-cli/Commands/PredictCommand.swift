@@ -18,10 +18,12 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customShort("t"), help: "Task id or name.") var task: String
     @Option(name: .customLong("tr", withSingleDash: true)) var trainer = "nnUNetTrainerV2"
     @Option(name: .customLong("ctr", withSingleDash: true)) var cascadeTrainer = "nnUNetTrainerV2CascadeFullRes"
-    @Option(name: .customShort("m")) var model = "3d_fullres"
+    @Option(name: .customShort("m"), help: "The configuration of the model.")
+    var model = NetworkConfiguration.fullres
     @Option(name: .customShort("p")) var plansIdentifier = "nnUNetPlansv2.1"
-    @Option(name: .customShort("f"), parsing: .upToNextOption, help: "Folds (default: all fold_* folders).")
-    var folds: [String] = []
+    @Option(name: .customShort("f"), parsing: .upToNextOption, help: "Folds (default: all fold_* folders).",
+            transform: Fold.parse)
+    var folds: [Fold] = []
     @Flag(name: [.customShort("z"), .customLong("save_npz")], help: "Also save softmax (.npz) for ensembling.")
     var saveNpz = false
     @Option(name: .customShort("l"), help: "Folder of 3d_lowres segmentations (cascade).") var lowresSegmentations:
@@ -32,7 +34,8 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("num_threads_nifti_save")) var threadsNiftiSave = 2
     @Flag(name: .customLong("disable_tta")) var disableTTA = false
     @Flag(name: .customLong("overwrite_existing")) var overwriteExisting = false
-    @Option(name: .customLong("mode")) var mode = "normal"
+    @Option(name: .customLong("mode"), help: "How probabilities become labels at the original resolution.")
+    var mode = SegmentationExporter.Mode.normal
     @Option(name: .customLong("all_in_gpu")) var allInGPU: String?
     @Option(name: .customLong("step_size")) var stepSize = 0.5
     @Option(name: .customLong("chk", withSingleDash: true)) var checkpoint = "model_final_checkpoint"
@@ -44,20 +47,17 @@ struct PredictCommand: ParsableCommand {
     var lowMemory = false
 
     func validate() throws {
-        guard SegmentationExporter.Mode(rawValue: mode) != nil else {
-            throw ValidationError("--mode must be normal, fast or fastest, got '\(mode)'.")
-        }
-        if mode != "normal", saveNpz {
+        if mode != .normal, saveNpz {
             throw ValidationError("-z needs --mode normal: the fast modes take the argmax before resampling and keep "
                                   + "no probabilities (as in v1).")
         }
         guard partID >= 0, numParts >= 1, partID < numParts else {
             throw ValidationError("--part_id must be in 0..<--num_parts")
         }
-        if lowresSegmentations != nil, model != "3d_cascade_fullres" {
+        if lowresSegmentations != nil, !model.isCascade {
             throw ValidationError("-l (3d_lowres segmentations) is only used with -m 3d_cascade_fullres.")
         }
-        if model == "3d_cascade_fullres", lowresSegmentations == nil, numParts != 1 {
+        if model.isCascade, lowresSegmentations == nil, numParts != 1 {
             throw ValidationError("Without -l, 3d_lowres is predicted first, which --part_id/--num_parts cannot "
                                   + "split; predict 3d_lowres per part yourself and pass its folder with -l.")
         }
@@ -74,16 +74,16 @@ struct PredictCommand: ParsableCommand {
     func run(paths: NNUNetPaths) throws {
         let taskName = try TaskLocator.resolve(task, paths: paths)
         let models = try paths.trainedModels()
-        func trainerFolder(_ configuration: String, _ trainerName: String) -> URL {
-            models.appendingPathComponent(configuration).appendingPathComponent(taskName)
+        func trainerFolder(_ configuration: NetworkConfiguration, _ trainerName: String) -> URL {
+            models.appendingPathComponent(configuration.rawValue).appendingPathComponent(taskName)
                 .appendingPathComponent("\(trainerName)__\(plansIdentifier)", isDirectory: true)
         }
         var options = try options()
         var folder = trainerFolder(model, trainer)
-        if model == "3d_cascade_fullres" {
+        if model.isCascade {
             folder = trainerFolder(model, trainer == "nnUNetTrainerV2" ? cascadeTrainer : trainer)
             options.previousStage = lowresSegmentations.map { .segmentations(URL(fileURLWithPath: $0, isDirectory: true)) }
-                ?? .predict(modelFolder: trainerFolder("3d_lowres", trainer))
+                ?? .predict(modelFolder: trainerFolder(.lowres, trainer))
         }
         let predictor = try FolderPredictor(modelFolder: folder, options: options)
         try predictor.predict(.folder(URL(fileURLWithPath: input, isDirectory: true)),
@@ -98,7 +98,7 @@ struct PredictCommand: ParsableCommand {
         options.usesMirroring = !disableTTA
         options.stepSize = stepSize
         options.slabDepth = lowMemory ? GenericUNet.defaultSlabDepth : nil
-        options.exportMode = SegmentationExporter.Mode(rawValue: mode) ?? .normal
+        options.exportMode = mode
         options.savesProbabilities = saveNpz
         options.part = .init(partID, of: numParts)
         options.overwritesExisting = overwriteExisting

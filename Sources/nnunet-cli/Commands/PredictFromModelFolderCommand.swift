@@ -23,8 +23,9 @@ struct PredictFromModelFolderCommand: ParsableCommand {
     @Option(name: .customShort("o"), help: "Output folder (created if needed).") var output: String
     @Option(name: .customShort("m"), help: "The v2 model folder (TRAINER__PLANS__CONFIGURATION).") var model: String
     @Option(name: .customShort("f"), parsing: .upToNextOption,
-            help: "Folds to use (numbers or 'all'). Default: every fold_N folder holding the checkpoint.")
-    var folds: [String] = []
+            help: "Folds to use (numbers or 'all'). Default: every fold_N folder holding the checkpoint.",
+            transform: Fold.parse)
+    var folds: [Fold] = []
     @Option(name: .customLong("chk", withSingleDash: true), help: "Checkpoint file name in each fold folder.")
     var checkpoint = "checkpoint_final.pth"
     @Option(name: .customLong("step_size", withSingleDash: true),

@@ -51,8 +51,8 @@ struct QuickstartCommand: ParsableCommand {
         print(PlanAndPreprocess.summary(planned))
 
         step("3/5 Training 3d_fullres fold 0 for \(epochs) x \(iterations) iterations")
-        var request = TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2", task: "500",
-                                      fold: "0")
+        var request = TrainingRequest(configuration: .fullres, trainerName: "nnUNetTrainerV2", task: "500",
+                                      fold: .index(0))
         request.epochs = epochs
         request.iterationsPerEpoch = iterations
         request.validationIterations = validationIterations

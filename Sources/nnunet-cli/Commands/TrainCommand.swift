@@ -11,10 +11,10 @@ struct TrainCommand: ParsableCommand {
         aliases: ["nnUNet_train"]
     )
 
-    @Argument(help: "2d, 3d_lowres, 3d_fullres or 3d_cascade_fullres.") var configurationName: String
+    @Argument(help: "The configuration to train.") var configuration: NetworkConfiguration
     @Argument(help: "Trainer class name, e.g. nnUNetTrainerV2.") var trainer: String
     @Argument(help: "Task id or name.") var task: String
-    @Argument(help: "Fold 0-4 or 'all'.") var fold: String
+    @Argument(help: "Fold 0-4 (or another number of the splits file) or 'all'.", transform: Fold.parse) var fold: Fold
 
     @Flag(name: .customLong("val", withSingleDash: true), help: "Only run validation (final checkpoint).")
     var validationOnly = false
@@ -44,16 +44,11 @@ struct TrainCommand: ParsableCommand {
     var iterationsPerEpoch: Int?
     @Option(name: .customLong("validation-iterations"), help: "Validation iterations per epoch (default 50).")
     var validationIterations: Int?
-
-    func validate() throws {
-        guard TrainingConfiguration.configurationNames.contains(configurationName) else {
-            throw ValidationError("CONFIG must be one of \(TrainingConfiguration.configurationNames.joined(separator: ", ")), "
-                                  + "got '\(configurationName)'.")
-        }
-        guard fold == "all" || Int(fold).map({ $0 >= 0 }) == true else {
-            throw ValidationError("FOLD must be a number (0-4 for the default 5-fold split) or 'all', got '\(fold)'.")
-        }
-    }
+    @Option(name: .customLong("threads"),
+            help: ArgumentHelp("Compute threads of this process (under mpirun: of each rank).",
+                               discussion: "Default: the processors this process may use, divided by the ranks that "
+                                   + "mpirun started on this machine."))
+    var threads: Int?
 
     /// One line per given v1 flag that changes nothing here, saying why (printed before training).
     var legacyFlagNotes: [String] {
@@ -66,12 +61,32 @@ struct TrainCommand: ParsableCommand {
         return notes
     }
 
-    func run() throws { try run(paths: EnvironmentPaths.current()) }
+    func run() throws {
+        // Under mpirun (or srun with PMIx) every process is one rank of a data-parallel run.
+        let world = MPICommunicator.isLaunchedByMPI() ? try MPICommunicator.initialize() : nil
+        let environment = ProcessInfo.processInfo.environment
+        let localRanks = max(1, Int(environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1)
+        let threadCount = threads ?? max(1, ThreadSettings.processorCount / localRanks)
+        do {
+            try ThreadSettings.withThreads(threadCount) {
+                try run(paths: EnvironmentPaths.current(), communicator: (world?.size ?? 1) > 1 ? world : nil)
+            }
+            world?.finalize()
+        } catch {
+            if let world, world.size > 1 {
+                // The other ranks may wait in a collective: end the whole job, naming the rank that failed.
+                FileHandle.standardError.write(Data("Error on rank \(world.rank) of \(world.size): \(error)\n".utf8))
+                world.abort(code: 1)
+            }
+            throw error
+        }
+    }
 
     /// Runs with explicit nnU-Net folders (tests pass their own instead of the process environment).
-    func run(paths: NNUNetPaths) throws {
-        for note in legacyFlagNotes { print(note) }
-        var request = TrainingRequest(configurationName: configurationName, trainerName: trainer, task: task, fold: fold)
+    func run(paths: NNUNetPaths, communicator: (any Communicator)? = nil) throws {
+        let isMain = (communicator?.rank ?? 0) == 0
+        if isMain { for note in legacyFlagNotes { print(note) } }
+        var request = TrainingRequest(configuration: configuration, trainerName: trainer, task: task, fold: fold)
         request.plansIdentifier = plansIdentifier
         request.continueTraining = continueTraining
         request.epochs = epochs
@@ -88,11 +103,14 @@ struct TrainCommand: ParsableCommand {
         request.pretrainedWeights = pretrainedWeights.map { URL(fileURLWithPath: $0) }
         request.predictsNextStage = !disableNextStagePrediction
         request.findsLearningRate = findLearningRate
-        let trained = try TrainingRunner.train(request, paths: paths)
+        request.communicator = communicator
+        request.verbose = isMain
+        let trained = try TrainingRunner.train(request, paths: paths, registry: .standard)
         if findLearningRate {
             print("Learning-rate sweep: \(trained.outputFolder.appendingPathComponent("lr_finder.png").path)")
             return
         }
+        guard isMain else { return }
         print("Finished: \(trained.outputFolder.path)")
         if request.runsValidation {
             print("Validation: \(trained.outputFolder.appendingPathComponent(validationFolder).path)/summary.json")

@@ -7,7 +7,7 @@ import Testing
 struct ModelSelectionTests {
     typealias Fixture = ModelSelectionFixture
     static let ensemble = "ensemble_2d__nnUNetTrainerV2__nnUNetPlansv2.1--3d_fullres__nnUNetTrainerV2__nnUNetPlansv2.1"
-    static let options = ModelSelection.Options(configurations: ["2d", "3d_fullres"], folds: [0, 1], threads: 2)
+    static let options = ModelSelection.Options(configurations: [.twoD, .fullres], folds: [0, 1], threads: 2)
 
     static func exists(_ url: URL) -> Bool { FileManager.default.fileExists(atPath: url.path) }
 
@@ -41,7 +41,7 @@ struct ModelSelectionTests {
                 }
             }
             #expect(result.best.map(\.name) == [Self.ensemble])
-            #expect(result.best.first?.models.map(\.configuration) == ["2d", "3d_fullres"])
+            #expect(result.best.first?.models.map(\.configuration) == [.twoD, .fullres])
 
             // summary.csv
             let folder = fixture.trainedModels.appendingPathComponent("ensembles/\(Fixture.task)")
@@ -170,13 +170,13 @@ struct ModelSelectionTests {
     func missingModelFolder() throws {
         try Fixture.withFixture { fixture in
             var options = Self.options
-            options.configurations = ["2d", "3d_lowres", "3d_fullres"]
+            options.configurations = [.twoD, .lowres, .fullres]
             let expectedFolder = fixture.trainedModels.appendingPathComponent("3d_lowres/\(Fixture.task)/"
                 + "nnUNetTrainerV2__nnUNetPlansv2.1").path
             let error = #expect(throws: EvaluationError.self) {
                 try ModelSelection.run(trainedModels: fixture.trainedModels, task: Fixture.task, options: options)
             }
-            #expect(error == .missingModelFolders(configurations: ["3d_lowres"], folders: [expectedFolder]))
+            #expect(error == .missingModelFolders(configurations: [.lowres], folders: [expectedFolder]))
             #expect(error?.description.contains(expectedFolder) == true)
             #expect(!Self.exists(fixture.trainerFolder("2d").appendingPathComponent("cv_niftis_raw")))
         }
@@ -216,11 +216,11 @@ struct ModelSelectionTests {
     @Test("names, trainers of the cascade, and NaN in the csv")
     func namesAndFormatting() {
         let options = ModelSelection.Options(trainer: "T", cascadeTrainer: "C", plansIdentifier: "P")
-        #expect(options.model(for: "3d_cascade_fullres") == .init(configuration: "3d_cascade_fullres", trainer: "C",
-                                                                  plansIdentifier: "P"))
-        #expect(ModelSelection.ensembleName(options.model(for: "3d_fullres"), options.model(for: "3d_cascade_fullres"))
+        #expect(options.model(for: .cascadeFullres) == .init(configuration: .cascadeFullres, trainer: "C",
+                                                             plansIdentifier: "P"))
+        #expect(ModelSelection.ensembleName(options.model(for: .fullres), options.model(for: .cascadeFullres))
                 == "ensemble_3d_fullres__T__P--3d_cascade_fullres__C__P")
-        let candidate = ModelSelection.Candidate(name: "2d", models: [options.model(for: "2d")], score: .nan,
+        let candidate = ModelSelection.Candidate(name: "2d", models: [options.model(for: .twoD)], score: .nan,
                                                  meanDice: ["0": 0.9, "1": 0.123456, "2": .nan],
                                                  foregroundMeanDice: 0.123456, summaryFile: URL(fileURLWithPath: "/x"))
         #expect(ModelSelection.summaryCSV(candidates: [candidate], classCount: 3)

@@ -95,7 +95,7 @@ struct PostprocessingReferenceTests {
     func consolidation() throws {
         try TestSupport.withTemporaryFolder { root in
             let trainer = CrossValidationConsolidation.trainerFolder(
-                trainedModels: root, configuration: "3d_fullres", task: "Task999_Test", trainer: "nnUNetTrainerV2",
+                trainedModels: root, configuration: .fullres, task: "Task999_Test", trainer: "nnUNetTrainerV2",
                 plansIdentifier: "nnUNetPlansv2.1")
             try TestSupport.copyFolder(Self.folder.appendingPathComponent("gt_niftis"),
                                        to: trainer.appendingPathComponent("gt_niftis"))

@@ -31,7 +31,7 @@ struct FolderPredictorTests {
             let output = scratch.appendingPathComponent("out")
             // What Examples/PredictFromSwift does (plus the fold, to match v1's -f 0).
             var options = FolderPredictor.Options()
-            options.folds = ["0"]
+            options.folds = [.index(0)]
             let predictor = try FolderPredictor(modelFolder: Self.trainerFolder, options: options)
             var events: [FolderPredictor.Event] = []
             let summary = try predictor.predict(.folder(Self.images), into: output) { events.append($0) }
@@ -185,8 +185,11 @@ struct FolderPredictorTests {
                 bad(&invalid)
                 #expect(throws: TrainingError.self) { try FolderPredictor(modelFolder: Self.trainerFolder, options: invalid) }
             }
-            #expect { try FolderPredictor(modelFolder: Self.trainerFolder, options: { var o = options; o.folds = ["3"]
-                return o }()) } throws: { "\($0)".contains("fold_3") }
+            #expect { try FolderPredictor(modelFolder: Self.trainerFolder, options: {
+                var o = options
+                o.folds = [.index(3)]
+                return o
+            }()) } throws: { "\($0)".contains("fold_3") }
 
             // Another run holds the output folder: refused at once, naming it.
             let lock = try FolderLock.acquire(output, purpose: "a test")

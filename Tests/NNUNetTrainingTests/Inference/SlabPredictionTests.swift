@@ -207,7 +207,7 @@ struct SlabPredictionTests {
                               numClasses: 2, allClasses: [1, 2], baseNumFeatures: 2, useMaskForNorm: [0: true, 1: false],
                               transposeForward: [0, 1, 2], transposeBackward: [0, 1, 2], dataIdentifier: "test",
                               plansPerStage: [0: stage], preprocessorName: "GenericPreprocessor", convPerStage: 2)
-            let configuration = try TrainingConfiguration(plans: plans, configurationName: "3d_fullres",
+            let configuration = try TrainingConfiguration(plans: plans, configuration: .fullres,
                                                           taskName: "Task999_Slabs", fold: 0,
                                                           plansIdentifier: "nnUNetPlansv2.1",
                                                           preprocessedTaskFolder: nil)

@@ -134,14 +134,14 @@ struct V1CTModelTests {
 
     @Test("without mirroring: labels identical to nnUNet_predict, -z probabilities within one float16 ulp")
     func predictionWithoutMirroring() throws {
-        let model = try TrainedModel(trainerFolder: Self.trainerFolder, folds: ["0"])
+        let model = try TrainedModel(trainerFolder: Self.trainerFolder, folds: [.index(0)])
         model.usesMirroring = false
         try Self.expectV1Predictions(model, folder: "pred_notta")
     }
 
     @Test("with mirroring: labels identical to nnUNet_predict, -z probabilities within one float16 ulp")
     func predictionWithMirroring() throws {
-        let model = try TrainedModel(trainerFolder: Self.trainerFolder, folds: ["0"])
+        let model = try TrainedModel(trainerFolder: Self.trainerFolder, folds: [.index(0)])
         try Self.expectV1Predictions(model, folder: "pred_tta")
     }
 
@@ -154,7 +154,7 @@ struct V1CTModelTests {
             let original = try Plans.loadV1Pickle(from: Self.trainerFolder.appendingPathComponent("plans.pkl"))
             #expect(plans.datasetProperties == original.datasetProperties)
             #expect(plans.datasetProperties?.intensityProperties?[0] != nil)
-            let model = try TrainedModel(trainerFolder: converted, folds: ["0"])
+            let model = try TrainedModel(trainerFolder: converted, folds: [.index(0)])
             #expect(model.plansFile.lastPathComponent == "plans.json")
             model.usesMirroring = false
             try Self.expectV1Predictions(model, folder: "pred_notta")

@@ -85,9 +85,9 @@ struct V1ModelFolderTests {
 
     @Test("without mirroring: labels, float16 softmax and properties of all three cases")
     func predictionWithoutMirroring() throws {
-        let model = try TrainedModel(trainerFolder: Self.trainerFolder, folds: ["0"])
+        let model = try TrainedModel(trainerFolder: Self.trainerFolder, folds: [.index(0)])
         #expect(model.plansFile.lastPathComponent == "plans.pkl")
-        #expect(model.folds.first?.configuration.configurationName == "3d_fullres")
+        #expect(model.folds.first?.configuration.configuration == .fullres)
         model.usesMirroring = false
         for identifier in ["spheres_ts000", "spheres_ts001", "spheres_ts002"] {
             let prediction = try model.predictCase(
@@ -123,7 +123,7 @@ struct V1ModelFolderTests {
 
     @Test("--mode fast and fastest: argmax before resampling, same grid, nearly the same labels; no -z")
     func fastModes() throws {
-        let model = try TrainedModel(trainerFolder: Self.trainerFolder, folds: ["0"])
+        let model = try TrainedModel(trainerFolder: Self.trainerFolder, folds: [.index(0)])
         model.usesMirroring = false
         let image = [Self.root.appendingPathComponent("imagesTs/spheres_ts002_0000.nii.gz")]
         let normal = try model.predict(imageFiles: image)
@@ -142,7 +142,7 @@ struct V1ModelFolderTests {
 
     @Test("with mirroring (8 flips): spheres_ts002 labels equal v1's")
     func predictionWithMirroring() throws {
-        let model = try TrainedModel(trainerFolder: Self.trainerFolder, folds: ["0"])
+        let model = try TrainedModel(trainerFolder: Self.trainerFolder, folds: [.index(0)])
         let prediction = try model.predictCase(
             imageFiles: [Self.root.appendingPathComponent("imagesTs/spheres_ts002_0000.nii.gz")],
             identifier: "spheres_ts002", keepingProbabilities: true)
@@ -171,8 +171,8 @@ struct V1ModelConversionTests {
             #expect(report.copiedFiles.contains("fold_0/validation_raw/summary.json"))
             #expect(report.copiedFiles.contains("fold_0/postprocessing.json"))
             #expect(!FileManager.default.fileExists(atPath: output.appendingPathComponent("plans.pkl").path))
-            let original = try TrainedModel(trainerFolder: V1ModelFolderTests.trainerFolder, folds: ["0"])
-            let converted = try TrainedModel(trainerFolder: output, folds: ["0"])
+            let original = try TrainedModel(trainerFolder: V1ModelFolderTests.trainerFolder, folds: [.index(0)])
+            let converted = try TrainedModel(trainerFolder: output, folds: [.index(0)])
             #expect(converted.plansFile.lastPathComponent == "plans.json")
             #expect(converted.plans == original.plans)
             #expect(converted.folds[0].configuration == original.folds[0].configuration)
@@ -191,7 +191,7 @@ struct V1ModelConversionTests {
 
     @Test("a folder without plans.pkl is refused by name")
     func notAV1Folder() throws {
-        try TestSupport.withTemporaryFolder { folder in
+        try TestSupport.withTemporaryFolder { folder -> Void in
             #expect { try V1ModelConversion.convert(trainerFolder: folder, to: folder.appendingPathComponent("out")) }
                 throws: { "\($0)".contains("plans.pkl") }
         }

@@ -24,12 +24,12 @@ struct V2ModelFolderTests {
 
     @Test("the model folder loads: configuration, trainer, mirroring axes, every weight by name")
     func loads() throws {
-        let model = try V2TrainedModel(modelFolder: Self.modelFolder, folds: ["0"])
+        let model = try V2TrainedModel(modelFolder: Self.modelFolder, folds: [.index(0)])
         #expect(model.configuration.name == "3d_fullres")
         #expect(model.trainerName == "nnUNetTrainer")
         #expect(model.allowedMirroringAxes == [0, 1, 2])
         #expect(model.dataset.segmentationHeadCount == 3 && model.dataset.channelNames == ["MRI"])
-        #expect(V2TrainedModel.availableFolds(in: Self.modelFolder) == ["0"])
+        #expect(V2TrainedModel.availableFolds(in: Self.modelFolder) == [.index(0)])
         let network = try #require(model.folds.first?.network)
         #expect(network.configuration.featuresPerStage == [8, 16, 32, 64, 80])
         // Every tensor of the checkpoint except v2's duplicate names is a parameter of the network.
@@ -50,7 +50,7 @@ struct V2ModelFolderTests {
 
     @Test("labels, probabilities and properties of all three cases", arguments: [true, false])
     func predictsLikeV2(mirroring: Bool) throws {
-        let model = try V2TrainedModel(modelFolder: Self.modelFolder, folds: ["0"])
+        let model = try V2TrainedModel(modelFolder: Self.modelFolder, folds: [.index(0)])
         model.usesMirroring = mirroring
         let reference = Self.root.appendingPathComponent(mirroring ? "pred_tta" : "pred_notta")
         try TestSupport.withTemporaryFolder { output in
@@ -117,7 +117,7 @@ struct V2ModelFolderTests {
 
     /// Loads `model` (as the command does before anything is written) and expects an error whose text contains every
     /// string of `fragments`; the output folder must not come into existence.
-    static func expectRefusal(_ model: URL, folds: [String] = ["0"], output: URL, _ fragments: [String],
+    static func expectRefusal(_ model: URL, folds: [Fold] = [.index(0)], output: URL, _ fragments: [String],
                               sourceLocation: SourceLocation = #_sourceLocation) {
         do {
             let trained = try V2TrainedModel(modelFolder: model, folds: folds)
@@ -148,7 +148,7 @@ struct V2ModelFolderTests {
     @Test("a missing fold names its checkpoint, nothing is written")
     func missingFold() throws {
         try TestSupport.withTemporaryFolder { folder in
-            Self.expectRefusal(Self.modelFolder, folds: ["1"], output: folder.appendingPathComponent("out"),
+            Self.expectRefusal(Self.modelFolder, folds: [.index(1)], output: folder.appendingPathComponent("out"),
                                ["fold_1/checkpoint_final.pth", "does not exist"])
         }
     }

@@ -55,9 +55,9 @@ struct ModelExportTests {
 
     static func options(strict: Bool = true) -> ModelExport.Options {
         var options = ModelExport.Options(task: task)
-        options.configurations = ["2d", "3d_fullres", "3d_cascade_fullres"]
+        options.configurations = [.twoD, .fullres, .cascadeFullres]
         options.cascadeTrainer = "MyCascadeTrainer"
-        options.folds = ["0", "1"]
+        options.folds = [.index(0), .index(1)]
         options.isStrict = strict
         return options
     }
@@ -139,11 +139,11 @@ struct ModelExportTests {
             try FileManager.default.removeItem(at: results.appendingPathComponent(
                 "2d/\(Self.task)/nnUNetTrainerV2__\(Self.plansID)/fold_0/model_final_checkpoint.model.json"))
             var options = Self.options()
-            options.configurations = ["2d"]
+            options.configurations = [.twoD]
             #expect(throws: TrainingError.self) { try ModelExport.collect(options, trainedModels: results) }
 
             // A requested configuration that was never trained.
-            options.configurations = ["3d_lowres"]
+            options.configurations = [.lowres]
             do {
                 _ = try ModelExport.collect(options, trainedModels: results)
                 Issue.record("expected an error")
@@ -151,7 +151,7 @@ struct ModelExportTests {
                 #expect(error.description.contains("3d_lowres/\(Self.task)/nnUNetTrainerV2__\(Self.plansID)"))
             }
             options.isStrict = false
-            options.configurations = ["3d_lowres", "3d_cascade_fullres"]
+            options.configurations = [.lowres, .cascadeFullres]
             let cascadeOnly = try ModelExport.collect(options, trainedModels: results)
             #expect(cascadeOnly.skipped == ["3d_lowres/\(Self.task)/nnUNetTrainerV2__\(Self.plansID) (no such model folder)"])
             // No ensemble consists of the cascade alone.
@@ -160,8 +160,8 @@ struct ModelExportTests {
             // A missing postprocessing.json.
             try FileManager.default.removeItem(at: results.appendingPathComponent("\(full)/postprocessing.json"))
             options = Self.options()
-            options.configurations = ["3d_fullres"]
-            options.folds = ["0"]
+            options.configurations = [.fullres]
+            options.folds = [.index(0)]
             do {
                 _ = try ModelExport.collect(options, trainedModels: results)
                 Issue.record("expected an error")
@@ -171,9 +171,11 @@ struct ModelExportTests {
             options.isStrict = false
             #expect(try ModelExport.collect(options, trainedModels: results).skipped
                     == ["\(full)/postprocessing.json (missing)"])
-            options.folds = ["x"]
-            #expect(throws: TrainingError.invalidFold("x")) {
-                _ = try ModelExport.collect(options, trainedModels: results)
+            // Fold `all` is the folder `all` (v1's name), not `fold_all`.
+            options.folds = [.all]
+            options.isStrict = true
+            #expect { _ = try ModelExport.collect(options, trainedModels: results) } throws: {
+                "\($0)".contains("/all/model_final_checkpoint.model")
             }
         }
     }
@@ -183,8 +185,8 @@ struct ModelExportTests {
     func v1ModelFolder() throws {
         let results = TestSupport.reference.appendingPathComponent("v1_model/results/nnUNet")
         var options = ModelExport.Options(task: "Task901_Spheres")
-        options.configurations = ["3d_fullres"]
-        options.folds = ["0"]
+        options.configurations = [.fullres]
+        options.folds = [.index(0)]
         let trainer = "3d_fullres/Task901_Spheres/nnUNetTrainerV2__nnUNetPlansv2.1"
         #expect(throws: TrainingError.incompleteModelExport(
             path: results.appendingPathComponent("\(trainer)/postprocessing.json").path,
@@ -208,7 +210,7 @@ struct ModelExportTests {
                 #expect(try Data(contentsOf: installed.appendingPathComponent(path))
                         == (try Data(contentsOf: results.appendingPathComponent(path))), "\(path)")
             }
-            let model = try TrainedModel(trainerFolder: installed.appendingPathComponent(trainer), folds: ["0"])
+            let model = try TrainedModel(trainerFolder: installed.appendingPathComponent(trainer), folds: [.index(0)])
             #expect(model.folds.map(\.name) == ["fold_0"])
             #expect(model.plansFile.lastPathComponent == "plans.pkl")
             #expect(model.folds[0].configuration.classCount == 3)

@@ -44,7 +44,7 @@ final class SyntheticBatchSource: BatchSource {
 
 enum TrainerFixtures {
     static func configuration(fold: Int? = 0) -> TrainingConfiguration {
-        TrainingConfiguration(configurationName: "3d_fullres", taskName: "Task600_Tiny", fold: fold, inputChannels: 1,
+        TrainingConfiguration(configuration: .fullres, taskName: "Task600_Tiny", fold: fold, inputChannels: 1,
                               classCount: 3, baseFeatures: 4, poolKernels: [[2, 2, 2], [2, 2, 2]],
                               convKernels: [[3, 3, 3], [3, 3, 3], [3, 3, 3]], patchSize: [16, 16, 16], batchSize: 2,
                               usesBatchDice: false)

@@ -9,8 +9,8 @@ struct AdamTrainerTests {
     func trainAndContinue() throws {
         try TestSupport.withTemporaryFolder { folder in
             let paths = try TrainingRunnerTests.preparedPaths(in: folder)
-            var request = TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2_Adam",
-                                          task: "600", fold: "0")
+            var request = TrainingRequest(configuration: .fullres, trainerName: "nnUNetTrainerV2_Adam",
+                                          task: "600", fold: .index(0))
             request.epochs = 1
             request.iterationsPerEpoch = 2
             request.validationIterations = 1
@@ -57,8 +57,8 @@ struct AdamTrainerTests {
 
     @Test("the Adam variants are registered; nnUNetTrainerV2_Adam_nnUNetTrainerlr starts at 3e-4")
     func registered() throws {
-        #expect(try TrainerRegistry.shared.trainerType(named: "nnUNetTrainerV2_Adam") == NNUNetTrainerV2_Adam.self)
-        let lr = try TrainerRegistry.shared.trainerType(named: "nnUNetTrainerV2_Adam_nnUNetTrainerlr")
+        #expect(try TrainerRegistry.standard.trainerType(named: "nnUNetTrainerV2_Adam") == NNUNetTrainerV2_Adam.self)
+        let lr = try TrainerRegistry().trainerType(named: "nnUNetTrainerV2_Adam_nnUNetTrainerlr")
         #expect(lr.defaultHyperparameters.initialLearningRate == 3e-4)
         #expect(NNUNetTrainerV2_Adam.defaultHyperparameters.initialLearningRate == 1e-2)
     }

@@ -28,15 +28,15 @@ struct CustomTrainerExampleTests {
     func trainsWithOverrides() throws {
         try TestSupport.withTemporaryFolder { folder in
             let paths = try TrainingRunnerTests.preparedPaths(in: folder)
-            TrainerRegistry.shared.register(AdamFixedSplitTrainer.self, as: "AdamFixedSplitTrainer")
-            var request = TrainingRequest(configurationName: "3d_fullres", trainerName: "AdamFixedSplitTrainer",
-                                          task: "600", fold: "0")
+            let registry = TrainerRegistry().registering(AdamFixedSplitTrainer.self, as: "AdamFixedSplitTrainer")
+            var request = TrainingRequest(configuration: .fullres, trainerName: "AdamFixedSplitTrainer",
+                                          task: "600", fold: .index(0))
             request.epochs = 1
             request.iterationsPerEpoch = 2
             request.validationIterations = 1
             request.runsValidation = false
             request.verbose = false
-            let trainer = try TrainingRunner.train(request, paths: paths)
+            let trainer = try TrainingRunner.train(request, paths: paths, registry: registry)
             #expect(trainer.trainingCases.count == 3 && trainer.validationCases.count == 2)
             #expect(Set(trainer.trainingCases).isDisjoint(with: trainer.validationCases))
             #expect(trainer.validationCases == trainer.validationCases.sorted()

@@ -11,8 +11,8 @@ struct DeterminismTests {
     func sameSeedSameWeights() throws {
         try TestSupport.withTemporaryFolder { folder in
             let paths = try TrainingRunnerTests.preparedPaths(in: folder)
-            var request = TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2", task: "600",
-                                          fold: "0")
+            var request = TrainingRequest(configuration: .fullres, trainerName: "nnUNetTrainerV2", task: "600",
+                                          fold: .index(0))
             request.epochs = 2
             request.iterationsPerEpoch = 2
             request.validationIterations = 1
@@ -40,8 +40,8 @@ struct DeterminismTests {
     func continuedRunEqualsUninterrupted() throws {
         try TestSupport.withTemporaryFolder { folder in
             let paths = try TrainingRunnerTests.preparedPaths(in: folder)
-            var request = TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2", task: "600",
-                                          fold: "0")
+            var request = TrainingRequest(configuration: .fullres, trainerName: "nnUNetTrainerV2", task: "600",
+                                          fold: .index(0))
             request.epochs = 3
             request.iterationsPerEpoch = 2
             request.validationIterations = 1

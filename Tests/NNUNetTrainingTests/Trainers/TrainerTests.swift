@@ -86,11 +86,14 @@ struct TrainerTests {
     @Test("registry: built-in names, user trainers, and unknown names listing the registered ones")
     func registry() throws {
         final class MyTrainer: NNUNetTrainerV2 {}
-        let registry = TrainerRegistry()
+        var registry = TrainerRegistry()
         #expect(try registry.trainerType(named: "nnUNetTrainerV2") == NNUNetTrainerV2.self)
         #expect(try registry.trainerType(named: "nnUNetTrainerV2_5epochs").defaultHyperparameters.maxEpochs == 5)
         registry.register(MyTrainer.self, as: "MyTrainer")
         #expect(try registry.trainerType(named: "MyTrainer") == MyTrainer.self)
+        // A value: registering on a copy changes neither the original nor the standard registry.
+        #expect(!TrainerRegistry.standard.names.contains("MyTrainer") && !TrainerRegistry().names.contains("MyTrainer"))
+        #expect(TrainerRegistry().registering(MyTrainer.self, as: "Other").names.contains("Other"))
         do {
             _ = try registry.trainerType(named: "nnUNetTrainerV3")
             Issue.record("no error")

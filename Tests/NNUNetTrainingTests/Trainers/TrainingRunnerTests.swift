@@ -31,8 +31,8 @@ struct TrainingRunnerTests {
     func trainAndContinue() throws {
         try TestSupport.withTemporaryFolder { folder in
             let paths = try Self.preparedPaths(in: folder)
-            var request = TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2", task: "600",
-                                          fold: "0")
+            var request = TrainingRequest(configuration: .fullres, trainerName: "nnUNetTrainerV2", task: "600",
+                                          fold: .index(0))
             request.epochs = 2
             request.iterationsPerEpoch = 3
             request.validationIterations = 2
@@ -98,8 +98,8 @@ struct TrainingRunnerTests {
             #expect(debug["trainer"] as? String == "nnUNetTrainerV2" && (debug["val_cases"] as? [String])?.count == 1)
 
             // -pretrained_weights: a fresh run (fold 1) starts from fold 0's weights; every parameter is taken.
-            var fineTune = TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2", task: "600",
-                                           fold: "1")
+            var fineTune = TrainingRequest(configuration: .fullres, trainerName: "nnUNetTrainerV2", task: "600",
+                                           fold: .index(1))
             fineTune.pretrainedWeights = fold.appendingPathComponent("model_final_checkpoint.model")
             fineTune.epochs = 1
             fineTune.iterationsPerEpoch = 1
@@ -136,15 +136,18 @@ struct TrainingRunnerTests {
     func userTrainer() throws {
         try TestSupport.withTemporaryFolder { folder in
             let paths = try Self.preparedPaths(in: folder)
-            TrainerRegistry.shared.register(ShiftedDiceTrainer.self, as: "ShiftedDiceTrainer")
-            var request = TrainingRequest(configurationName: "3d_fullres", trainerName: "ShiftedDiceTrainer",
-                                          task: "600", fold: "0")
+            var registry = TrainerRegistry()
+            registry.register(ShiftedDiceTrainer.self, as: "ShiftedDiceTrainer")
+            var request = TrainingRequest(configuration: .fullres, trainerName: "ShiftedDiceTrainer",
+                                          task: "600", fold: .index(0))
             request.epochs = 1
             request.iterationsPerEpoch = 2
             request.validationIterations = 1
             request.runsValidation = false
             request.verbose = false
-            let trainer = try TrainingRunner.train(request, paths: paths)
+            // Only the registry the program passes knows the trainer: the standard one refuses it.
+            #expect(throws: TrainingError.self) { try TrainingRunner.makeTrainer(request, paths: paths) }
+            let trainer = try TrainingRunner.train(request, paths: paths, registry: registry)
             let loss = try #require(trainer.log.trainLosses.first)
             // Dice alone lies in [-1, 0]; deep-supervision weights sum to 1, so the shifted loss lies in [99, 100].
             #expect(loss >= 99 && loss <= 100, "\(loss)")
@@ -166,12 +169,15 @@ struct TrainingRunnerTests {
             func error(_ request: TrainingRequest) -> String {
                 do { _ = try TrainingRunner.makeTrainer(request, paths: paths); return "" } catch { return "\(error)" }
             }
-            #expect(error(TrainingRequest(configurationName: "3d_fullres", trainerName: "Nope", task: "500", fold: "0"))
+            #expect(error(TrainingRequest(configuration: .fullres, trainerName: "Nope", task: "500", fold: .index(0)))
                 .contains("nnUNetTrainerV2_5epochs"))
-            #expect(error(TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2", task: "500",
-                                          fold: "x")).contains("'x' is not a fold"))
-            #expect(error(TrainingRequest(configurationName: "3d_fullres", trainerName: "nnUNetTrainerV2", task: "500",
-                                          fold: "0")).contains("plan-and-preprocess -t 500"))
+            #expect(throws: CoreError.invalidFold("x")) { try Fold(validating: "x") }
+            #expect(throws: CoreError.invalidFold("-1")) { try Fold(validating: "-1") }
+            #expect("\(CoreError.invalidFold("x"))".contains("'x' is not a fold"))
+            #expect(throws: CoreError.unknownConfiguration("3d")) { try NetworkConfiguration(validating: "3d") }
+            #expect("\(CoreError.unknownConfiguration("3d"))".contains("2d, 3d_lowres, 3d_fullres, 3d_cascade_fullres"))
+            #expect(error(TrainingRequest(configuration: .fullres, trainerName: "nnUNetTrainerV2", task: "500",
+                                          fold: .index(0))).contains("plan-and-preprocess -t 500"))
         }
     }
 }

@@ -16,7 +16,8 @@ final class ClientDiceTrainer: NNUNetTrainerV2 {
 
 let work = URL(fileURLWithPath: CommandLine.arguments.dropFirst().first ?? "client_check_work", isDirectory: true)
 do {
-    TrainerRegistry.shared.register(ClientDiceTrainer.self, as: ClientDiceTrainer.trainerName)
+    var registry = TrainerRegistry()
+    registry.register(ClientDiceTrainer.self, as: ClientDiceTrainer.trainerName)
     let paths = NNUNetPaths.inside(work)
     var synthetic = SyntheticTaskConfiguration()
     synthetic.taskID = 777
@@ -29,13 +30,13 @@ do {
     options.planner2D = nil
     try PlanAndPreprocess.run(taskName: "Task777_ClientCheck", paths: paths, options: options)
 
-    var request = TrainingRequest(configurationName: "3d_fullres", trainerName: ClientDiceTrainer.trainerName,
-                                  task: "777", fold: "0")
+    var request = TrainingRequest(configuration: .fullres, trainerName: ClientDiceTrainer.trainerName,
+                                  task: "777", fold: .index(0))
     request.epochs = 1
     request.iterationsPerEpoch = 2
     request.validationIterations = 1
     request.runsValidation = false
-    let trainer = try TrainingRunner.train(request, paths: paths)
+    let trainer = try TrainingRunner.train(request, paths: paths, registry: registry)
     guard type(of: trainer) == ClientDiceTrainer.self, trainer.log.trainLosses.count == 1,
           trainer.log.trainLosses.allSatisfy(\.isFinite) else {
         print("client check: unexpected training result \(type(of: trainer)) \(trainer.log.trainLosses)")

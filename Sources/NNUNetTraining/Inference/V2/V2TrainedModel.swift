@@ -14,7 +14,7 @@ import NNUNetEvaluation
 /// channels and segmentation heads, and every fold's `network_weights` must fit it by name and shape.
 ///
 /// ```swift
-/// let model = try V2TrainedModel(modelFolder: folder, folds: ["0"])
+/// let model = try V2TrainedModel(modelFolder: folder, folds: [.index(0)])
 /// let prediction = try model.predictCase(imageFiles: [image], identifier: "case_001", keepingProbabilities: false)
 /// try NIfTI.write(prediction.labels, to: output, dataType: .uint8)
 /// ```
@@ -52,25 +52,26 @@ public final class V2TrainedModel {
     ]
 
     /// The fold folders of `modelFolder` that hold `checkpoint` (v2's `auto_detect_available_folds`: `fold_N` only,
-    /// not `fold_all`), as fold arguments (`0`, `1`, ...), sorted by folder name.
-    public static func availableFolds(in modelFolder: URL, checkpoint: String = "checkpoint_final.pth") -> [String] {
+    /// not `fold_all`), sorted by folder name.
+    public static func availableFolds(in modelFolder: URL, checkpoint: String = "checkpoint_final.pth") -> [Fold] {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: modelFolder.path)) ?? []).sorted()
         return names.filter { $0.hasPrefix("fold_") && $0 != "fold_all" }
             .filter { FileManager.default.fileExists(atPath: modelFolder.appendingPathComponent($0)
                                                         .appendingPathComponent(checkpoint).path) }
-            .map { String($0.dropFirst("fold_".count)) }
+            .compactMap { Fold(folderName: $0) }
     }
 
     /// Loads the folder's JSON files and the checkpoint of each fold.
     ///
     /// - Parameters:
     ///   - modelFolder: the `TRAINER__PLANS__CONFIGURATION` folder.
-    ///   - requested: fold arguments (`0` ... or `all`); nil uses every `fold_N` folder holding the checkpoint.
+    ///   - requested: the folds (folders `fold_N`, and `fold_all` for `Fold.all`, as v2 names it); nil uses every
+    ///     `fold_N` folder holding the checkpoint.
     ///   - checkpoint: the checkpoint file name in each fold folder.
     /// - Throws: ``TrainingError/unusableModel(_:)`` naming the file (and field, or parameter) that is missing,
     ///   malformed or does not fit: a missing fold or checkpoint, an unsupported network class, a weight of another
-    ///   shape than the plans' network needs; ``TrainingError/invalidFold(_:)`` for a fold that is not a number.
-    public init(modelFolder: URL, folds requested: [String]? = nil, checkpoint: String = "checkpoint_final.pth")
+    ///   shape than the plans' network needs.
+    public init(modelFolder: URL, folds requested: [Fold]? = nil, checkpoint: String = "checkpoint_final.pth")
         throws {
         self.modelFolder = modelFolder
         let datasetFile = modelFolder.appendingPathComponent("dataset.json")
@@ -82,11 +83,9 @@ public final class V2TrainedModel {
         }
         dataset = try V2DatasetDescription(contentsOf: datasetFile)
         plans = try V2Plans(contentsOf: plansFile)
-        let foldNames = try (requested ?? Self.availableFolds(in: modelFolder, checkpoint: checkpoint)).map { fold in
-            if fold == "all" { return "fold_all" }
-            guard let index = Int(fold), index >= 0 else { throw TrainingError.invalidFold(fold) }
-            return "fold_\(index)"
-        }
+        // v2 names the fold folders `fold_N` and `fold_all` (v1: `all`).
+        let foldNames = (requested ?? Self.availableFolds(in: modelFolder, checkpoint: checkpoint))
+            .map { $0.index.map { "fold_\($0)" } ?? "fold_all" }
         guard !foldNames.isEmpty else {
             throw TrainingError.unusableModel("no fold_N folder of '\(modelFolder.path)' holds '\(checkpoint)' (train "
                                               + "the model, or name the checkpoint with -chk)")
@@ -98,8 +97,8 @@ public final class V2TrainedModel {
             guard FileManager.default.fileExists(atPath: file.path) else {
                 throw TrainingError.unusableModel("'\(file.path)' does not exist (fold \(name) not trained, or another "
                                                   + "-chk is needed; folds with this checkpoint: "
-                                                  + "\(Self.availableFolds(in: modelFolder, checkpoint: checkpoint))"
-                                                  + ")")
+                                                  + Self.availableFolds(in: modelFolder, checkpoint: checkpoint)
+                                                      .map(\.rawValue).joined(separator: ", ") + ")")
             }
             let torch: TorchCheckpoint
             do { torch = try TorchCheckpoint(contentsOf: file) } catch {
