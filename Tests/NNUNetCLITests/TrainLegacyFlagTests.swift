@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import NNUNetTraining
 import Testing
 @testable import nnunet_cli
 
@@ -15,5 +17,27 @@ struct TrainLegacyFlagTests {
         let plain = try #require(try NNUNetCommand.parseAsRoot(["train", "3d_fullres", "nnUNetTrainerV2", "4", "0"])
             as? TrainCommand)
         #expect(plain.legacyFlagNotes.isEmpty)
+    }
+}
+
+@Suite("nnunet train with a trainer variant", .serialized)
+struct TrainVariantCommandTests {
+    @Test("nnunet train 3d_fullres nnUNetTrainerV2_Adam: trains, and its checkpoint holds Adam's state")
+    func adam() throws {
+        try FaultCommandTests.withRoot { root in
+            let paths = try FaultCommandTests.prepare(in: root)
+            let command = try #require(try NNUNetCommand.parseAsRoot([
+                "train", "3d_fullres", "nnUNetTrainerV2_Adam", "650", "0", "--epochs", "1", "--iterations-per-epoch",
+                "2", "--validation-iterations", "1", "--disable_validation_inference",
+            ]) as? TrainCommand)
+            try command.run(paths: paths)
+            let fold = try paths.trainedModels().appendingPathComponent(
+                "3d_fullres/\(FaultCommandTests.task)/nnUNetTrainerV2_Adam__nnUNetPlansv2.1/fold_0")
+            let (metadata, tensors) = try NetworkTrainer.readCheckpoint(
+                fold.appendingPathComponent("model_final_checkpoint.model"))
+            #expect(metadata.trainer == "nnUNetTrainerV2_Adam" && metadata.epoch == 1)
+            #expect(tensors.keys.contains { $0.hasPrefix("optimizer.adam.exp_avg.") })
+            #expect(!tensors.keys.contains { $0.hasPrefix("optimizer.momentum_buffer.") })
+        }
     }
 }

@@ -4,31 +4,10 @@ import NNUNetEvaluation
 import NNUNetPlanning
 
 extension NNUNetTrainer {
-    /// v1's `validate()` after training (reference sheet §10 "Trainer validation", §11, §12): predicts the fold's
-    /// validation cases from their preprocessed arrays with sliding windows and mirroring into
-    /// `fold_k/validation_raw/CASE.nii.gz` (original geometry), copies their ground truth to the trainer folder's
-    /// `gt_niftis/`, writes `validation_raw/summary.json` (labels 0..K-1, name "<Trainer> val tiled True", task =
-    /// the task folder) and, unless disabled, determines the fold's postprocessing into `postprocessing.json` and
-    /// `validation_raw_postprocessed/`. With `savesSoftmax` (v1 `--npz`) each case also gets `CASE.npz` (float16
-    /// probabilities at the cropped size) and `CASE.pkl` (properties), as `nnunet predict -z` writes them.
-    ///
-    /// - Parameters:
-    ///   - plans: the plans the network was trained with (transposition for the export).
-    ///   - groundTruthSource: the preprocessed task's `gt_segmentations/` folder.
-    ///   - folderName: the output folder inside the fold folder (v1 `--val_folder`).
-    ///   - mirroring: test-time mirroring (v1 `do_mirroring`).
-    ///   - determinesPostprocessing: also determine the fold's postprocessing (off: v1
-    ///     `--disable_postprocessing_on_folds`).
-    ///   - overwrites: predict cases whose output exists again (off: v1 `--val_disable_overwrite`).
-    ///   - savesSoftmax: also write `CASE.npz` + `CASE.pkl` (v1 `--npz`).
-    ///
-    /// In a data-parallel run the cases are split over the ranks (case i on rank i mod N); when all are predicted,
-    /// rank 0 alone writes `summary.json` and determines the postprocessing.
-    /// - Returns: the summary of the raw predictions (nil on ranks other than 0 of a data-parallel run).
-    @discardableResult
-    public func runFinalValidation(plans: Plans, groundTruthSource: URL, folderName: String = "validation_raw",
-                                   mirroring: Bool = true, determinesPostprocessing: Bool = true,
-                                   overwrites: Bool = true, savesSoftmax: Bool = false) throws -> EvaluationSummary? {
+    /// What `runFinalValidation` does by default (v1's validation of the fold).
+    final func validateFold(plans: Plans, groundTruthSource: URL, folderName: String, mirroring: Bool,
+                            determinesPostprocessing: Bool, overwrites: Bool, savesSoftmax: Bool) throws
+        -> EvaluationSummary? {
         try initialize()
         guard let network, let folder = configuration.preprocessedFolder else {
             throw TrainingError.missingData("no preprocessed folder is configured for validation")

@@ -1,5 +1,7 @@
 import Foundation
 import NNUNetCore
+import NNUNetEvaluation
+import NNUNetPlanning
 
 /// nnU-Net's segmentation trainer on top of the generic loop: the Generic U-Net built from the plans, Dice +
 /// cross-entropy, and the argmax pseudo-Dice of validation (v1 `nnUNetTrainer`). ``NNUNetTrainerV2`` adds deep
@@ -99,6 +101,38 @@ open class NNUNetTrainer: NetworkTrainer {
                                                workers: loaderWorkers)
     }
 
+    /// v1's `validate()` after training (reference sheet §10 "Trainer validation", §11, §12): predicts the fold's
+    /// validation cases from their preprocessed arrays with sliding windows and mirroring into
+    /// `fold_k/validation_raw/CASE.nii.gz` (original geometry), copies their ground truth to the trainer folder's
+    /// `gt_niftis/`, writes `validation_raw/summary.json` (labels 0..K-1, name "<Trainer> val tiled True", task =
+    /// the task folder) and, unless disabled, determines the fold's postprocessing into `postprocessing.json` and
+    /// `validation_raw_postprocessed/`. With `savesSoftmax` (v1 `--npz`) each case also gets `CASE.npz` (float16
+    /// probabilities at the cropped size) and `CASE.pkl` (properties), as `nnunet predict -z` writes them.
+    ///
+    /// - Parameters:
+    ///   - plans: the plans the network was trained with (transposition for the export).
+    ///   - groundTruthSource: the preprocessed task's `gt_segmentations/` folder.
+    ///   - folderName: the output folder inside the fold folder (v1 `--val_folder`).
+    ///   - mirroring: test-time mirroring (v1 `do_mirroring`).
+    ///   - determinesPostprocessing: also determine the fold's postprocessing (off: v1
+    ///     `--disable_postprocessing_on_folds`).
+    ///   - overwrites: predict cases whose output exists again (off: v1 `--val_disable_overwrite`).
+    ///   - savesSoftmax: also write `CASE.npz` + `CASE.pkl` (v1 `--npz`).
+    ///
+    /// In a data-parallel run the cases are split over the ranks (case i on rank i mod N); when all are predicted,
+    /// rank 0 alone writes `summary.json` and determines the postprocessing.
+    /// - Returns: the summary of the raw predictions (nil on ranks other than 0 of a data-parallel run).
+    ///
+    /// Override to validate differently (call `super` to keep v1's validation).
+    @discardableResult
+    open func runFinalValidation(plans: Plans, groundTruthSource: URL, folderName: String = "validation_raw",
+                                 mirroring: Bool = true, determinesPostprocessing: Bool = true,
+                                 overwrites: Bool = true, savesSoftmax: Bool = false) throws -> EvaluationSummary? {
+        try validateFold(plans: plans, groundTruthSource: groundTruthSource, folderName: folderName,
+                         mirroring: mirroring, determinesPostprocessing: determinesPostprocessing,
+                         overwrites: overwrites, savesSoftmax: savesSoftmax)
+    }
+
     override open func checkpointExtras() -> [String: String] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -165,7 +199,19 @@ open class NNUNetTrainer: NetworkTrainer {
         guard let network else { preconditionFailure("validationStep before initialize()") }
         let outputs = network.forwardDeepSupervision(batch.data, outputs: loss.usedOutputCount)
         var result = StepResult(loss: globalLoss(rankLoss(outputs: outputs, batch: batch)))
-        // Online pseudo-Dice: argmax of the full-resolution output against the target, per foreground class.
+        let counts = onlineEvaluation(outputs: outputs, batch: batch)
+        result.truePositives = counts.truePositives
+        result.falsePositives = counts.falsePositives
+        result.falseNegatives = counts.falseNegatives
+        return result
+    }
+
+    /// The online evaluation of one validation batch (v1 `run_online_evaluation`): per foreground class, the true
+    /// positive, false positive and false negative voxels of the argmax of the full-resolution output against the
+    /// target. The loop sums them over the epoch (and the ranks) for
+    /// ``validationMetric(truePositives:falsePositives:falseNegatives:)``. Override to count differently.
+    open func onlineEvaluation(outputs: [Tensor], batch: TrainingBatch)
+        -> (truePositives: [Double], falsePositives: [Double], falseNegatives: [Double]) {
         let prediction = outputs[0].argmax(axis: 1).data
         let target = batch.target.data
         let classes = configuration.classCount
@@ -177,9 +223,21 @@ open class NNUNetTrainer: NetworkTrainer {
                 if t > 0 { fn[t - 1] += 1 }
             }
         }
-        result.truePositives = tp
-        result.falsePositives = fp
-        result.falseNegatives = fn
-        return result
+        return (tp, fp, fn)
+    }
+
+    /// v1's global pseudo-Dice: per foreground class 2·tp / (2·tp + fp + fn) over the epoch's validation batches, and
+    /// their mean over the classes that occurred (the metric whose moving average selects `model_best`).
+    override open func validationMetric(truePositives tp: [Double], falsePositives fp: [Double],
+                                        falseNegatives fn: [Double]) -> (value: Double, logLines: [String]) {
+        let perClass = tp.indices.map { c in
+            let denominator = 2 * tp[c] + fp[c] + fn[c]
+            return denominator > 0 ? 2 * tp[c] / denominator : Double.nan
+        }
+        let finite = perClass.filter(\.isFinite)
+        return (finite.isEmpty ? .nan : finite.reduce(0, +) / Double(finite.count),
+                ["Average global foreground Dice: [" + perClass.map { String(format: "%.4f", $0) }.joined(separator: ", ")
+                    + "]",
+                 "(interpret this as an estimate for the Dice of the different classes. This is not exact.)"])
     }
 }

@@ -172,6 +172,33 @@ open class NetworkTrainer {
     /// Extra, subclass-specific fields stored in each checkpoint's JSON (e.g. the plans, as JSON text).
     open func checkpointExtras() -> [String: String] { [:] }
 
+    /// Writes the checkpoint `NAME.model` (and its readable copy `NAME.model.json`) into the output folder: one
+    /// safetensors file with the weights, the optimizer's state and the metadata, renamed into place once. No-op when
+    /// saving is disabled and on data-parallel ranks other than 0. Override to save more next to it (call `super`).
+    /// - Throws: ``TrainingError/nonFiniteTraining(folder:epoch:problem:lastFiniteCheckpoint:)`` without writing
+    ///   anything when a parameter or momentum buffer is NaN or infinite, so that the last finite checkpoints stay.
+    open func saveCheckpoint(named name: String) throws {
+        try writeCheckpoint(named: name)
+    }
+
+    /// Loads weights, optimizer state, epoch, logs and hyperparameters from a checkpoint (ours, written by
+    /// ``saveCheckpoint(named:)``), so that training continues with the same schedule and counters. Override to
+    /// restore more (call `super`).
+    /// - Throws: ``TrainingError/corruptCheckpoint(path:reason:)`` naming the file.
+    open func loadCheckpoint(from weightsURL: URL) throws {
+        try restoreCheckpoint(from: weightsURL)
+    }
+
+    /// The epoch's validation metric, from the confusion counts that the validation steps reported and the loop
+    /// summed (over the ranks too), and the lines to log about it. The generic trainer knows no metric: NaN, so that
+    /// `model_best` follows the validation loss. ``NNUNetTrainer`` returns v1's global pseudo-Dice.
+    ///
+    /// - Returns: the metric (higher is better) and lines for the log.
+    open func validationMetric(truePositives: [Double], falsePositives: [Double], falseNegatives: [Double])
+        -> (value: Double, logLines: [String]) {
+        (.nan, [])
+    }
+
     // MARK: The loop
 
     /// Creates the output folder, the log file, the network and optimizer, and the data loaders (once).
@@ -295,15 +322,10 @@ open class NetworkTrainer {
                 tp = Array(summed[0..<n]); fp = Array(summed[n..<(2 * n)]); fn = Array(summed[(2 * n)...])
             }
             log.validationLosses.append(validationIterations > 0 ? validationLoss / Double(validationIterations) : .nan)
-            let perClass = tp.indices.map { c in
-                let denominator = 2 * tp[c] + fp[c] + fn[c]
-                return denominator > 0 ? 2 * tp[c] / denominator : Double.nan
-            }
-            let finite = perClass.filter(\.isFinite)
-            log.validationMetrics.append(finite.isEmpty ? .nan : finite.reduce(0, +) / Double(finite.count))
+            let metric = validationMetric(truePositives: tp, falsePositives: fp, falseNegatives: fn)
+            log.validationMetrics.append(metric.value)
             logFile.print("validation loss: \(String(format: "%.4f", log.validationLosses.last ?? .nan))")
-            logFile.print("Average global foreground Dice: [" + perClass.map { String(format: "%.4f", $0) }.joined(separator: ", ") + "]")
-            logFile.print("(interpret this as an estimate for the Dice of the different classes. This is not exact.)")
+            for line in metric.logLines { logFile.print(line) }
             log.epoch += 1
             let keepGoing = try onEpochEnd()
             logFile.print("lr: \(String(format: "%.6f", Double(optimizer?.learningRate ?? 0)))")

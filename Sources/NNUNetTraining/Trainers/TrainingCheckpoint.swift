@@ -115,11 +115,9 @@ extension NetworkTrainer {
     /// The checkpoints `-c` considers, in the order that wins among equal epochs.
     public static let continuationCheckpoints = ["model_latest", "model_final_checkpoint", "model_best"]
 
-    /// Writes the checkpoint `NAME.model` (and its readable copy `NAME.model.json`) into the output folder (no-op when
-    /// saving is disabled).
-    /// - Throws: ``TrainingError/nonFiniteTraining(folder:epoch:problem:lastFiniteCheckpoint:)`` without writing
-    ///   anything when a parameter or momentum buffer is NaN or infinite, so that the last finite checkpoints stay.
-    public func saveCheckpoint(named name: String) throws {
+    /// What ``NetworkTrainer/saveCheckpoint(named:)`` does by default: writes `NAME.model` (weights, optimizer state,
+    /// metadata) and its readable copy; refuses non-finite weights.
+    final func writeCheckpoint(named name: String) throws {
         guard savesCheckpoints, isMainRank, let network else { return }
         let parameters = network.namedParameters()
         if let bad = parameters.first(where: { !$0.parameter.data.allSatisfy(\.isFinite) }) {
@@ -196,9 +194,9 @@ extension NetworkTrainer {
         return (metadata, Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a }))
     }
 
-    /// Loads weights, optimizer state, epoch, logs and hyperparameters from a checkpoint, so that training continues
-    /// with the same schedule and counters.
-    public func loadCheckpoint(from weightsURL: URL) throws {
+    /// What ``NetworkTrainer/loadCheckpoint(from:)`` does by default: restores weights, optimizer state, epoch, logs
+    /// and hyperparameters.
+    final func restoreCheckpoint(from weightsURL: URL) throws {
         try initialize()
         guard let network else { return }
         let (metadata, tensors) = try Self.readCheckpoint(weightsURL)
