@@ -17,6 +17,25 @@ struct TrainLegacyFlagTests {
         let plain = try #require(try NNUNetCommand.parseAsRoot(["train", "3d_fullres", "nnUNetTrainerV2", "4", "0"])
             as? TrainCommand)
         #expect(plain.legacyFlagNotes.isEmpty)
+        let compressed = try #require(try NNUNetCommand.parseAsRoot([
+            "train", "3d_fullres", "nnUNetTrainerV2", "4", "0", "--use_compressed_data",
+        ]) as? TrainCommand)
+        #expect(compressed.legacyFlagNotes.count == 1)
+        #expect(compressed.legacyFlagNotes[0].hasPrefix("--use_compressed_data: "))
+    }
+
+    @Test("predict: --all_in_gpu and --disable_mixed_precision are accepted and each gets one line")
+    func predictNotes() throws {
+        let arguments = ["predict", "-i", "in", "-o", "out", "-t", "4", "-m", "3d_fullres"]
+        let given = try #require(try NNUNetCommand.parseAsRoot(arguments + [
+            "--all_in_gpu", "True", "--disable_mixed_precision",
+        ]) as? PredictCommand)
+        #expect(given.legacyFlagNotes == [
+            "--all_in_gpu True: prediction runs on the CPU here; the option changes nothing.",
+            "--disable_mixed_precision: prediction is always float32 here; the flag changes nothing.",
+        ])
+        let plain = try #require(try NNUNetCommand.parseAsRoot(arguments) as? PredictCommand)
+        #expect(plain.legacyFlagNotes.isEmpty)
     }
 }
 

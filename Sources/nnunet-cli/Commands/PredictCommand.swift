@@ -36,10 +36,14 @@ struct PredictCommand: ParsableCommand {
     @Flag(name: .customLong("overwrite_existing")) var overwriteExisting = false
     @Option(name: .customLong("mode"), help: "How probabilities become labels at the original resolution.")
     var mode = SegmentationExporter.Mode.normal
-    @Option(name: .customLong("all_in_gpu")) var allInGPU: String?
+    @Option(name: .customLong("all_in_gpu"),
+            help: "Accepted for v1 compatibility: prediction runs on the CPU here; the option changes nothing.")
+    var allInGPU: String?
     @Option(name: .customLong("step_size")) var stepSize = 0.5
     @Option(name: .customLong("chk", withSingleDash: true)) var checkpoint = "model_final_checkpoint"
-    @Flag(name: .customLong("disable_mixed_precision")) var disableMixedPrecision = false
+    @Flag(name: .customLong("disable_mixed_precision"),
+          help: "Accepted for v1 compatibility: prediction is always float32 here; the flag changes nothing.")
+    var disableMixedPrecision = false
     @Flag(name: .customLong("low_memory"),
           help: ArgumentHelp("Evaluate the network's full-resolution stage in slabs: a fraction of the activation "
               + "memory per patch (at v1's 32 base features and a 96x160x160 patch about 0.3 instead of 1.1 GB) for "
@@ -65,6 +69,18 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws { try run(paths: EnvironmentPaths.current()) }
 
+    /// One line per given v1 option that changes nothing here, saying why (printed before predicting).
+    var legacyFlagNotes: [String] {
+        var notes: [String] = []
+        if let allInGPU {
+            notes.append("--all_in_gpu \(allInGPU): prediction runs on the CPU here; the option changes nothing.")
+        }
+        if disableMixedPrecision {
+            notes.append("--disable_mixed_precision: prediction is always float32 here; the flag changes nothing.")
+        }
+        return notes
+    }
+
     /// Runs with explicit nnU-Net folders (tests pass their own instead of the process environment): resolves the
     /// model folder and hands the rest to ``FolderPredictor``, printing its progress.
     ///
@@ -72,6 +88,7 @@ struct PredictCommand: ParsableCommand {
     /// as v1) and the 3d_lowres segmentations in `-l FOLDER`; without `-l`, 3d_lowres (trainer `-tr`) predicts them
     /// first into `OUTPUT/3d_lowres_predictions/`.
     func run(paths: NNUNetPaths) throws {
+        for note in legacyFlagNotes { print(note) }
         let taskName = try TaskLocator.resolve(task, paths: paths)
         let models = try paths.trainedModels()
         func trainerFolder(_ configuration: NetworkConfiguration, _ trainerName: String) -> URL {

@@ -22,7 +22,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customShort("p"), help: "Plans identifier.") var plansIdentifier = "nnUNetPlansv2.1"
     @Flag(name: .customLong("npz"), help: "Save softmax predictions in validation (needed for ensembling).")
     var saveNpz = false
-    @Flag(name: .customLong("use_compressed_data")) var useCompressedData = false
+    @Flag(name: .customLong("use_compressed_data"),
+          help: "Accepted for v1 compatibility: the preprocessed arrays are read in place; the flag changes nothing.")
+    var useCompressedData = false
     @Flag(name: .customLong("deterministic"),
           help: "Accepted for v1 compatibility: training is always bit-reproducible for a seed here.")
     var deterministic = false
@@ -54,6 +56,10 @@ struct TrainCommand: ParsableCommand {
     var legacyFlagNotes: [String] {
         var notes: [String] = []
         if fp32 { notes.append("--fp32: training is always float32 here; the flag changes nothing.") }
+        if useCompressedData {
+            notes.append("--use_compressed_data: the preprocessed arrays (.npy) are read in place, never unpacked; "
+                         + "the flag changes nothing.")
+        }
         if deterministic {
             notes.append("--deterministic: training is always bit-reproducible here (seed 12345; batches come in "
                           + "the same order whatever the number of loader workers); the flag changes nothing.")
