@@ -26,47 +26,16 @@ struct DistributedCommandTests {
 
     /// A tiny planned and preprocessed task whose global batch (3) does not divide over 2 ranks.
     static func prepare(in root: URL) throws -> NNUNetPaths {
-        let paths = NNUNetPaths.inside(root)
-        var synthetic = SyntheticTaskConfiguration()
-        synthetic.taskID = 670
-        synthetic.name = "Distributed"
-        synthetic.trainingCases = 5
-        synthetic.testCases = 1
-        synthetic.shape = [12, 20, 16]
-        synthetic.seed = 670
-        try SyntheticTaskGenerator.generate(synthetic, rawDataFolder: try paths.rawData(), threads: 2)
-        var options = PlanAndPreprocess.Options()
-        options.planner2D = nil
-        options.threadsFullres = 2
-        options.threadsLowres = 2
-        for planned in try PlanAndPreprocess.run(taskName: task, paths: paths, options: options) {
-            var plans = planned.plans
-            plans.baseNumFeatures = 8
-            for stage in plans.plansPerStage.keys { plans.plansPerStage[stage]?.batchSize = 3 }
-            try plans.write(to: planned.file)
-        }
-        return paths
+        try FaultCommandTests.prepare(in: root, id: 670, name: "Distributed", trainingCases: 5, batchSize: 3)
     }
 
     /// Runs `executable arguments` with the task's folders (results in `results`); returns exit status and output.
     static func run(_ executable: URL, _ arguments: [String], paths: NNUNetPaths, results: URL) throws
         -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["nnUNet_raw_data_base"] = paths.rawDataBase?.path
-        environment["nnUNet_preprocessed"] = paths.preprocessed?.path
-        environment["RESULTS_FOLDER"] = results.path
-        process.environment = environment
         let log = results.appendingPathExtension("log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        let process = try FaultCommandTests.start(arguments, paths: paths, log: log, executable: executable,
+                                                  results: results)
         process.waitUntilExit()
-        try handle.close()
         return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
 
@@ -153,20 +122,9 @@ struct DistributedCommandTests {
         let fold = results.appendingPathComponent("nnUNet/3d_fullres/\(Self.task)/nnUNetTrainerV2__nnUNetPlansv2.1/fold_0")
         let long = ["train", "3d_fullres", "nnUNetTrainerV2", "670", "0", "--epochs", "200", "--iterations-per-epoch",
                     "2", "--validation-iterations", "1", "--threads", "1", "--disable_validation_inference"]
-        let process = Process()
-        process.executableURL = Self.mpirun
-        process.arguments = Self.mpi(2, long)
-        var environment = ProcessInfo.processInfo.environment
-        environment["nnUNet_raw_data_base"] = paths.rawDataBase?.path
-        environment["nnUNet_preprocessed"] = paths.preprocessed?.path
-        environment["RESULTS_FOLDER"] = results.path
-        process.environment = environment
         let log = root.appendingPathComponent("mpirun.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        let process = try FaultCommandTests.start(Self.mpi(2, long), paths: paths, log: log, executable: Self.mpirun,
+                                                  results: results)
         defer { if process.isRunning { process.terminate() } }
 
         // Wait for the first checkpoint, then kill rank 1.
@@ -182,7 +140,6 @@ struct DistributedCommandTests {
         kill(rank1, SIGKILL)
         let ended = FaultCommandTests.wait(process, seconds: 30)
         let seconds = Date().timeIntervalSince(killed)
-        try handle.close()
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         try #require(ended, "mpirun still runs 30 s after a rank was killed")
         #expect(seconds < 10, "the job took \(seconds) s to end")

@@ -13,24 +13,27 @@ struct FaultCommandTests {
     static let task = "Task650_Faults"
     static let nnunet = OutputBufferingTests.nnunet
 
-    /// A tiny planned and preprocessed task (3D only, 8 base features).
-    static func prepare(in root: URL) throws -> NNUNetPaths {
+    /// A tiny planned and preprocessed task (3D only, 8 base features; `batchSize` replaces the planned batch).
+    static func prepare(in root: URL, id: Int = 650, name: String = "Faults", trainingCases: Int = 4,
+                        batchSize: Int? = nil) throws -> NNUNetPaths {
         let paths = NNUNetPaths.inside(root)
         var synthetic = SyntheticTaskConfiguration()
-        synthetic.taskID = 650
-        synthetic.name = "Faults"
-        synthetic.trainingCases = 4
+        synthetic.taskID = id
+        synthetic.name = name
+        synthetic.trainingCases = trainingCases
         synthetic.testCases = 1
         synthetic.shape = [12, 20, 16]
-        synthetic.seed = 650
+        synthetic.seed = UInt64(id)
         try SyntheticTaskGenerator.generate(synthetic, rawDataFolder: try paths.rawData(), threads: 2)
         var options = PlanAndPreprocess.Options()
         options.planner2D = nil
         options.threadsFullres = 2
         options.threadsLowres = 2
-        for planned in try PlanAndPreprocess.run(taskName: task, paths: paths, options: options) {
+        let taskName = String(format: "Task%03d_%@", id, name)
+        for planned in try PlanAndPreprocess.run(taskName: taskName, paths: paths, options: options) {
             var plans = planned.plans
             plans.baseNumFeatures = 8
+            if let batchSize { for stage in plans.plansPerStage.keys { plans.plansPerStage[stage]?.batchSize = batchSize } }
             try plans.write(to: planned.file)
         }
         return paths
@@ -42,15 +45,17 @@ struct FaultCommandTests {
         try body(root)
     }
 
-    /// Starts the built `nnunet` with the task's folders in its environment.
-    static func start(_ arguments: [String], paths: NNUNetPaths, log: URL) throws -> Process {
+    /// Starts the built `nnunet` (or `executable`) with the task's folders in its environment (`results` replaces
+    /// the results folder of `paths`).
+    static func start(_ arguments: [String], paths: NNUNetPaths, log: URL, executable: URL? = nil,
+                      results: URL? = nil) throws -> Process {
         let process = Process()
-        process.executableURL = nnunet
+        process.executableURL = executable ?? nnunet
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["nnUNet_raw_data_base"] = paths.rawDataBase?.path
         environment["nnUNet_preprocessed"] = paths.preprocessed?.path
-        environment["RESULTS_FOLDER"] = paths.results?.path
+        environment["RESULTS_FOLDER"] = (results ?? paths.results)?.path
         process.environment = environment
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)

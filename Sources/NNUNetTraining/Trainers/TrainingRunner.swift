@@ -167,29 +167,8 @@ public enum TrainingRunner {
             TemporaryFile.sweepShared(taskFolder, depth: 0)
         }
         try trainer.initialize()
-        for warning in trainer.warnings { trainer.logFile?.print("WARNING: \(warning)") }
-        if let plansFile = trainer.plansFile {
-            let copy = trainer.outputFolder.deletingLastPathComponent().appendingPathComponent("plans.json")
-            try AtomicFile.copy(plansFile, to: copy)
-        }
-        if request.continueTraining {
-            let selection = try trainer.selectCheckpointToContinue()
-            guard let checkpoint = selection.checkpoint else {
-                let damaged = selection.damaged.isEmpty ? "" : " (" + selection.explanation + ")"
-                throw TrainingError.corruptCheckpoint(path: trainer.outputFolder.path, reason: "-c was given but there "
-                                                      + "is no intact model_latest, model_final_checkpoint or "
-                                                      + "model_best to continue from\(damaged); run without -c to "
-                                                      + "start the fold")
-            }
-            trainer.logFile?.print(selection.explanation)
-            try trainer.loadCheckpoint(from: checkpoint)
-            // The checkpoint's schedule continues, except for values given explicitly on this command line.
-            if let epochs = request.epochs { trainer.hyperparameters.maxEpochs = epochs }
-            if let iterations = request.iterationsPerEpoch { trainer.hyperparameters.iterationsPerEpoch = iterations }
-            if let iterations = request.validationIterations {
-                trainer.hyperparameters.validationIterationsPerEpoch = iterations
-            }
-        }
+        try writeFoldStart(trainer)
+        if request.continueTraining { try continueFromCheckpoint(trainer, request: request) }
         if let file = request.pretrainedWeights, !request.continueTraining, !request.validationOnly {
             guard let network = trainer.network as? GenericUNet else {
                 throw TrainingError.missingData("-pretrained_weights needs a GenericUNet network")
@@ -253,32 +232,8 @@ public enum TrainingRunner {
         }
         defer { trainer.unlockOutputFolder() }
         try trainer.initialize()
-        if trainer.isMainRank {
-            for warning in trainer.warnings { trainer.logFile?.print("WARNING: \(warning)") }
-            if let plansFile = trainer.plansFile {
-                let copy = trainer.outputFolder.deletingLastPathComponent().appendingPathComponent("plans.json")
-                try AtomicFile.copy(plansFile, to: copy)
-            }
-        }
-        if request.continueTraining {
-            // Rank 0 moves damaged checkpoints aside first; then every rank reads the one it selected.
-            var selection = CheckpointSelection()
-            if trainer.isMainRank { selection = try trainer.selectCheckpointToContinue() }
-            communicator.barrier()
-            if !trainer.isMainRank { selection = trainer.inspectCheckpoints() }
-            guard let checkpoint = selection.checkpoint else {
-                throw TrainingError.corruptCheckpoint(path: trainer.outputFolder.path, reason: "-c was given but there "
-                                                      + "is no intact model_latest, model_final_checkpoint or "
-                                                      + "model_best to continue from; run without -c to start the fold")
-            }
-            trainer.logFile?.print(selection.explanation)
-            try trainer.loadCheckpoint(from: checkpoint)
-            if let epochs = request.epochs { trainer.hyperparameters.maxEpochs = epochs }
-            if let iterations = request.iterationsPerEpoch { trainer.hyperparameters.iterationsPerEpoch = iterations }
-            if let iterations = request.validationIterations {
-                trainer.hyperparameters.validationIterationsPerEpoch = iterations
-            }
-        }
+        if trainer.isMainRank { try writeFoldStart(trainer) }
+        if request.continueTraining { try continueFromCheckpoint(trainer, request: request) }
         if trainer.isMainRank, trainer.savesCheckpoints { try trainer.writeDebugInformation() }
         try trainer.runTraining()
         if request.runsValidation, let plansFile = trainer.plansFile {
@@ -297,5 +252,39 @@ public enum TrainingRunner {
         }
         communicator.barrier()
         return trainer
+    }
+
+    /// Logs the trainer's warnings and copies the plans file into the trainer folder (`plans.json`).
+    static func writeFoldStart(_ trainer: NNUNetTrainer) throws {
+        for warning in trainer.warnings { trainer.logFile?.print("WARNING: \(warning)") }
+        if let plansFile = trainer.plansFile {
+            let copy = trainer.outputFolder.deletingLastPathComponent().appendingPathComponent("plans.json")
+            try AtomicFile.copy(plansFile, to: copy)
+        }
+    }
+
+    /// `-c`: loads the newest intact checkpoint (damaged ones are moved aside, by rank 0 before the other ranks of a
+    /// data-parallel run read the one it selected); the checkpoint's schedule continues, except for values given
+    /// explicitly in the request.
+    static func continueFromCheckpoint(_ trainer: NNUNetTrainer, request: TrainingRequest) throws {
+        var selection = CheckpointSelection()
+        if trainer.isMainRank { selection = try trainer.selectCheckpointToContinue() }
+        if let communicator = trainer.communicator, communicator.size > 1 {
+            communicator.barrier()
+            if !trainer.isMainRank { selection = trainer.inspectCheckpoints() }
+        }
+        guard let checkpoint = selection.checkpoint else {
+            let damaged = selection.damaged.isEmpty ? "" : " (" + selection.explanation + ")"
+            throw TrainingError.corruptCheckpoint(path: trainer.outputFolder.path, reason: "-c was given but there is "
+                                                  + "no intact model_latest, model_final_checkpoint or model_best to "
+                                                  + "continue from\(damaged); run without -c to start the fold")
+        }
+        trainer.logFile?.print(selection.explanation)
+        try trainer.loadCheckpoint(from: checkpoint)
+        if let epochs = request.epochs { trainer.hyperparameters.maxEpochs = epochs }
+        if let iterations = request.iterationsPerEpoch { trainer.hyperparameters.iterationsPerEpoch = iterations }
+        if let iterations = request.validationIterations {
+            trainer.hyperparameters.validationIterationsPerEpoch = iterations
+        }
     }
 }
