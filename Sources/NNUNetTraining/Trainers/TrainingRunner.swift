@@ -193,13 +193,7 @@ public enum TrainingRunner {
             try trainer.runTraining()
         }
         if request.runsValidation || request.validationOnly, let plansFile = trainer.plansFile {
-            let taskFolder = plansFile.deletingLastPathComponent()
-            try trainer.runFinalValidation(plans: try Plans.load(from: plansFile),
-                                           groundTruthSource: taskFolder.appendingPathComponent("gt_segmentations"),
-                                           folderName: request.validationFolder,
-                                           determinesPostprocessing: request.postprocessesFolds,
-                                           overwrites: request.overwritesValidation,
-                                           savesSoftmax: request.savesSoftmax)
+            try validate(trainer, plansFile: plansFile, request: request)
         }
         if request.configuration == .lowres, request.predictsNextStage, let plansFile = trainer.plansFile {
             if trainer.configuration.fold == nil {
@@ -237,13 +231,7 @@ public enum TrainingRunner {
         if trainer.isMainRank, trainer.savesCheckpoints { try trainer.writeDebugInformation() }
         try trainer.runTraining()
         if request.runsValidation, let plansFile = trainer.plansFile {
-            let taskFolder = plansFile.deletingLastPathComponent()
-            try trainer.runFinalValidation(plans: try Plans.load(from: plansFile),
-                                           groundTruthSource: taskFolder.appendingPathComponent("gt_segmentations"),
-                                           folderName: request.validationFolder,
-                                           determinesPostprocessing: request.postprocessesFolds,
-                                           overwrites: request.overwritesValidation,
-                                           savesSoftmax: request.savesSoftmax)
+            try validate(trainer, plansFile: plansFile, request: request)
         }
         if request.configuration == .lowres, request.predictsNextStage, trainer.isMainRank {
             trainer.logFile?.print("The 3d_lowres predictions for the cascade (\(PreviousStageSegmentations.folderName)/) "
@@ -286,5 +274,15 @@ public enum TrainingRunner {
         if let iterations = request.validationIterations {
             trainer.hyperparameters.validationIterationsPerEpoch = iterations
         }
+    }
+
+    /// The final validation as the request asks for it (folder, postprocessing, overwriting, `--npz`).
+    static func validate(_ trainer: NNUNetTrainer, plansFile: URL, request: TrainingRequest) throws {
+        let taskFolder = plansFile.deletingLastPathComponent()
+        try trainer.runFinalValidation(plans: try Plans.load(from: plansFile),
+                                       groundTruthSource: taskFolder.appendingPathComponent("gt_segmentations"),
+                                       folderName: request.validationFolder,
+                                       determinesPostprocessing: request.postprocessesFolds,
+                                       overwrites: request.overwritesValidation, savesSoftmax: request.savesSoftmax)
     }
 }

@@ -11,13 +11,7 @@ struct DeterminismTests {
     func sameSeedSameWeights() throws {
         try TestSupport.withTemporaryFolder { folder in
             let paths = try TrainingRunnerTests.preparedPaths(in: folder)
-            var request = TrainingRequest(configuration: .fullres, trainerName: "nnUNetTrainerV2", task: "600",
-                                          fold: .index(0))
-            request.epochs = 2
-            request.iterationsPerEpoch = 2
-            request.validationIterations = 1
-            request.runsValidation = false
-            request.verbose = false
+            let request = Self.request(epochs: 2)
             var checkpoints: [[String: Safetensors.Tensor]] = []
             for workers in [1, 3] {
                 let trainer = try TrainingRunner.makeTrainer(request, paths: paths)
@@ -40,13 +34,7 @@ struct DeterminismTests {
     func continuedRunEqualsUninterrupted() throws {
         try TestSupport.withTemporaryFolder { folder in
             let paths = try TrainingRunnerTests.preparedPaths(in: folder)
-            var request = TrainingRequest(configuration: .fullres, trainerName: "nnUNetTrainerV2", task: "600",
-                                          fold: .index(0))
-            request.epochs = 3
-            request.iterationsPerEpoch = 2
-            request.validationIterations = 1
-            request.runsValidation = false
-            request.verbose = false
+            var request = Self.request(epochs: 3)
             let uninterrupted = try TrainingRunner.train(request, paths: paths)
             let final = uninterrupted.outputFolder.appendingPathComponent("model_final_checkpoint.model")
             let reference = try NetworkTrainer.readCheckpoint(final).tensors
@@ -68,5 +56,17 @@ struct DeterminismTests {
             }.keys.sorted()
             #expect(differing.isEmpty, "\(differing.count) tensors differ, e.g. \(differing.prefix(3))")
         }
+    }
+
+    /// Task 600, fold 0, `epochs` × 2 iterations (+1 validation), no final validation, quiet.
+    static func request(epochs: Int) -> TrainingRequest {
+        var request = TrainingRequest(configuration: .fullres, trainerName: "nnUNetTrainerV2", task: "600",
+                                      fold: .index(0))
+        request.epochs = epochs
+        request.iterationsPerEpoch = 2
+        request.validationIterations = 1
+        request.runsValidation = false
+        request.verbose = false
+        return request
     }
 }
