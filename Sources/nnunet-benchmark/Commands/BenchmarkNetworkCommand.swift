@@ -84,6 +84,10 @@ struct BenchmarkTrainStepCommand: ParsableCommand, ProcessTuningChoice {
                 discussion: "With --ranks 1 the same trainer step runs in this process, for a like-for-like peer."))
     var ranks: Int?
     @Option(name: .customLong("mpirun"), help: "The mpirun to start the ranks with.") var mpirun = "mpirun"
+    @Option(name: .customLong("save-weights"),
+            help: ArgumentHelp("With --ranks: write the weights after the last step to this safetensors file (rank 0), "
+                + "e.g. to compare runs with different --ranks."))
+    var saveWeights: String?
     var withoutProcessTuning: Bool { options.withoutProcessTuning }
 
     func run() throws {
@@ -142,11 +146,11 @@ struct BenchmarkTrainStepCommand: ParsableCommand, ProcessTuningChoice {
                          data: Array(input.data[(slots.lowerBound * per)..<(slots.upperBound * per)])),
             target: Tensor(shape: [slots.count, 1] + patch,
                            data: Array(labels[(slots.lowerBound * voxels)..<(slots.upperBound * voxels)])))
-        var times: [Double] = [], reductions: [Double] = []
+        var times: [Double] = [], reductions: [Double] = [], losses: [Double] = []
         for iteration in 0..<(options.warmup + options.iterations) {
             trainer.communicator?.barrier()
             let start = Date(), reductionBefore = trainer.gradientReductionSeconds
-            _ = trainer.trainStep(batch)
+            losses.append(trainer.trainStep(batch).loss)
             if iteration >= options.warmup {
                 times.append(Date().timeIntervalSince(start))
                 reductions.append(trainer.gradientReductionSeconds - reductionBefore)
@@ -160,6 +164,12 @@ struct BenchmarkTrainStepCommand: ParsableCommand, ProcessTuningChoice {
         let localSizes = world.map { w in w.allreduceSum((0..<w.size).map { $0 == w.rank ? Double(slots.count) : 0 }) }
             ?? [Double(batchSize)]
         guard trainer.isMainRank else { return }
+        if let saveWeights, let network = trainer.network {
+            let tensors = network.namedParameters().map {
+                (name: $0.name, tensor: Safetensors.Tensor(shape: $0.parameter.shape, values: $0.parameter.data))
+            }
+            try Safetensors.write(tensors, to: URL(fileURLWithPath: saveWeights))
+        }
         let step = NetworkBenchmarkOptions.median(slowest), reduction = NetworkBenchmarkOptions.median(reductions)
         try options.report([
             "benchmark": "train-step", "ranks": ranks, "threads_per_rank": options.threads,
@@ -167,6 +177,7 @@ struct BenchmarkTrainStepCommand: ParsableCommand, ProcessTuningChoice {
             "allreduce_seconds_per_step": reduction, "allreduce_share": reduction / step,
             "allreduce_bytes_per_step": trainer.gradientReductionBytes,
             "global_batch_size": batchSize, "local_batch_sizes": localSizes.map { Int($0) },
+            "losses": losses,
             "num_parameters": trainer.network?.parameterCount ?? 0, "patch_size": patch,
             "mpi_library": (communicator?.libraryVersion ?? "").split(separator: "\n").first.map(String.init) ?? "",
             "peak_rss_mib_rank0": BenchmarkConv3DCommand.peakRSSMiB(),
