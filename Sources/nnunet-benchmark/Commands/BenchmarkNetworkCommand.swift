@@ -59,6 +59,18 @@ struct NetworkBenchmarkOptions: ParsableArguments {
         }
     }
 
+    /// The effective rate of work of `flops` direct-convolution FLOPs done in `seconds`, next to a 2048³ sgemm on the
+    /// same threads measured now: `direct_conv_gflop`, `effective_gflops`, `sgemm_gflops` and
+    /// `effective_fraction_of_sgemm` (a method with fewer multiplications than direct convolution can exceed 1).
+    func addEffectiveRate(flops: Double, seconds: Double, to result: inout [String: Any]) {
+        let sgemm = GEMM.measureThroughput(threads: threads).wall
+        let effective = flops / seconds / 1e9
+        result["direct_conv_gflop"] = flops / 1e9
+        result["effective_gflops"] = effective
+        result["sgemm_gflops"] = sgemm
+        result["effective_fraction_of_sgemm"] = effective / sgemm
+    }
+
     /// Finds a number anywhere in the peer's JSON under `key`.
     static func find(_ key: String, in object: Any?) -> Double? {
         if let dictionary = object as? [String: Any] {
@@ -215,6 +227,9 @@ struct BenchmarkTrainStepCommand: ParsableCommand, ProcessTuningChoice {
             "blas_threads": ProcessTuning.blasThreads, "patch_size": patch,
             "batch_size": batch,
         ]
+        // Forward, input gradient and weight gradient: three times the forward's convolution work.
+        options.addEffectiveRate(flops: 3 * ConvolutionFLOPs.forward(network, patch: patch, batch: batch, allHeads: true),
+                                 seconds: NetworkBenchmarkOptions.median(times), to: &result)
         if let peer = try options.runPeer(part: "train"),
            let seconds = NetworkBenchmarkOptions.find("train_iter_seconds_median", in: peer) {
             result["peer_seconds_per_iteration"] = seconds
@@ -273,6 +288,9 @@ struct BenchmarkForwardCommand: ParsableCommand, ProcessTuningChoice {
             "num_parameters": network.parameterCount, "peak_rss_mib": BenchmarkConv3DCommand.peakRSSMiB(),
             "threads": options.threads, "blas_threads": ProcessTuning.blasThreads, "patch_size": stage.patchSize,
         ]
+        options.addEffectiveRate(flops: ConvolutionFLOPs.forward(network, patch: stage.patchSize, batch: 1,
+                                                                 allHeads: false),
+                                 seconds: NetworkBenchmarkOptions.median(times), to: &result)
         if let slabs, let slabDepth {
             let difference = zip(slabs.output.data, whole.output.data).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
             result["workspace_mib"] = whole.workspace
