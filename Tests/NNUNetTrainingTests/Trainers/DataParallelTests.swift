@@ -23,11 +23,34 @@ struct DataParallelTests {
         #expect(BatchShare.validRankCounts(globalBatchSize: 9) == [1, 2, 3, 5, 9])
     }
 
-    @Test("foreground oversampling follows the sample slot of the global batch, as in one process")
-    func slotsAreRankIndependent() {
-        let sampler = PatchSampler(patchSize: [8, 8, 8], finalPatchSize: [8, 8, 8], batchSize: 3)
-        // v1: B = 3 → round(3 · 0.67) = 2 random samples, the last is forced onto foreground.
-        #expect((0..<3).map { sampler.isForcedForeground(sampleIndex: $0) } == [false, false, true])
+    @Test("the loaders of 2 ranks (slots 0..<2 and 2..<3) draw together the batches of one process (slots 0..<3)")
+    func slotsAreRankIndependent() throws {
+        try TestSupport.withTemporaryFolder { folder in
+            _ = try SyntheticPreprocessedData.write(to: folder, caseCount: 3, shape: [12, 14, 12], seed: 5)
+            let dataset = try PreprocessedDataset(folder: folder)
+            let parameters = AugmentationParameters.nnUNetTrainerV2(patchSize: [8, 10, 8],
+                                                                    doesDummy2DAugmentation: false,
+                                                                    usesMaskForNormalization: [true])
+            // v1: B = 3 → round(3 · 0.67) = 2 random samples, the last is forced onto foreground.
+            let sampler = PatchSampler(patchSize: parameters.basicPatchSize, finalPatchSize: [8, 10, 8], batchSize: 3)
+            #expect((0..<3).map { sampler.isForcedForeground(sampleIndex: $0) } == [false, false, true])
+            let transforms = AugmentationPipeline.training(parameters,
+                                                           deepSupervisionScales: [[1, 1, 1], [0.5, 0.5, 0.5]])
+            func draw(_ slots: Range<Int>?) throws -> [Batch] {
+                let loader = BatchLoader.make(dataset: dataset, sampler: sampler, transforms: transforms,
+                                              slots: slots, workers: 2, seed: 9, firstIndex: 4)
+                defer { loader.stop() }
+                return try (0..<4).map { _ in try loader.next() }
+            }
+            let one = try draw(nil), first = try draw(0..<2), second = try draw(2..<3)
+            for (i, whole) in one.enumerated() {
+                let joined = Batch.concatenating([first[i], second[i]])
+                #expect(whole.batchSize == 3 && first[i].batchSize == 2 && second[i].batchSize == 1)
+                #expect(whole.data == joined.data && whole.segmentation == joined.segmentation, "batch \(i)")
+                #expect(whole.targets == joined.targets && whole.caseIdentifiers == joined.caseIdentifiers)
+            }
+            #expect(one[0].data != one[1].data)
+        }
     }
 
     @Test("the sum over ranks is differentiable: its gradient is the sum over ranks of the gradients reaching it")
