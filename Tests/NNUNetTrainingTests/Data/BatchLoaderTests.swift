@@ -5,17 +5,23 @@ import NNUNetCore
 
 @Suite("Background batch loader")
 struct BatchLoaderTests {
+    /// Three synthetic preprocessed cases in `folder`, v1's sampler for 8×10×8 patches and v1's training transforms
+    /// (two deep-supervision scales).
+    static func pipeline(in folder: URL, batchSize: Int, seed: UInt64) throws
+        -> (dataset: PreprocessedDataset, sampler: PatchSampler, transforms: [any Transform]) {
+        _ = try SyntheticPreprocessedData.write(to: folder, caseCount: 3, shape: [12, 14, 12], seed: seed)
+        let parameters = AugmentationParameters.nnUNetTrainerV2(patchSize: [8, 10, 8], doesDummy2DAugmentation: false,
+                                                                usesMaskForNormalization: [true])
+        let sampler = PatchSampler(patchSize: parameters.basicPatchSize, finalPatchSize: [8, 10, 8],
+                                   batchSize: batchSize)
+        let transforms = AugmentationPipeline.training(parameters, deepSupervisionScales: [[1, 1, 1], [0.5, 0.5, 0.5]])
+        return (try PreprocessedDataset(folder: folder), sampler, transforms)
+    }
+
     @Test("same seed, different worker counts → identical batches (full v1 pipeline)")
     func determinism() throws {
         try TestSupport.withTemporaryFolder { folder in
-            _ = try SyntheticPreprocessedData.write(to: folder, caseCount: 3, shape: [12, 14, 12], seed: 3)
-            let dataset = try PreprocessedDataset(folder: folder)
-            let parameters = AugmentationParameters.nnUNetTrainerV2(patchSize: [8, 10, 8],
-                                                                    doesDummy2DAugmentation: false,
-                                                                    usesMaskForNormalization: [true])
-            let sampler = PatchSampler(patchSize: parameters.basicPatchSize, finalPatchSize: [8, 10, 8], batchSize: 2)
-            let transforms = AugmentationPipeline.training(parameters,
-                                                           deepSupervisionScales: [[1, 1, 1], [0.5, 0.5, 0.5]])
+            let (dataset, sampler, transforms) = try Self.pipeline(in: folder, batchSize: 2, seed: 3)
             func draw(workers: Int, seed: UInt64) throws -> [Batch] {
                 let loader = BatchLoader.make(dataset: dataset, sampler: sampler, transforms: transforms,
                                               workers: workers, capacity: 3, seed: seed)

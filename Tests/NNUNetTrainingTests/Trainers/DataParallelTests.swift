@@ -26,16 +26,9 @@ struct DataParallelTests {
     @Test("the loaders of 2 ranks (slots 0..<2 and 2..<3) draw together the batches of one process (slots 0..<3)")
     func slotsAreRankIndependent() throws {
         try TestSupport.withTemporaryFolder { folder in
-            _ = try SyntheticPreprocessedData.write(to: folder, caseCount: 3, shape: [12, 14, 12], seed: 5)
-            let dataset = try PreprocessedDataset(folder: folder)
-            let parameters = AugmentationParameters.nnUNetTrainerV2(patchSize: [8, 10, 8],
-                                                                    doesDummy2DAugmentation: false,
-                                                                    usesMaskForNormalization: [true])
+            let (dataset, sampler, transforms) = try BatchLoaderTests.pipeline(in: folder, batchSize: 3, seed: 5)
             // v1: B = 3 → round(3 · 0.67) = 2 random samples, the last is forced onto foreground.
-            let sampler = PatchSampler(patchSize: parameters.basicPatchSize, finalPatchSize: [8, 10, 8], batchSize: 3)
             #expect((0..<3).map { sampler.isForcedForeground(sampleIndex: $0) } == [false, false, true])
-            let transforms = AugmentationPipeline.training(parameters,
-                                                           deepSupervisionScales: [[1, 1, 1], [0.5, 0.5, 0.5]])
             func draw(_ slots: Range<Int>?) throws -> [Batch] {
                 let loader = BatchLoader.make(dataset: dataset, sampler: sampler, transforms: transforms,
                                               slots: slots, workers: 2, seed: 9, firstIndex: 4)
