@@ -26,22 +26,17 @@ package final class LocalCommunicator: Communicator, @unchecked Sendable {
         self.shared = shared
     }
 
-    package func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) {
+    package func allreduceSum(_ values: UnsafeMutableBufferPointer<Float>) { sumInRankOrder(values) }
+
+    package func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) { sumInRankOrder(values) }
+
+    private func sumInRankOrder<T: FloatingPoint>(_ values: UnsafeMutableBufferPointer<T>) {
         let sums = exchange(Array(values)) { parts in
             var total = parts[0]
             for part in parts.dropFirst() { for i in total.indices { total[i] += part[i] } }
             return total
         }
         for i in values.indices { values[i] = sums[i] }
-    }
-
-    package func allreduceSum(_ values: UnsafeMutableBufferPointer<Double>) {
-        let floats = exchange(Array(values).map { $0.bitPattern }) { parts in
-            var total = parts[0].map { Double(bitPattern: $0) }
-            for part in parts.dropFirst() { for i in total.indices { total[i] += Double(bitPattern: part[i]) } }
-            return total.map(\.bitPattern)
-        }
-        for i in values.indices { values[i] = Double(bitPattern: floats[i]) }
     }
 
     package func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) {
