@@ -114,9 +114,7 @@ public final class PlainConvUNet: Module {
     public let configuration: Configuration
 
     let encoderStages: [[ConvNormNonlin]]
-    let decoderStages: [[ConvNormNonlin]]
-    let transposedConvolutions: [ConvTranspose]
-    let segmentationHeads: [Conv]
+    let decoder: DynamicUNetDecoder
 
     /// Builds the network with freshly initialised weights (Kaiming normal, a = 0.01, as v2's `InitWeights_He`; zero
     /// biases; norms γ = 1, β = 0); load trained weights by ``Module/namedParameters()``.
@@ -127,45 +125,29 @@ public final class PlainConvUNet: Module {
         self.configuration = configuration
         let c = configuration, n = c.stageCount
         let ones = [Int](repeating: 1, count: c.spatialRank)
-        func stack(_ count: Int, _ input: Int, _ output: Int, _ kernel: [Int], _ stride: [Int]) -> [ConvNormNonlin] {
-            (0..<count).map { i in
-                ConvNormNonlin(inputChannels: i == 0 ? input : output, outputChannels: output, kernelSize: kernel,
-                               stride: i == 0 ? stride : ones, bias: c.convolutionBias, epsilon: c.normEpsilon,
-                               affine: c.normAffine, negativeSlope: c.negativeSlope, generator: &generator)
-            }
-        }
         var encoder: [[ConvNormNonlin]] = []
         var channels = c.inputChannels
         for s in 0..<n {
-            encoder.append(stack(c.convolutionsPerStage[s], channels, c.featuresPerStage[s], c.kernelSizes[s],
-                                 c.strides[s]))
+            encoder.append((0..<c.convolutionsPerStage[s]).map { i in
+                ConvNormNonlin(inputChannels: i == 0 ? channels : c.featuresPerStage[s],
+                               outputChannels: c.featuresPerStage[s], kernelSize: c.kernelSizes[s],
+                               stride: i == 0 ? c.strides[s] : ones, bias: c.convolutionBias, epsilon: c.normEpsilon,
+                               affine: c.normAffine, negativeSlope: c.negativeSlope, generator: &generator)
+            })
             channels = c.featuresPerStage[s]
         }
-        var decoder: [[ConvNormNonlin]] = [], upsampling: [ConvTranspose] = [], heads: [Conv] = []
-        for s in 1..<n {
-            let below = c.featuresPerStage[n - s], skip = c.featuresPerStage[n - s - 1], stride = c.strides[n - s]
-            upsampling.append(ConvTranspose(inputChannels: below, outputChannels: skip, kernelSize: stride,
-                                            stride: stride, bias: c.convolutionBias, generator: &generator))
-            decoder.append(stack(c.convolutionsPerDecoderStage[s - 1], 2 * skip, skip, c.kernelSizes[n - s - 1], ones))
-            heads.append(Conv(inputChannels: skip, outputChannels: c.classCount, kernelSize: ones, bias: true,
-                              generator: &generator))
-        }
         encoderStages = encoder
-        decoderStages = decoder
-        transposedConvolutions = upsampling
-        segmentationHeads = heads
+        decoder = DynamicUNetDecoder(featuresPerStage: c.featuresPerStage, kernelSizes: c.kernelSizes,
+                                     strides: c.strides, convolutionsPerStage: c.convolutionsPerDecoderStage,
+                                     classCount: c.classCount, bias: c.convolutionBias, epsilon: c.normEpsilon,
+                                     affine: c.normAffine, negativeSlope: c.negativeSlope, generator: &generator)
         super.init()
         // state_dict order: encoder.stages.S.0.convs.I..., decoder.stages, decoder.transpconvs, decoder.seg_layers.
         let encoderModule = NamedModules([
             ("stages", ModuleList(encoder.map { NamedModules([("0", NamedModules([("convs", ModuleList($0))]))]) })),
         ])
-        let decoderModule = NamedModules([
-            ("stages", ModuleList(decoder.map { NamedModules([("convs", ModuleList($0))]) })),
-            ("transpconvs", ModuleList(upsampling)),
-            ("seg_layers", ModuleList(heads)),
-        ])
         register("encoder", encoderModule)
-        register("decoder", decoderModule)
+        register("decoder", decoder)
     }
 
     /// The full-resolution logits `[N, K, (D,) H, W]` (v2's forward with `deep_supervision = False`).
@@ -179,8 +161,52 @@ public final class PlainConvUNet: Module {
             for block in stage { h = block(h) }
             skips.append(h)
         }
+        return decoder.decode(skips: &skips)
+    }
+}
+
+/// dynamic_network_architectures' `UNetDecoder` at inference (shared by ``PlainConvUNet`` and
+/// ``ResidualEncoderUNet``): decoder stage u upsamples with a transposed convolution (kernel = stride =
+/// `strides[-(u+1)]`, bias = `conv_bias`), runs `n_conv_per_stage_decoder[u]` conv → norm → nonlinearity blocks on
+/// [upsampled, skip] with the kernel of the encoder stage at the skip's resolution, and only the last 1×1
+/// segmentation head (with bias) runs. Registered children: `stages`, `transpconvs`, `seg_layers`.
+final class DynamicUNetDecoder: Module {
+    let stages: [[ConvNormNonlin]]
+    let transposedConvolutions: [ConvTranspose]
+    let segmentationHeads: [Conv]
+
+    init(featuresPerStage features: [Int], kernelSizes: [[Int]], strides: [[Int]], convolutionsPerStage: [Int],
+         classCount: Int, bias: Bool, epsilon: Float, affine: Bool, negativeSlope: Float,
+         generator: inout SeededGenerator) {
+        let n = features.count
+        let ones = [Int](repeating: 1, count: kernelSizes[0].count)
+        var decoder: [[ConvNormNonlin]] = [], upsampling: [ConvTranspose] = [], heads: [Conv] = []
+        for s in 1..<n {
+            let below = features[n - s], skip = features[n - s - 1], stride = strides[n - s]
+            upsampling.append(ConvTranspose(inputChannels: below, outputChannels: skip, kernelSize: stride,
+                                            stride: stride, bias: bias, generator: &generator))
+            decoder.append((0..<convolutionsPerStage[s - 1]).map { i in
+                ConvNormNonlin(inputChannels: i == 0 ? 2 * skip : skip, outputChannels: skip,
+                               kernelSize: kernelSizes[n - s - 1], stride: ones, bias: bias, epsilon: epsilon,
+                               affine: affine, negativeSlope: negativeSlope, generator: &generator)
+            })
+            heads.append(Conv(inputChannels: skip, outputChannels: classCount, kernelSize: ones, bias: true,
+                              generator: &generator))
+        }
+        stages = decoder
+        transposedConvolutions = upsampling
+        segmentationHeads = heads
+        super.init()
+        register("stages", ModuleList(decoder.map { NamedModules([("convs", ModuleList($0))]) }))
+        register("transpconvs", ModuleList(upsampling))
+        register("seg_layers", ModuleList(heads))
+    }
+
+    /// The full-resolution logits from the encoder's stage outputs (highest resolution first); `skips` is emptied
+    /// as the maps are used, so each is released once nothing needs it.
+    func decode(skips: inout [Tensor]) -> Tensor {
         var below: Tensor? = skips.removeLast()
-        for (u, stage) in decoderStages.enumerated() {
+        for (u, stage) in stages.enumerated() {
             guard let lower = below else { break }
             let upsampled = transposedConvolutions[u](lower)
             below = nil
@@ -188,8 +214,12 @@ public final class PlainConvUNet: Module {
             for block in stage.dropFirst() { output = block(output) }
             below = output
         }
-        guard let last = below, let head = segmentationHeads.last else { return x }
+        guard let last = below, let head = segmentationHeads.last else { preconditionFailure("empty decoder") }
         return head(last)
+    }
+
+    override func forward(_ x: Tensor) -> Tensor {
+        preconditionFailure("DynamicUNetDecoder runs through decode(skips:)")
     }
 }
 

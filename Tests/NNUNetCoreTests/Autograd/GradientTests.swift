@@ -52,6 +52,37 @@ struct GradientTests {
         #expect(gradients[0] == gradients[1])
     }
 
+    @Test("average pooling over non-overlapping windows (2D, 3D, anisotropic, sizes not multiples of the window)")
+    func averagePooling() {
+        let x = randomTensor([2, 3, 5, 6, 7], seed: 56)
+        checkGradients([x]) { t in t[0].averagePooled(window: [1, 2, 2]) }
+        checkGradients([x]) { t in t[0].averagePooled(window: [2, 3, 2]) }
+        let x2 = randomTensor([1, 2, 6, 5], seed: 57)
+        checkGradients([x2]) { t in t[0].averagePooled(window: [2, 2]) }
+        // Values against a plain reference: the mean of each window, trailing voxels dropped (floor).
+        let pooled = x.averagePooled(window: [2, 3, 2])
+        #expect(pooled.shape == [2, 3, 2, 2, 3])
+        var reference: [Float] = []
+        for plane in 0..<6 {
+            for z in 0..<2 {
+                for y in 0..<2 {
+                    for xx in 0..<3 {
+                        var sum: Float = 0
+                        for dz in 0..<2 {
+                            for dy in 0..<3 {
+                                for dx in 0..<2 {
+                                    sum += x.data[plane * 210 + (z * 2 + dz) * 42 + (y * 3 + dy) * 7 + xx * 2 + dx]
+                                }
+                            }
+                        }
+                        reference.append(sum / 12)
+                    }
+                }
+            }
+        }
+        #expect(pooled.data == reference)
+    }
+
     @Test("leaky ReLU (inputs away from the kink)")
     func leaky() {
         let values = randomTensor([2, 3, 4, 5], seed: 51).data.map { $0 >= 0 ? $0 + 0.1 : $0 - 0.1 }

@@ -30,7 +30,7 @@ struct V2ModelFolderTests {
         #expect(model.allowedMirroringAxes == [0, 1, 2])
         #expect(model.dataset.segmentationHeadCount == 3 && model.dataset.channelNames == ["MRI"])
         #expect(V2TrainedModel.availableFolds(in: Self.modelFolder) == [.index(0)])
-        let network = try #require(model.folds.first?.network)
+        let network = try #require(model.folds.first?.network as? PlainConvUNet)
         #expect(network.configuration.featuresPerStage == [8, 16, 32, 64, 80])
         // Every tensor of the checkpoint except v2's duplicate names is a parameter of the network.
         let checkpoint = try TorchCheckpoint(contentsOf: Self.modelFolder.appendingPathComponent(
@@ -138,10 +138,20 @@ struct V2ModelFolderTests {
         try TestSupport.withTemporaryFolder { folder in
             let model = try Self.modelCopy(in: folder) {
                 $0.replacingOccurrences(of: "architectures.unet.PlainConvUNet",
-                                        with: "architectures.unet.ResidualEncoderUNet")
+                                        with: "architectures.primus.Primus")
             }
             Self.expectRefusal(model, output: folder.appendingPathComponent("out"),
-                               ["ResidualEncoderUNet", "network_class_name", "plans.json"])
+                               ["architectures.primus.Primus", "network_class_name", "plans.json"])
+        }
+        // A supported class whose network the checkpoint's weights do not fit: the missing parameter is named.
+        try TestSupport.withTemporaryFolder { folder in
+            let model = try Self.modelCopy(in: folder) {
+                $0.replacingOccurrences(of: "architectures.unet.PlainConvUNet",
+                                        with: "architectures.unet.ResidualEncoderUNet")
+                    .replacingOccurrences(of: "\"n_conv_per_stage\"", with: "\"n_blocks_per_stage\"")
+            }
+            Self.expectRefusal(model, output: folder.appendingPathComponent("out"),
+                               ["checkpoint_final.pth", "encoder.stages.0.0.convs.0.", "ResidualEncoderUNet does not have"])
         }
     }
 

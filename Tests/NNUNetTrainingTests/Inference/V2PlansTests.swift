@@ -174,10 +174,9 @@ struct V2PlansTests {
         #expect(flatOutput.shape == [1, 2, 12, 10] && flat.totalStride == [4, 2])
         #expect(flatNetwork.parameter(named: "decoder.transpconvs.0.weight")?.shape == [8, 8, 2, 1])
 
-        let residual = V2Architecture.supportedNetworkClasses.contains("ResidualEncoderUNet")
-        #expect(!residual)
-        let renamed = Self.plansText.replacingOccurrences(of: "unet.PlainConvUNet", with: "unet.ResidualEncoderUNet")
-        Self.expectError(["'dynamic_network_architectures.architectures.unet.ResidualEncoderUNet'",
+        #expect(V2Architecture.supportedNetworkClasses == ["PlainConvUNet", "ResidualEncoderUNet"])
+        let renamed = Self.plansText.replacingOccurrences(of: "unet.PlainConvUNet", with: "primus.Primus")
+        Self.expectError(["'dynamic_network_architectures.architectures.primus.Primus'",
                           "configurations.3d_lowres.architecture.network_class_name"]) {
             _ = try Self.plans(renamed).configuration("3d_lowres").architecture
                 .plainConvUNetConfiguration(inputChannels: 1, classCount: 2)

@@ -10,8 +10,9 @@ import NNUNetEvaluation
 /// `nnUNetPredictor.initialize_from_trained_model_folder`: the configuration and trainer come from the first fold's
 /// checkpoint (`init_args.configuration`, `trainer_name`), as do the mirroring axes
 /// (`inference_allowed_mirroring_axes`; a checkpoint without them is predicted without mirroring, as v2 does). The
-/// network is built from the configuration's `architecture` (NNUNetCore's `PlainConvUNet`) with the dataset's
-/// channels and segmentation heads, and every fold's `network_weights` must fit it by name and shape.
+/// network is built from the configuration's `architecture` (NNUNetCore's `PlainConvUNet` or
+/// `ResidualEncoderUNet`) with the dataset's channels and segmentation heads, and every fold's `network_weights` must
+/// fit it by name and shape.
 ///
 /// ```swift
 /// let model = try V2TrainedModel(modelFolder: folder, folds: [.index(0)])
@@ -33,7 +34,7 @@ public final class V2TrainedModel {
     /// none (then nothing is mirrored).
     public let allowedMirroringAxes: [Int]?
     /// One network per fold, in the requested order (fold folder name, network).
-    public let folds: [(name: String, network: PlainConvUNet)]
+    public let folds: [(name: String, network: Module)]
     /// Whether test-time mirroring is used (`--disable_tta` turns it off).
     public var usesMirroring = true
     /// Tile step as a fraction of the patch size (`-step_size`, default 0.5), in (0, 1].
@@ -90,7 +91,7 @@ public final class V2TrainedModel {
             throw TrainingError.unusableModel("no fold_N folder of '\(modelFolder.path)' holds '\(checkpoint)' (train "
                                               + "the model, or name the checkpoint with -chk)")
         }
-        var loaded: [(String, PlainConvUNet)] = []
+        var loaded: [(String, Module)] = []
         var firstFold: (trainer: String, configuration: V2Configuration, axes: [Int]?)?
         for name in foldNames {
             let file = modelFolder.appendingPathComponent(name).appendingPathComponent(checkpoint)
@@ -130,16 +131,15 @@ public final class V2TrainedModel {
 
     /// Builds the configuration's network and assigns a checkpoint's `network_weights` by name.
     static func loadNetwork(_ torch: TorchCheckpoint, file: URL, configuration: V2Configuration,
-                            dataset: V2DatasetDescription, trainer: String) throws -> PlainConvUNet {
+                            dataset: V2DatasetDescription, trainer: String) throws -> Module {
         if let previous = configuration.previousStage {
             throw TrainingError.unusableModel("configuration '\(configuration.name)' is a cascade stage (it needs the "
                                               + "predictions of '\(previous)' as input, -prev_stage_predictions), "
                                               + "which this port does not run yet")
         }
-        let spec = try configuration.architecture.plainConvUNetConfiguration(
-            inputChannels: dataset.channelCount, classCount: dataset.segmentationHeadCount)
-        var generator = SeededGenerator(seed: 0)
-        let network = PlainConvUNet(configuration: spec, generator: &generator)
+        let network = try configuration.architecture.makeNetwork(inputChannels: dataset.channelCount,
+                                                                 classCount: dataset.segmentationHeadCount)
+        let className = configuration.architecture.networkClass
         guard case .dict(let entries)? = torch.root["network_weights"] else {
             throw TrainingError.unusableModel("'\(file.path)' has no 'network_weights' state dict (is it an nnU-Net v2 "
                                               + "checkpoint?)")
@@ -161,16 +161,16 @@ public final class V2TrainedModel {
             !expected.contains($0) && !$0.hasPrefix("decoder.encoder.") && !$0.contains(".all_modules.")
         }) {
             throw TrainingError.unusableModel("'\(file.path)': network_weights has '\(unexpected)', which the plans' "
-                                              + "PlainConvUNet does not have\(hint)")
+                                              + "\(className) does not have\(hint)")
         }
         for (name, parameter) in parameters {
             guard let tensor = tensors[name] else {
                 throw TrainingError.unusableModel("'\(file.path)': network_weights has no '\(name)', which the plans' "
-                                                  + "PlainConvUNet needs\(hint)")
+                                                  + "\(className) needs\(hint)")
             }
             guard tensor.shape == parameter.shape else {
                 throw TrainingError.unusableModel("'\(file.path)': network_weights '\(name)' has shape "
-                                                  + "\(tensor.shape), the plans' PlainConvUNet needs "
+                                                  + "\(tensor.shape), the plans' \(className) needs "
                                                   + "\(parameter.shape)\(hint)")
             }
             do { parameter.assign(try torch.values(of: tensor)) } catch {
