@@ -36,6 +36,7 @@ struct NNUNetCommand: ParsableCommand {
             TrainCommand.self,
             PredictCommand.self,
             PredictFromModelFolderCommand.self,
+            ApplyPostprocessingCommand.self,
             EvaluateFolderCommand.self,
             DeterminePostprocessingCommand.self,
             EnsembleCommand.self,

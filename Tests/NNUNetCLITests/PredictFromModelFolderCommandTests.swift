@@ -25,9 +25,13 @@ struct PredictFromModelFolderCommandTests {
         #expect(!defaults.disableTTA && !defaults.saveProbabilities && defaults.continuePrediction)
     }
 
-    @Test("cascades, a bad step size and a bad part are refused before anything runs")
-    func refusals() {
-        for arguments in [["-prev_stage_predictions", "lowres"], ["-step_size", "1.5"],
+    @Test("a bad step size and a bad part are refused before anything runs")
+    func refusals() throws {
+        let cascade = try #require(try NNUNetCommand.parseAsRoot([
+            "predict-from-model-folder", "-i", "in", "-o", "out", "-m", "m", "-prev_stage_predictions", "lowres",
+        ]) as? PredictFromModelFolderCommand)
+        #expect(cascade.previousStage == "lowres")
+        for arguments in [["-step_size", "1.5"],
                           ["-num_parts", "2", "-part_id", "2"]] {
             #expect(throws: (any Error).self) {
                 _ = try NNUNetCommand.parseAsRoot(["predict-from-model-folder", "-i", "in", "-o", "out", "-m", "m"]

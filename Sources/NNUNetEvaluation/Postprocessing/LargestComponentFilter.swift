@@ -29,13 +29,14 @@ public enum LargestComponentFilter {
     ///   - volumePerVoxel: product of the spacing (mm³).
     ///   - classSets: `for_which_classes`; a set containing 0 is rejected by precondition (v1 asserts it).
     ///   - minimumSizes: optional `min_valid_object_sizes` per class set.
-    ///   - connectivity: face (v1) or full.
+    ///   - connectivity: face (v1) or full (v2, scikit-image's default).
+    ///   - background: the label removed components become (v1: 0; v2's `background_label`, default 0).
     ///   - threads: worker threads.
     /// - Returns: one report per class set.
     @discardableResult
     public static func apply(to labels: inout [Float], shape: [Int], volumePerVoxel: Double, classSets: [ClassSet],
                              minimumSizes: [ClassSet: Double]? = nil, connectivity: ComponentConnectivity = .face,
-                             threads: Int = ThreadSettings.defaultThreads) -> [Report] {
+                             background: Float = 0, threads: Int = ThreadSettings.defaultThreads) -> [Report] {
         precondition(labels.count == shape.reduce(1, *), "label map has \(labels.count) voxels, shape \(shape)")
         var reports: [Report] = []
         var mask = [UInt8](repeating: 0, count: labels.count)
@@ -77,7 +78,9 @@ public enum LargestComponentFilter {
                     for row in range {
                         for run in components.rowStart[row]..<components.rowStart[row + 1]
                         where remove[Int(components.runComponent[run])] {
-                            for x in Int(components.runStart[run])...Int(components.runEnd[run]) { base[row * width + x] = 0 }
+                            for x in Int(components.runStart[run])...Int(components.runEnd[run]) {
+                                base[row * width + x] = background
+                            }
                         }
                     }
                 }

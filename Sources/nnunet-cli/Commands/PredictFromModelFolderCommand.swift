@@ -13,7 +13,9 @@ struct PredictFromModelFolderCommand: ParsableCommand {
             Spelled like v2's nnUNetv2_predict_from_modelfolder, e.g.
               nnunet predict-from-model-folder -i imagesTs -o pred -m \
             nnUNet_results/Dataset901_Spheres/nnUNetTrainer__nnUNetPlans__3d_fullres -f 0 --save_probabilities
-            Runs PlainConvUNet models (v2's default planner) on NIfTI images, on the CPU.
+            Runs PlainConvUNet (v2's default planner) and ResidualEncoderUNet (the ResEnc M/L/XL planners) models
+            on NIfTI images, on the CPU. A 3d_cascade_fullres folder also needs -prev_stage_predictions: the
+            folder where the 3d_lowres model's predictions of the same cases were written.
             """,
         aliases: ["nnUNetv2_predict_from_modelfolder"]
     )
@@ -43,7 +45,7 @@ struct PredictFromModelFolderCommand: ParsableCommand {
     @Option(name: .customLong("part_id", withSingleDash: true), help: "The part to predict here, 0 ..< -num_parts.")
     var partID = 0
     @Option(name: .customLong("prev_stage_predictions", withSingleDash: true),
-            help: "Cascade input (not supported yet).")
+            help: "For a cascade stage (3d_cascade_fullres): the folder with the previous stage's CASE.nii.gz.")
     var previousStage: String?
     @Option(name: .customLong("npp", withSingleDash: true), help: "Accepted for v2 compatibility; unused.")
     var processesPreprocessing = 3
@@ -60,10 +62,6 @@ struct PredictFromModelFolderCommand: ParsableCommand {
         guard stepSize > 0, stepSize <= 1 else { throw ValidationError("Please give a -step_size in (0, 1].") }
         guard numParts >= 1, partID >= 0, partID < numParts else {
             throw ValidationError("Please give a -part_id in 0 ..< -num_parts.")
-        }
-        if previousStage != nil {
-            throw ValidationError("-prev_stage_predictions (cascades) is not supported yet; predict a 2d, 3d_fullres "
-                                  + "or 3d_lowres model folder.")
         }
     }
 
@@ -82,6 +80,7 @@ struct PredictFromModelFolderCommand: ParsableCommand {
         run.overwrite = !continuePrediction
         run.partCount = numParts
         run.partID = partID
+        run.previousStageFolder = previousStage.map { URL(fileURLWithPath: $0, isDirectory: true) }
         run.progress = { print($0) }
         print("\(trained.configuration.name) of \(trained.trainerName) with \(trained.folds.count) fold(s)"
               + (trained.mirrorAxes == nil ? " (no mirroring)" : ", mirroring axes \(trained.mirrorAxes ?? [])"))

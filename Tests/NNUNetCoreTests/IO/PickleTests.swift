@@ -22,6 +22,20 @@ struct PickleTests {
     }
 
     static func expectDictOrList(_ url: URL) throws {
+        if url.lastPathComponent.hasPrefix("postprocessing") {
+            // nnU-Net v2's postprocessing.pkl: a pair (functions, keyword dicts); the functions are names only.
+            #expect(throws: CoreError.self) { try PickleReader.read(contentsOf: url) }
+            var reader = PickleReader(source: url.path)
+            reader.allowedReferences = [
+                "nnunetv2.postprocessing.remove_connected_components.remove_all_but_largest_component_from_segmentation",
+            ]
+            let value = try reader.decode(Array(try Data(contentsOf: url)))
+            guard case .tuple(let pair) = value, pair.count == 2 else {
+                Issue.record("unexpected top-level value \(value)")
+                return
+            }
+            return
+        }
         let value = try PickleReader.read(contentsOf: url)
         switch value {
         case .dict, .list: break
@@ -147,6 +161,28 @@ struct PickleTests {
         }
         #expect(throws: CoreError.forbiddenPickleGlobal(source: "x", name: "os.system")) {
             try PickleReader(source: "x").decode(Array("cos\nsystem\n(S'echo pwned'\ntR.".utf8))
+        }
+    }
+
+    @Test("a global allowed as data decodes to its name, is refused without the allowance and is never called")
+    func references() throws {
+        let function = "nnunetv2.postprocessing.remove_connected_components.remove_all_but_largest_component_from_segmentation"
+        let value = PickleValue.tuple([.list([.reference(function)]),
+                                       .list([.dict([.init(key: .string("labels_or_regions"),
+                                                           value: .list([.int(1), .int(2)]))])])])
+        let encoded = try PickleWriter.encode(value)
+        #expect(throws: CoreError.forbiddenPickleGlobal(source: "pp", name: function)) {
+            try PickleReader(source: "pp").decode(encoded)
+        }
+        var reader = PickleReader(source: "pp")
+        reader.allowedReferences = [function]
+        #expect(try reader.decode(encoded) == value)
+        // The same global called (GLOBAL + REDUCE) is refused even when allowed as data.
+        let call = Array("cnnunetv2.postprocessing.remove_connected_components\nremove_all_but_largest_component_from_segmentation\n(K\u{01}tR.".utf8)
+        #expect(throws: CoreError.self) { try reader.decode(call) }
+        // Another global is still refused, naming it.
+        #expect(throws: CoreError.forbiddenPickleGlobal(source: "pp", name: "os.system")) {
+            try reader.decode(Array("cos\nsystem\n.".utf8))
         }
     }
 

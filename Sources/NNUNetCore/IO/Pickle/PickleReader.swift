@@ -24,6 +24,11 @@ public struct PickleReader {
         "torch.ShortStorage", "torch.CharStorage", "torch.ByteStorage", "torch.BoolStorage", "torch.BFloat16Storage",
     ]
 
+    /// Globals that may appear as data but are never called, decoded as ``PickleValue/reference(_:)`` (for example
+    /// the postprocessing functions nnU-Net v2's `postprocessing.pkl` lists). Empty by default: a pickle naming any
+    /// other global is refused, and so is a call of one of these.
+    public var allowedReferences: Set<String> = []
+
     /// Limits that keep hostile input harmless.
     public var maximumDepth = 256
     /// Most values the stack may hold at once.
@@ -275,7 +280,7 @@ private struct Machine {
 
     func global(_ module: String, _ name: String) throws -> Node {
         let qualified = module + "." + name
-        guard PickleReader.allowedGlobals.contains(qualified) else {
+        guard PickleReader.allowedGlobals.contains(qualified) || reader.allowedReferences.contains(qualified) else {
             throw CoreError.forbiddenPickleGlobal(source: reader.source, name: qualified)
         }
         return Node(.global(qualified))
@@ -299,8 +304,9 @@ private struct Machine {
     }
 
     func reduce(_ callable: Node, _ argumentNode: Node) throws -> Node {
-        guard case .global(let name) = callable.kind else {
-            throw reader.fail("REDUCE of something that is not an allowed global")
+        guard case .global(let name) = callable.kind, PickleReader.allowedGlobals.contains(name) else {
+            throw reader.fail("REDUCE of something that is not an allowed global (a global allowed as data is never "
+                              + "called)")
         }
         let args = try arguments(argumentNode)
         switch name {
@@ -446,7 +452,11 @@ private struct Machine {
             if !objects.isEmpty { array.objects = try objects.map { try convert($0, depth: depth + 1) } }
             return .array(array)
         case .dtype(let type): return .dtype(type)
-        case .global(let name): throw reader.fail("the global \(name) was left uncalled in the data")
+        case .global(let name):
+            guard reader.allowedReferences.contains(name) else {
+                throw reader.fail("the global \(name) was left uncalled in the data")
+            }
+            return .reference(name)
         case .storage: throw reader.fail("a storage was left outside a tensor")
         case .emptyArray: throw reader.fail("an ndarray was never given its data")
         }

@@ -6,14 +6,14 @@ extension PickleValue {
     /// dict keys become strings (`1` → `"1"`), bytes become latin-1 text, and non-finite floats become `null`.
     ///
     /// This is how v1 pickles (`plans.pkl`, `.model.pkl`, properties) are decoded into this package's `Codable` types.
-    /// Tensors have no JSON form and become `null`.
+    /// Tensors have no JSON form and become `null`; a ``reference(_:)`` becomes its `module.name` text.
     public var jsonObject: Any {
         switch self {
         case .none, .tensor: return NSNull()
         case .bool(let b): return b
         case .int(let v): return v
         case .float(let v): return v.isFinite ? v : NSNull()
-        case .string(let s): return s
+        case .string(let s), .reference(let s): return s
         case .bytes(let b): return String(String.UnicodeScalarView(b.map { Unicode.Scalar($0) }))
         case .list(let items), .tuple(let items), .set(let items): return items.map(\.jsonObject)
         case .dict(let entries):

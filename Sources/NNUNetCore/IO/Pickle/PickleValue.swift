@@ -30,6 +30,9 @@ public indirect enum PickleValue: Sendable, Equatable {
     case dtype(NumpyDType)
     /// A PyTorch tensor in a zip checkpoint: a reference to its storage, not the data.
     case tensor(TorchTensorReference)
+    /// A Python global named as data and never called, `module.name` (only for names the reader was given in
+    /// ``PickleReader/allowedReferences``), e.g. a function listed in nnU-Net v2's `postprocessing.pkl`.
+    case reference(String)
 
     /// One `dict` entry.
     public struct Entry: Sendable, Equatable {

@@ -58,6 +58,12 @@ public enum PickleWriter {
                 for entry in entries { try write(entry.key, into: &out); try write(entry.value, into: &out) }
                 out.append(0x75)
             }
+        case .reference(let name):
+            // GLOBAL: module and name on two lines (the name is the part after the last dot).
+            guard let dot = name.lastIndex(of: "."), !name.contains("\n") else {
+                throw CoreError.invalidPickle(source: "writer", reason: "'\(name)' is not module.name")
+            }
+            out += Array("c\(name[..<dot])\n\(name[name.index(after: dot)...])\n".utf8)
         case .set, .array, .dtype, .tensor:
             throw CoreError.invalidPickle(source: "writer", reason: "only plain data can be written (got \(value))")
         }

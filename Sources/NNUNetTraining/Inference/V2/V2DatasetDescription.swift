@@ -105,6 +105,10 @@ public struct V2DatasetDescription: Sendable, Equatable {
         Array(Set(labels.filter { $0.name != "ignore" }.flatMap(\.values))).sorted()
     }
 
+    /// All labels but background (0), ascending (v2's `foreground_labels`): the one-hot channels a cascade's previous
+    /// stage adds to the input.
+    public var foregroundLabels: [Int] { allLabels.filter { $0 != 0 } }
+
     /// The regions that are not background, in file order (v2's `foreground_regions`); empty unless ``hasRegions``.
     public var foregroundRegions: [[Int]] {
         guard hasRegions else { return [] }

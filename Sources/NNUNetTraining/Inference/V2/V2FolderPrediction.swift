@@ -24,6 +24,9 @@ public struct V2FolderPrediction {
     public var saveProbabilities = false
     /// Whether existing predictions are redone (v2's default; `--continue_prediction` sets it false).
     public var overwrite = true
+    /// For a cascade stage: the folder with the previous stage's segmentation of every case, `CASE<file_ending>`
+    /// (`-prev_stage_predictions`). Required for cascade stages, refused for others.
+    public var previousStageFolder: URL?
     /// Number of parts the cases are split into (`-num_parts`), and the part predicted here (`-part_id`).
     public var partCount = 1, partID = 0
     /// Called with one line per event (case started, done, skipped); nil prints nothing.
@@ -98,6 +101,28 @@ public struct V2FolderPrediction {
                                               + "\(item.files.count) channel file(s); the model needs "
                                               + "\(model.dataset.channelCount) (\(item.identifier)_0000\(ending) ...)")
         }
+        var previousStage: [String: URL] = [:]
+        if model.needsPreviousStage {
+            guard let folder = previousStageFolder else {
+                throw TrainingError.unusableModel("configuration '\(model.configuration.name)' of "
+                                                  + "'\(model.modelFolder.path)' is a cascade stage; give the folder "
+                                                  + "with the predictions of its previous stage "
+                                                  + "'\(model.configuration.previousStage ?? "")' for these cases "
+                                                  + "(-prev_stage_predictions)")
+            }
+            for item in mine {
+                let file = folder.appendingPathComponent(item.identifier + ending)
+                guard FileManager.default.fileExists(atPath: file.path) else {
+                    throw TrainingError.unusableModel("case '\(item.identifier)': the previous stage's segmentation "
+                                                      + "'\(file.path)' does not exist (predict the cases with "
+                                                      + "'\(model.configuration.previousStage ?? "")' first)")
+                }
+                previousStage[item.identifier] = file
+            }
+        } else if let folder = previousStageFolder {
+            throw TrainingError.unusableModel("configuration '\(model.configuration.name)' has no previous stage; "
+                                              + "-prev_stage_predictions '\(folder.path)' is for cascade stages only")
+        }
         do { try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true) } catch {
             throw CoreError.fileSystem(path: outputFolder.path, reason: "cannot create the output folder (\(error))")
         }
@@ -115,6 +140,7 @@ public struct V2FolderPrediction {
             }
             let start = Date()
             let prediction = try model.predictCase(imageFiles: item.files, identifier: item.identifier,
+                                                   previousStage: previousStage[item.identifier],
                                                    keepingProbabilities: saveProbabilities)
             if let probabilities = prediction.probabilities {
                 try NPZ.write([("probabilities", NPYArray(float32: probabilities, shape: prediction.probabilityShape))],
@@ -138,7 +164,7 @@ public struct V2FolderPrediction {
                                 to: outputFolder.appendingPathComponent(name))
         }
         let arguments = JSONValue.object([
-            ("folder_with_segs_from_prev_stage", .null),
+            ("folder_with_segs_from_prev_stage", previousStageFolder.map { .string($0.path) } ?? .null),
             ("list_of_lists_or_source_folder", .string(inputFolder.path)),
             ("num_parts", .int(partCount)),
             ("num_processes_preprocessing", .int(1)),

@@ -65,6 +65,9 @@ public struct V2Preprocessor: Sendable {
     public var configuration: V2Configuration
     /// Threads for the resampling kernels.
     public var threads = ThreadSettings.defaultThreads
+    /// The foreground labels whose one-hot channels a previous stage's segmentation becomes (v2's
+    /// `foreground_labels` of dataset.json: every label but 0 and the ignore label).
+    public var foregroundLabels: [Int] = []
 
     /// Creates the preprocessor of `configuration`.
     public init(plans: V2Plans, configuration: V2Configuration) {
@@ -76,7 +79,13 @@ public struct V2Preprocessor: Sendable {
     ///
     /// - Throws: ``TrainingError`` naming the file when it cannot be read, when channels differ in shape or
     ///   geometry, or when the case has another number of channels than the configuration normalises.
-    public func preprocess(imageFiles: [URL], identifier: String) throws -> V2PreprocessedCase {
+    /// - Parameters:
+    ///   - imageFiles: the case's channel files, in the plans' channel order.
+    ///   - identifier: the case, for messages.
+    ///   - previousStage: for a cascade configuration, the previous stage's segmentation of the case
+    ///     (`-prev_stage_predictions`), appended as one-hot channels (see ``preprocess(_:identifier:previousStage:)``).
+    public func preprocess(imageFiles: [URL], identifier: String, previousStage: URL? = nil) throws
+        -> V2PreprocessedCase {
         guard imageFiles.count == configuration.normalizationSchemes.count else {
             throw TrainingError.unusableModel("case '\(identifier)' has \(imageFiles.count) channel file(s); the "
                                               + "model needs \(configuration.normalizationSchemes.count)")
@@ -92,14 +101,33 @@ public struct V2Preprocessor: Sendable {
             }
             volumes.append(volume)
         }
-        return try preprocess(volumes, identifier: identifier)
+        var segmentation: Volume?
+        if let previousStage {
+            do { segmentation = try NIfTI.read(previousStage) } catch {
+                throw TrainingError.unusableModel("case '\(identifier)': the previous stage's segmentation "
+                                                  + "'\(previousStage.path)' cannot be read (\(error))")
+            }
+            if let segmentation, segmentation.shape != volumes[0].shape || segmentation.channels != 1 {
+                throw TrainingError.unusableModel("case '\(identifier)': the previous stage's segmentation "
+                                                  + "'\(previousStage.path)' has shape \(segmentation.shape), the "
+                                                  + "image \(volumes[0].shape)")
+            }
+        }
+        return try preprocess(volumes, identifier: identifier, previousStage: segmentation)
     }
 
     /// Preprocesses a case given as volumes (one per channel, same shape and geometry), in the order of the plans'
     /// channels.
+    ///
+    /// For a cascade configuration `previousStage` is the previous stage's label map of the case, in the images'
+    /// shape. As v2's `DefaultPreprocessor` treats a segmentation, it is transposed and cropped to the box, its
+    /// background outside the nonzero mask becomes −1, and it is resampled with the plans' `resampling_fn_seg`; then
+    /// one channel per foreground label (1 where the label is, else 0; v2's `convert_labelmap_to_one_hot`) follows the
+    /// image channels.
     /// - Throws: ``TrainingError/unusableModel(_:)`` for a case without any nonzero voxel, an unsupported
-    ///   normalisation or resampling.
-    public func preprocess(_ volumes: [Volume], identifier: String) throws -> V2PreprocessedCase {
+    ///   normalisation or resampling, a previous-stage segmentation of another shape.
+    public func preprocess(_ volumes: [Volume], identifier: String, previousStage: Volume? = nil) throws
+        -> V2PreprocessedCase {
         guard let first = volumes.first else {
             throw TrainingError.unusableModel("case '\(identifier)' has no image")
         }
@@ -149,10 +177,33 @@ public struct V2Preprocessor: Sendable {
             data += try V2Resampler.resample(channel, shape: croppedShape, to: newShape, with: resampling,
                                              separateAxis: axis, threads: threads)
         }
+        var channels = volumes.count
+        if let previousStage {
+            guard previousStage.shape == shape else {
+                throw TrainingError.unusableModel("case '\(identifier)': the previous stage's segmentation has shape "
+                                                  + "\(previousStage.shape), the image \(shape)")
+            }
+            guard let segmentationResampling = configuration.segmentationResampling else {
+                throw TrainingError.unusableModel("'\(plans.source)': configuration '\(configuration.name)' has no "
+                                                  + "resampling_fn_seg, which its previous stage's segmentation needs")
+            }
+            var segmentation = NonzeroMask.crop(Preprocessor.transpose(previousStage.data, shape: shape, by: forward),
+                                                shape: transposedShape, to: box)
+            for i in segmentation.indices where segmentation[i] == 0 && !mask[i] { segmentation[i] = -1 }
+            let resampled = try V2Resampler.resample(
+                segmentation, shape: croppedShape, to: newShape, with: segmentationResampling,
+                separateAxis: segmentationResampling.separateAxis(current: transposedSpacing, target: target),
+                threads: threads)
+            for label in foregroundLabels {
+                let value = Float(label)
+                data += resampled.map { $0 == value ? 1 : 0 }
+            }
+            channels += foregroundLabels.count
+        }
         let properties = V2CaseProperties(geometry: first.geometry, spacing: spacing,
                                           shapeBeforeCropping: transposedShape, boundingBox: box,
                                           shapeAfterCropping: croppedShape)
-        return V2PreprocessedCase(data: data, channels: volumes.count, shape: newShape, properties: properties)
+        return V2PreprocessedCase(data: data, channels: channels, shape: newShape, properties: properties)
     }
 }
 

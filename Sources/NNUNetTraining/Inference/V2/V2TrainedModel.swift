@@ -132,12 +132,9 @@ public final class V2TrainedModel {
     /// Builds the configuration's network and assigns a checkpoint's `network_weights` by name.
     static func loadNetwork(_ torch: TorchCheckpoint, file: URL, configuration: V2Configuration,
                             dataset: V2DatasetDescription, trainer: String) throws -> Module {
-        if let previous = configuration.previousStage {
-            throw TrainingError.unusableModel("configuration '\(configuration.name)' is a cascade stage (it needs the "
-                                              + "predictions of '\(previous)' as input, -prev_stage_predictions), "
-                                              + "which this port does not run yet")
-        }
-        let network = try configuration.architecture.makeNetwork(inputChannels: dataset.channelCount,
+        // A cascade stage also sees the previous stage's segmentation, one channel per foreground label.
+        let labelChannels = configuration.previousStage == nil ? 0 : dataset.foregroundLabels.count
+        let network = try configuration.architecture.makeNetwork(inputChannels: dataset.channelCount + labelChannels,
                                                                  classCount: dataset.segmentationHeadCount)
         let className = configuration.architecture.networkClass
         guard case .dict(let entries)? = torch.root["network_weights"] else {
@@ -218,14 +215,37 @@ public final class V2TrainedModel {
         public var properties: V2CaseProperties
     }
 
+    /// Whether the configuration is a cascade stage, which needs the previous stage's segmentation of every case
+    /// (`previous_stage` in the plans, v2's `-prev_stage_predictions`).
+    public var needsPreviousStage: Bool { configuration.previousStage != nil }
+
     /// Segments one case from its channel files (`CASE_0000.nii.gz`, ...): preprocess, sliding window over every
     /// fold, export to the input's geometry.
+    ///
+    /// - Parameters:
+    ///   - imageFiles: the case's channel files.
+    ///   - identifier: the case, for messages.
+    ///   - previousStage: the previous stage's segmentation of the case (`CASE<file_ending>` of the folder given to
+    ///     v2 as `-prev_stage_predictions`); required exactly when ``needsPreviousStage``.
+    ///   - keepingProbabilities: whether the probabilities are returned.
     /// - Throws: ``TrainingError`` naming the file that cannot be read or the case that does not fit the model.
-    public func predictCase(imageFiles: [URL], identifier: String, keepingProbabilities: Bool) throws
-        -> CasePrediction {
+    public func predictCase(imageFiles: [URL], identifier: String, previousStage: URL? = nil,
+                            keepingProbabilities: Bool) throws -> CasePrediction {
+        if needsPreviousStage && previousStage == nil {
+            throw TrainingError.unusableModel("configuration '\(configuration.name)' is a cascade stage: case "
+                                              + "'\(identifier)' needs the segmentation of its previous stage "
+                                              + "'\(configuration.previousStage ?? "")' (-prev_stage_predictions)")
+        }
+        if !needsPreviousStage, let previousStage {
+            throw TrainingError.unusableModel("configuration '\(configuration.name)' has no previous stage; "
+                                              + "'\(previousStage.path)' cannot be used (-prev_stage_predictions is "
+                                              + "for cascade stages only)")
+        }
         var preprocessor = V2Preprocessor(plans: plans, configuration: configuration)
         preprocessor.threads = threads
-        let preprocessed = try preprocessor.preprocess(imageFiles: imageFiles, identifier: identifier)
+        preprocessor.foregroundLabels = dataset.foregroundLabels
+        let preprocessed = try preprocessor.preprocess(imageFiles: imageFiles, identifier: identifier,
+                                                       previousStage: previousStage)
         let logits = try predictLogits(preprocessed)
         return try V2Exporter.export(logits: logits, preprocessedShape: preprocessed.shape,
                                      properties: preprocessed.properties, plans: plans, configuration: configuration,
