@@ -23,7 +23,7 @@ struct NNUNetBenchmarkCommand: ParsableCommand {
         subcommands: [BenchmarkConv3DCommand.self, EvaluationBenchmarkCommand.self, BenchmarkResampleCommand.self,
                       BenchmarkPlanAndPreprocessCommand.self, BenchmarkAugmentationCommand.self,
                       BenchmarkTrainStepCommand.self, BenchmarkForwardCommand.self, BenchmarkPredictCommand.self,
-                      BenchmarkPredictLargeCommand.self,
+                      BenchmarkPredictLargeCommand.self, BenchmarkPredictV2Command.self,
                       BenchmarkHippocampusCommand.self]
     )
 

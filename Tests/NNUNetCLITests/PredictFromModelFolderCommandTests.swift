@@ -39,4 +39,29 @@ struct PredictFromModelFolderCommandTests {
             }
         }
     }
+
+    @Test("apply-postprocessing (nnUNetv2_apply_postprocessing) on v2's outputs: the pickle's steps, v2's result")
+    func applyPostprocessing() throws {
+        let root = TestSupport.fixtures.appendingPathComponent("v2_models")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("apply-pp-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: output) }
+        var command = try #require(try NNUNetCommand.parseAsRoot([
+            "nnUNetv2_apply_postprocessing", "-i", root.appendingPathComponent("ct/pred_notta").path, "-o", output.path,
+            "-pp_pkl_file", root.appendingPathComponent("postprocessing/postprocessing_crafted_largest_component.pkl").path,
+            "-np", "2",
+        ]) as? ApplyPostprocessingCommand)
+        try command.run()
+        for name in ["spheres_ts000.nii.gz", "spheres_ts001.nii.gz"] {
+            let ours = try NIfTI.read(output.appendingPathComponent(name))
+            let theirs = try NIfTI.read(root.appendingPathComponent("postprocessing/pred_notta_pp_crafted/\(name)"))
+            #expect(ours.data == theirs.data && ours.geometry == theirs.geometry)
+        }
+        // Without dataset.json in the input folder and no -dataset_json, the file ending is unknown: refused.
+        var bare = try #require(try NNUNetCommand.parseAsRoot([
+            "apply-postprocessing", "-i", root.appendingPathComponent("images").path, "-o", output.path + "-2",
+            "-pp_pkl_file", root.appendingPathComponent("postprocessing/postprocessing.pkl").path,
+        ]) as? ApplyPostprocessingCommand)
+        #expect(throws: (any Error).self) { try bare.run() }
+        #expect(!FileManager.default.fileExists(atPath: output.path + "-2"))
+    }
 }
