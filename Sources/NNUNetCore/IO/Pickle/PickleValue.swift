@@ -198,3 +198,24 @@ public struct TorchTensorReference: Sendable, Equatable {
     /// Strides of the view, in elements, per dimension.
     public var stride: [Int]
 }
+
+extension NumpyArray {
+    /// An array of numbers from its raw little- or big-endian bytes (C order unless `isFortranOrder`).
+    ///
+    /// - Precondition: `rawBytes` holds `shape`'s element count times `dtype.itemSize` bytes, and `dtype` is not an
+    ///   object type.
+    public init(dtype: NumpyDType, shape: [Int], isFortranOrder: Bool = false, rawBytes: [UInt8]) {
+        precondition(dtype.kind != "O" && rawBytes.count == shape.reduce(1, *) * dtype.itemSize,
+                     "NumpyArray: \(rawBytes.count) bytes for shape \(shape) of \(dtype)")
+        self.init(dtype: dtype, shape: shape, isFortranOrder: isFortranOrder, rawBytes: rawBytes, objects: [])
+    }
+
+    /// A C-order `int64` (`<i8`) array of `values` with `shape`.
+    public static func int64(_ values: [Int], shape: [Int]) -> NumpyArray {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(values.count * 8)
+        for value in values { withUnsafeBytes(of: Int64(value).littleEndian) { bytes += $0 } }
+        return NumpyArray(dtype: NumpyDType(kind: "i", itemSize: 8, isBigEndian: false), shape: shape,
+                          rawBytes: bytes)
+    }
+}

@@ -3,7 +3,9 @@ import Foundation
 /// Writes plain ``PickleValue``s as a protocol-2 pickle that Python (2.7+ and 3.x) loads with `pickle.load`.
 ///
 /// Supported: none, bools, ints, floats, strings, bytes, lists, tuples and dicts (written as plain `dict`s, which
-/// nnU-Net reads wherever it wrote an `OrderedDict`). Arrays and tensors are refused: write them as lists.
+/// nnU-Net reads wherever it wrote an `OrderedDict`), NumPy arrays of numbers (in numpy's own pickled form, through
+/// `numpy.core.multiarray._reconstruct`) and references to globals (``PickleValue/reference(_:)``). Object arrays,
+/// sets, dtypes and tensors are refused.
 public enum PickleWriter {
     /// Encodes a value.
     /// - Throws: ``CoreError/invalidPickle(source:reason:)`` for values that have no plain-pickle form.
@@ -64,6 +66,27 @@ public enum PickleWriter {
                 throw CoreError.invalidPickle(source: "writer", reason: "'\(name)' is not module.name")
             }
             out += Array("c\(name[..<dot])\n\(name[name.index(after: dot)...])\n".utf8)
+        case .array(let array) where array.dtype.kind != "O":
+            // numpy's own protocol-2 form: _reconstruct(ndarray, (0,), b'b'), then the state
+            // (1, shape, dtype, is_fortran, raw bytes); the dtype is dtype('<kind><size>', False, True) with its state.
+            out += Array("cnumpy.core.multiarray\n_reconstruct\n".utf8)
+            out.append(0x28)
+            out += Array("cnumpy\nndarray\n".utf8)
+            try write(.tuple([.int(0)]), into: &out)
+            try write(.bytes([0x62]), into: &out)
+            out += [0x74, 0x52, 0x28]  // TUPLE, REDUCE, MARK
+            try write(.int(1), into: &out)
+            try write(.tuple(array.shape.map { .int($0) }), into: &out)
+            out += Array("cnumpy\ndtype\n".utf8)
+            try write(.tuple([.string(String(array.dtype.kind) + String(array.dtype.itemSize)), .bool(false),
+                              .bool(true)]), into: &out)
+            out.append(0x52)
+            let order = array.dtype.itemSize == 1 ? "|" : array.dtype.isBigEndian ? ">" : "<"
+            try write(.tuple([.int(3), .string(order), .none, .none, .none, .int(-1), .int(-1), .int(0)]), into: &out)
+            out.append(0x62)  // BUILD the dtype
+            try write(.bool(array.isFortranOrder), into: &out)
+            try write(.bytes(array.rawBytes), into: &out)
+            out += [0x74, 0x62]  // TUPLE, BUILD the array
         case .set, .array, .dtype, .tensor:
             throw CoreError.invalidPickle(source: "writer", reason: "only plain data can be written (got \(value))")
         }

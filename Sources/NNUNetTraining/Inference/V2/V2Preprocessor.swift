@@ -15,9 +15,23 @@ public struct V2CaseProperties: Sendable, Equatable {
     public var boundingBox: [[Int]]
     /// `shape_after_cropping_and_before_resampling`: the box's shape (transposed).
     public var shapeAfterCropping: [Int]
+    /// `class_locations`: for a cascade stage, v2 also samples foreground voxels of the previous stage's
+    /// segmentation (in preprocessed space) per label or region; nil otherwise.
+    public var classLocations: [ClassLocations]?
+
+    /// The voxels v2 samples for one label or region of a segmentation (`class_locations[key]`).
+    public struct ClassLocations: Sendable, Equatable {
+        /// The label, or the region's labels.
+        public var labels: [Int]
+        /// Whether the key is a region (a Python tuple) rather than one label (an int).
+        public var isRegion: Bool
+        /// The sampled voxels as rows `(0, z, y, x)`, flattened (4 entries per row); empty when none is present.
+        public var coordinates: [Int]
+    }
 
     /// The dict v2 pickles as `CASE.pkl` (`sitk_stuff`, `spacing`, `shape_before_cropping`, `bbox_used_for_cropping`,
-    /// `shape_after_cropping_and_before_resampling`), with plain Python floats where v2 has `np.float64` scalars.
+    /// `shape_after_cropping_and_before_resampling`, and `class_locations` for a cascade stage, as int64 arrays), with
+    /// plain Python floats where v2 has `np.float64` scalars.
     public var pickleValue: PickleValue {
         func entry(_ key: String, _ value: PickleValue) -> PickleValue.Entry { .init(key: .string(key), value: value) }
         func floats(_ values: [Double]) -> [PickleValue] { values.map { .float($0) } }
@@ -32,7 +46,13 @@ public struct V2CaseProperties: Sendable, Equatable {
             entry("shape_before_cropping", .tuple(ints(shapeBeforeCropping))),
             entry("bbox_used_for_cropping", .list(boundingBox.map { .list(ints($0)) })),
             entry("shape_after_cropping_and_before_resampling", .tuple(ints(shapeAfterCropping))),
-        ])
+        ] + (classLocations.map { locations in
+            [entry("class_locations", .dict(locations.map { item in
+                .init(key: item.isRegion ? .tuple(ints(item.labels)) : .int(item.labels[0]),
+                      value: item.coordinates.isEmpty ? .list([])
+                        : .array(.int64(item.coordinates, shape: [item.coordinates.count / 4, 4])))
+            }))]
+        } ?? []))
     }
 }
 
@@ -65,9 +85,10 @@ public struct V2Preprocessor: Sendable {
     public var configuration: V2Configuration
     /// Threads for the resampling kernels.
     public var threads = ThreadSettings.defaultThreads
-    /// The foreground labels whose one-hot channels a previous stage's segmentation becomes (v2's
-    /// `foreground_labels` of dataset.json: every label but 0 and the ignore label).
-    public var foregroundLabels: [Int] = []
+    /// The model's dataset.json: a previous stage's segmentation becomes one one-hot channel per foreground label
+    /// (v2's `foreground_labels`), and its labels or regions name the voxels v2 samples into `class_locations`.
+    /// Required for cascade stages.
+    public var dataset: V2DatasetDescription?
 
     /// Creates the preprocessor of `configuration`.
     public init(plans: V2Plans, configuration: V2Configuration) {
@@ -178,6 +199,7 @@ public struct V2Preprocessor: Sendable {
                                              separateAxis: axis, threads: threads)
         }
         var channels = volumes.count
+        var classLocations: [V2CaseProperties.ClassLocations]?
         if let previousStage {
             guard previousStage.shape == shape else {
                 throw TrainingError.unusableModel("case '\(identifier)': the previous stage's segmentation has shape "
@@ -194,16 +216,63 @@ public struct V2Preprocessor: Sendable {
                 segmentation, shape: croppedShape, to: newShape, with: segmentationResampling,
                 separateAxis: segmentationResampling.separateAxis(current: transposedSpacing, target: target),
                 threads: threads)
-            for label in foregroundLabels {
+            guard let dataset else {
+                throw TrainingError.unusableModel("case '\(identifier)': the dataset description is needed to encode "
+                                                  + "the previous stage's segmentation")
+            }
+            for label in dataset.foregroundLabels {
                 let value = Float(label)
                 data += resampled.map { $0 == value ? 1 : 0 }
             }
-            channels += foregroundLabels.count
+            channels += dataset.foregroundLabels.count
+            classLocations = Self.classLocations(resampled, shape: newShape, classes: Self.locationClasses(dataset))
         }
         let properties = V2CaseProperties(geometry: first.geometry, spacing: spacing,
                                           shapeBeforeCropping: transposedShape, boundingBox: box,
-                                          shapeAfterCropping: croppedShape)
+                                          shapeAfterCropping: croppedShape, classLocations: classLocations)
         return V2PreprocessedCase(data: data, channels: channels, shape: newShape, properties: properties)
+    }
+
+    /// The labels or regions v2 samples from a segmentation (`DefaultPreprocessor.run_case_npy`): the foreground
+    /// regions of a region-based dataset (a region listed as one label is an int key), else the foreground labels;
+    /// with an ignore label also the region `[-1] + all labels`.
+    static func locationClasses(_ dataset: V2DatasetDescription) -> [(labels: [Int], isRegion: Bool)] {
+        var classes: [(labels: [Int], isRegion: Bool)]
+        if dataset.hasRegions {
+            classes = dataset.labels.filter { $0.name != "ignore" && Set($0.values) != [0] }
+                .map { ($0.values, $0.isList) }
+        } else {
+            classes = dataset.foregroundLabels.map { ([$0], false) }
+        }
+        if dataset.ignoreLabel != nil { classes.append(([-1] + dataset.allLabels, true)) }
+        return classes
+    }
+
+    /// v2's `_sample_foreground_locations` with seed 1234: for each class, in order, the voxels holding its labels
+    /// (label by label in the class's order, each in C order), of which `max(min(10 000, n), ceil(0.01 n))` are drawn
+    /// without replacement by one `RandomState(1234)` shared by the classes; a class without voxels draws nothing.
+    static func classLocations(_ segmentation: [Float], shape: [Int], classes: [(labels: [Int], isRegion: Bool)])
+        -> [V2CaseProperties.ClassLocations] {
+        let plane = shape[1] * shape[2]
+        var random = MersenneTwister(seed: 1234)
+        var voxels: [Float: [Int]] = [:]
+        for (i, value) in segmentation.enumerated() { voxels[value, default: []].append(i) }
+        return classes.map { item in
+            let all = item.labels.flatMap { voxels[Float($0)] ?? [] }
+            guard !all.isEmpty else {
+                return V2CaseProperties.ClassLocations(labels: item.labels, isRegion: item.isRegion, coordinates: [])
+            }
+            let n = all.count
+            let k = max(min(10_000, n), Int((Double(n) * 0.01).rounded(.up)))
+            var coordinates: [Int] = []
+            coordinates.reserveCapacity(4 * k)
+            for pick in random.choiceWithoutReplacement(n, k) {
+                let i = all[pick]
+                coordinates += [0, i / plane, (i / shape[2]) % shape[1], i % shape[2]]
+            }
+            return V2CaseProperties.ClassLocations(labels: item.labels, isRegion: item.isRegion,
+                                                   coordinates: coordinates)
+        }
     }
 }
 

@@ -243,7 +243,7 @@ public final class V2TrainedModel {
         }
         var preprocessor = V2Preprocessor(plans: plans, configuration: configuration)
         preprocessor.threads = threads
-        preprocessor.foregroundLabels = dataset.foregroundLabels
+        preprocessor.dataset = dataset
         let preprocessed = try preprocessor.preprocess(imageFiles: imageFiles, identifier: identifier,
                                                        previousStage: previousStage)
         let logits = try predictLogits(preprocessed)
