@@ -81,13 +81,19 @@ struct CommandParsingTests {
         #expect(throws: (any Error).self) { try NNUNetCommand.parseAsRoot(["benchmark", "conv3d"]) }
     }
 
-    @Test("nnunet-benchmark has the ten benchmarks of the former 'nnunet benchmark', with their flags")
+    @Test("nnunet-benchmark has its eleven benchmarks, with their flags")
     func benchmarkRootCommand() throws {
         #expect(NNUNetBenchmarkCommand.configuration.commandName == "nnunet-benchmark")
         let names = NNUNetBenchmarkCommand.configuration.subcommands.compactMap { $0.configuration.commandName }
-        #expect(Set(names) == ["conv3d", "train-step", "forward", "predict", "predict-large", "resample",
+        #expect(Set(names) == ["conv3d", "train-step", "forward", "predict", "predict-v2", "predict-large", "resample",
                                "plan-and-preprocess", "augmentation", "evaluation", "hippocampus"])
-        #expect(names.count == 10)
+        #expect(names.count == 11)
+        let v2 = try #require(try NNUNetBenchmarkCommand.parseAsRoot([
+            "predict-v2", "-m", "model", "--input", "in", "-f", "0", "1", "--disable_tta", "--threads", "3",
+            "--peer-bin", "venv/bin", "--json",
+        ]) as? BenchmarkPredictV2Command)
+        #expect(v2.model == "model" && v2.input == "in" && v2.folds == [.index(0), .index(1)] && v2.disableTTA)
+        #expect(v2.threads == 3 && v2.peerBin == "venv/bin" && v2.json)
         let conv = try #require(try NNUNetBenchmarkCommand.parseAsRoot([
             "conv3d", "--channels", "4", "--size", "8", "--iterations", "1", "--warmup", "0", "--threads", "1",
             "--skip-sgemm", "--json",
