@@ -12,7 +12,7 @@ extension V2Architecture {
     }
 
     /// The network of `arch_kwargs` with freshly initialised weights, as v2's `get_network_from_plans` builds it for
-    /// inference (`deep_supervision` off): a ``PlainConvUNet`` or a ``ResidualEncoderUNet``.
+    /// inference (`deep_supervision` off): a `PlainConvUNet` or a `ResidualEncoderUNet`.
     ///
     /// - Throws: ``TrainingError/unusableModel(_:)`` naming the plans file and the field: an unsupported
     ///   `network_class_name` (it is named), a missing or malformed argument, an unsupported operation.

@@ -15,8 +15,8 @@ import NNUNetEvaluation
 ///   uses; v1 used 6), sizes in voxels;
 /// - every component smaller than the largest is set to `background_label` (ties keep every largest component).
 ///
-/// The pickle is read by the restricted unpickler (``PickleReader``): the function is accepted only as a name
-/// (``PickleValue/reference(_:)``), never called, and any other global is refused.
+/// The pickle is read by the restricted unpickler (`PickleReader`): the function is accepted only as a name
+/// (`PickleValue.reference`), never called, and any other global is refused.
 public struct V2Postprocessing: Sendable, Equatable {
     /// The one function v2 writes into `postprocessing.pkl`.
     public static let largestComponentFunction =
