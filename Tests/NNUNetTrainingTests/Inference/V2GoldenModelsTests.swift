@@ -166,4 +166,90 @@ struct V2GoldenModelsTests {
         // The crafted steps remove voxels (so the comparison above is not of unchanged files).
         #expect(suffix == "_pp" ? changed == 0 : changed > 0)
     }
+
+    /// A copy of the ResEnc fixture model (checkpoint linked) whose plans.json / dataset.json objects are edited.
+    static func editedResEnc(in folder: URL, plans editPlans: (inout [String: Any]) -> Void = { _ in },
+                             dataset editDataset: (inout [String: Any]) -> Void = { _ in }) throws -> URL {
+        let source = try modelFolder("resenc", "3d_fullres")
+        let copy = folder.appendingPathComponent("model", isDirectory: true)
+        try FileManager.default.createDirectory(at: copy.appendingPathComponent("fold_0"),
+                                                withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            at: copy.appendingPathComponent("fold_0/checkpoint_final.pth"),
+            withDestinationURL: source.appendingPathComponent("fold_0/checkpoint_final.pth"))
+        for name in ["plans.json", "dataset.json"] {
+            var object = try #require(try JSONSerialization.jsonObject(
+                with: Data(contentsOf: source.appendingPathComponent(name))) as? [String: Any])
+            if name == "plans.json" { editPlans(&object) } else { editDataset(&object) }
+            try JSONSerialization.data(withJSONObject: object).write(to: copy.appendingPathComponent(name))
+        }
+        return copy
+    }
+
+    /// Expects loading `model` and predicting the fixture images to fail naming every fragment, writing nothing.
+    static func expectRefusal(_ model: URL, folds: [Fold]? = nil, output: URL, _ fragments: [String],
+                              sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            let trained = try V2TrainedModel(modelFolder: model, folds: folds)
+            try V2FolderPrediction(inputFolder: images, outputFolder: output).run(model: trained)
+            Issue.record("no error", sourceLocation: sourceLocation)
+        } catch {
+            for fragment in fragments {
+                #expect("\(error)".contains(fragment), "'\(fragment)' not in: \(error)", sourceLocation: sourceLocation)
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: output.path), sourceLocation: sourceLocation)
+    }
+
+    static func editArchitecture(_ plans: inout [String: Any], _ edit: (inout [String: Any]) -> Void) {
+        var configurations = plans["configurations"] as? [String: Any] ?? [:]
+        var configuration = configurations["3d_fullres"] as? [String: Any] ?? [:]
+        var architecture = configuration["architecture"] as? [String: Any] ?? [:]
+        edit(&architecture)
+        configuration["architecture"] = architecture
+        configurations["3d_fullres"] = configuration
+        plans["configurations"] = configurations
+    }
+
+    @Test("bad model folders are refused naming the file and the field or parameter, nothing is written")
+    func badInput() throws {
+        try TestSupport.withTemporaryFolder { folder in
+            // A network class this port does not build.
+            let primus = try Self.editedResEnc(in: folder.appendingPathComponent("a"), plans: { plans in
+                Self.editArchitecture(&plans) {
+                    $0["network_class_name"] = "dynamic_network_architectures.architectures.primus.PrimusM"
+                }
+            })
+            Self.expectRefusal(primus, output: folder.appendingPathComponent("out"),
+                               ["primus.PrimusM", "network_class_name", "plans.json"])
+            // Tensors that do not fit the architecture: wider bottleneck than the checkpoint's.
+            let wide = try Self.editedResEnc(in: folder.appendingPathComponent("b"), plans: { plans in
+                Self.editArchitecture(&plans) { architecture in
+                    var kwargs = architecture["arch_kwargs"] as? [String: Any] ?? [:]
+                    kwargs["features_per_stage"] = [4, 8, 16, 24]
+                    architecture["arch_kwargs"] = kwargs
+                }
+            })
+            Self.expectRefusal(wide, output: folder.appendingPathComponent("out"),
+                               ["checkpoint_final.pth", "encoder.stages.3.blocks.0.", "shape"])
+            // A fold that was not trained.
+            Self.expectRefusal(try Self.modelFolder("resenc", "3d_fullres"), folds: [.index(3)],
+                               output: folder.appendingPathComponent("out"),
+                               ["fold_3/checkpoint_final.pth", "does not exist"])
+            // dataset.json without file_ending; plans.json without the configuration's spacing.
+            let noEnding = try Self.editedResEnc(in: folder.appendingPathComponent("c"),
+                                                 dataset: { $0["file_ending"] = nil })
+            Self.expectRefusal(noEnding, output: folder.appendingPathComponent("out"),
+                               ["dataset.json", "file_ending", "missing"])
+            let noSpacing = try Self.editedResEnc(in: folder.appendingPathComponent("d"), plans: { plans in
+                var configurations = plans["configurations"] as? [String: Any] ?? [:]
+                var configuration = configurations["3d_fullres"] as? [String: Any] ?? [:]
+                configuration["spacing"] = nil
+                configurations["3d_fullres"] = configuration
+                plans["configurations"] = configurations
+            })
+            Self.expectRefusal(noSpacing, output: folder.appendingPathComponent("out"),
+                               ["plans.json", "configurations.3d_fullres.spacing", "missing"])
+        }
+    }
 }
