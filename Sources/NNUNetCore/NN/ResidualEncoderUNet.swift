@@ -20,71 +20,40 @@
 /// Layout: input `[N, C, (D,) H, W]`, output logits `[N, K, (D,) H, W]` (K = segmentation heads). Spatial sizes must
 /// be multiples of ``Configuration/totalStride`` (the sliding window's patch sizes are).
 public final class ResidualEncoderUNet: Module {
-    /// The hyperparameters of a `ResidualEncoderUNet` (v2's `arch_kwargs` plus the channel counts).
+    /// The hyperparameters of a `ResidualEncoderUNet` (v2's `arch_kwargs` plus the channel counts): those of a
+    /// ``PlainConvUNet/Configuration`` (readable here by name, e.g. `configuration.featuresPerStage`), with
+    /// residual blocks per encoder stage (`n_blocks_per_stage`) in place of convolutions per stage. The stem has
+    /// `featuresPerStage[0]` channels; the skip projections never have a bias, whatever `convolutionBias` says.
+    @dynamicMemberLookup
     public struct Configuration: Sendable, Equatable {
-        /// Input channels (modalities; plus the one-hot previous stage in a cascade).
-        public var inputChannels: Int
-        /// Output channels: labels including background, or regions (v2's `num_segmentation_heads`).
-        public var classCount: Int
-        /// Features per resolution stage (`features_per_stage`, n_stages entries); the stem has the first.
-        public var featuresPerStage: [Int]
-        /// Convolution kernel per stage (`kernel_sizes`), each with 2 (2D) or 3 (3D) entries.
-        public var kernelSizes: [[Int]]
-        /// Stride of each stage's first block (`strides`; stage 0 is usually all ones).
-        public var strides: [[Int]]
-        /// Residual blocks per encoder stage (`n_blocks_per_stage`).
-        public var blocksPerStage: [Int]
-        /// Conv blocks per decoder stage (`n_conv_per_stage_decoder`, n_stages − 1 entries, lowest resolution first).
-        public var convolutionsPerDecoderStage: [Int]
-        /// Whether the 3×3 convolutions and transposed convolutions have a bias (`conv_bias`; the 1×1 skip
-        /// projections never do).
-        public var convolutionBias: Bool
-        /// The instance norm's epsilon (`norm_op_kwargs.eps`, torch default 1e-5).
-        public var normEpsilon: Float
-        /// Whether the instance norm has γ and β (`norm_op_kwargs.affine`).
-        public var normAffine: Bool
-        /// Slope of the nonlinearity for negative inputs: `LeakyReLU`'s `negative_slope` (default 0.01), 0 for `ReLU`,
-        /// 1 for none.
-        public var negativeSlope: Float
+        /// The U-Net's shape, with `convolutionsPerStage` holding the residual blocks per encoder stage.
+        public var unet: PlainConvUNet.Configuration
 
-        /// Creates a configuration; see the properties for the meaning and v2's name of each argument.
+        /// Creates a configuration; the arguments are v2's `arch_kwargs` (see ``PlainConvUNet/Configuration``), with
+        /// `blocksPerStage` = `n_blocks_per_stage`.
         public init(inputChannels: Int, classCount: Int, featuresPerStage: [Int], kernelSizes: [[Int]],
                     strides: [[Int]], blocksPerStage: [Int], convolutionsPerDecoderStage: [Int],
                     convolutionBias: Bool = true, normEpsilon: Float = 1e-5, normAffine: Bool = true,
                     negativeSlope: Float = 0.01) {
-            self.inputChannels = inputChannels
-            self.classCount = classCount
-            self.featuresPerStage = featuresPerStage
-            self.kernelSizes = kernelSizes
-            self.strides = strides
-            self.blocksPerStage = blocksPerStage
-            self.convolutionsPerDecoderStage = convolutionsPerDecoderStage
-            self.convolutionBias = convolutionBias
-            self.normEpsilon = normEpsilon
-            self.normAffine = normAffine
-            self.negativeSlope = negativeSlope
+            unet = PlainConvUNet.Configuration(
+                inputChannels: inputChannels, classCount: classCount, featuresPerStage: featuresPerStage,
+                kernelSizes: kernelSizes, strides: strides, convolutionsPerStage: blocksPerStage,
+                convolutionsPerDecoderStage: convolutionsPerDecoderStage, convolutionBias: convolutionBias,
+                normEpsilon: normEpsilon, normAffine: normAffine, negativeSlope: negativeSlope)
         }
 
-        /// Number of resolution stages (`n_stages`).
-        public var stageCount: Int { featuresPerStage.count }
-
-        /// 2 or 3: the rank of the kernels.
-        public var spatialRank: Int { kernelSizes.first?.count ?? 0 }
-
-        /// The product of the strides per axis: input sizes must be multiples of it.
-        public var totalStride: [Int] {
-            (0..<spatialRank).map { axis in strides.reduce(1) { $0 * $1[axis] } }
+        /// A value of the U-Net's shape (``PlainConvUNet/Configuration``) by name.
+        public subscript<T>(dynamicMember keyPath: KeyPath<PlainConvUNet.Configuration, T>) -> T {
+            unet[keyPath: keyPath]
         }
+
+        /// Residual blocks per encoder stage (`n_blocks_per_stage`).
+        public var blocksPerStage: [Int] { unet.convolutionsPerStage }
 
         /// What is inconsistent about the configuration, naming v2's argument, or nil when it can be built.
         public var problem: String? {
-            // The same rules as PlainConvUNet's, with blocks in place of convolutions per encoder stage.
-            let plain = PlainConvUNet.Configuration(
-                inputChannels: inputChannels, classCount: classCount, featuresPerStage: featuresPerStage,
-                kernelSizes: kernelSizes, strides: strides, convolutionsPerStage: blocksPerStage,
-                convolutionsPerDecoderStage: convolutionsPerDecoderStage)
-            return plain.problem.map { $0.replacingOccurrences(of: "n_conv_per_stage \(blocksPerStage)",
-                                                                with: "n_blocks_per_stage \(blocksPerStage)")
+            unet.problem.map { $0.replacingOccurrences(of: "n_conv_per_stage \(blocksPerStage)",
+                                                        with: "n_blocks_per_stage \(blocksPerStage)")
                 .replacingOccurrences(of: "n_conv_per_stage has", with: "n_blocks_per_stage has") }
         }
     }
@@ -103,7 +72,7 @@ public final class ResidualEncoderUNet: Module {
     public init(configuration: Configuration, generator: inout SeededGenerator) {
         if let problem = configuration.problem { preconditionFailure("ResidualEncoderUNet: \(problem)") }
         self.configuration = configuration
-        let c = configuration, n = c.stageCount
+        let c = configuration.unet, n = c.stageCount
         let ones = [Int](repeating: 1, count: c.spatialRank)
         stem = ConvNormNonlin(inputChannels: c.inputChannels, outputChannels: c.featuresPerStage[0],
                               kernelSize: c.kernelSizes[0], stride: ones, bias: c.convolutionBias,
@@ -112,7 +81,7 @@ public final class ResidualEncoderUNet: Module {
         var encoder: [[ResidualBlock]] = []
         var channels = c.featuresPerStage[0]
         for s in 0..<n {
-            encoder.append((0..<c.blocksPerStage[s]).map { i in
+            encoder.append((0..<c.convolutionsPerStage[s]).map { i in
                 ResidualBlock(inputChannels: i == 0 ? channels : c.featuresPerStage[s],
                               outputChannels: c.featuresPerStage[s], kernelSize: c.kernelSizes[s],
                               stride: i == 0 ? c.strides[s] : ones, bias: c.convolutionBias, epsilon: c.normEpsilon,

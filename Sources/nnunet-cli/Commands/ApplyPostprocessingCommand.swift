@@ -12,7 +12,8 @@ struct ApplyPostprocessingCommand: ParsableCommand {
         discussion: """
             Spelled like v2's nnUNetv2_apply_postprocessing, e.g.
               nnunet apply-postprocessing -i pred -o pred_pp -pp_pkl_file \
-            nnUNet_results/Dataset901_Spheres/nnUNetTrainer__nnUNetPlans__3d_fullres/crossval_results_folds_0_1_2_3_4/postprocessing.pkl
+            $nnUNet_results/Dataset901_Spheres/nnUNetTrainer__nnUNetPlans__3d_fullres/\
+            crossval_results_folds_0_1_2_3_4/postprocessing.pkl
             Every CASE<file_ending> of the input folder is written to the output folder with, for each step of the
             pickle, all but the largest connected component (26-connectivity, as v2) of the named labels removed.
             The file ending comes from -dataset_json, or the input folder's dataset.json (predict-from-model-folder

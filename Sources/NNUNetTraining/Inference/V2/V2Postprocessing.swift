@@ -177,8 +177,8 @@ public struct V2Postprocessing: Sendable, Equatable {
             throw CoreError.fileSystem(path: outputFolder.path, reason: "cannot create the output folder (\(error))")
         }
         for (index, name) in names.enumerated() {
-            try apply(input: inputFolder.appendingPathComponent(name), output: outputFolder.appendingPathComponent(name),
-                      threads: threads)
+            try apply(input: inputFolder.appendingPathComponent(name),
+                      output: outputFolder.appendingPathComponent(name), threads: threads)
             progress?("[\(index + 1)/\(names.count)] \(name)")
         }
         return names
