@@ -108,6 +108,21 @@ public final class PlainConvUNet: Module {
         public var totalStride: [Int] {
             (0..<spatialRank).map { axis in strides.reduce(1) { $0 * $1[axis] } }
         }
+
+        /// The encoder's blocks, stage by stage: `convolutionsPerStage[s]` blocks of `featuresPerStage[s]` outputs
+        /// each, the first taking the previous stage's features (`firstInput` for stage 0) with `strides[s]`.
+        func encoderStages<Block>(firstInput: Int, _ make: (_ input: Int, _ output: Int, _ kernel: [Int],
+                                                            _ stride: [Int]) -> Block) -> [[Block]] {
+            let ones = [Int](repeating: 1, count: spatialRank)
+            var channels = firstInput
+            return (0..<stageCount).map { s in
+                defer { channels = featuresPerStage[s] }
+                return (0..<convolutionsPerStage[s]).map { i in
+                    make(i == 0 ? channels : featuresPerStage[s], featuresPerStage[s], kernelSizes[s],
+                         i == 0 ? strides[s] : ones)
+                }
+            }
+        }
     }
 
     /// The configuration the network was built from.
@@ -123,24 +138,14 @@ public final class PlainConvUNet: Module {
     public init(configuration: Configuration, generator: inout SeededGenerator) {
         if let problem = configuration.problem { preconditionFailure("PlainConvUNet: \(problem)") }
         self.configuration = configuration
-        let c = configuration, n = c.stageCount
-        let ones = [Int](repeating: 1, count: c.spatialRank)
-        var encoder: [[ConvNormNonlin]] = []
-        var channels = c.inputChannels
-        for s in 0..<n {
-            encoder.append((0..<c.convolutionsPerStage[s]).map { i in
-                ConvNormNonlin(inputChannels: i == 0 ? channels : c.featuresPerStage[s],
-                               outputChannels: c.featuresPerStage[s], kernelSize: c.kernelSizes[s],
-                               stride: i == 0 ? c.strides[s] : ones, bias: c.convolutionBias, epsilon: c.normEpsilon,
-                               affine: c.normAffine, negativeSlope: c.negativeSlope, generator: &generator)
-            })
-            channels = c.featuresPerStage[s]
+        let c = configuration
+        let encoder = c.encoderStages(firstInput: c.inputChannels) { input, output, kernel, stride in
+            ConvNormNonlin(inputChannels: input, outputChannels: output, kernelSize: kernel, stride: stride,
+                           bias: c.convolutionBias, epsilon: c.normEpsilon, affine: c.normAffine,
+                           negativeSlope: c.negativeSlope, generator: &generator)
         }
         encoderStages = encoder
-        decoder = DynamicUNetDecoder(featuresPerStage: c.featuresPerStage, kernelSizes: c.kernelSizes,
-                                     strides: c.strides, convolutionsPerStage: c.convolutionsPerDecoderStage,
-                                     classCount: c.classCount, bias: c.convolutionBias, epsilon: c.normEpsilon,
-                                     affine: c.normAffine, negativeSlope: c.negativeSlope, generator: &generator)
+        decoder = DynamicUNetDecoder(c, generator: &generator)
         super.init()
         // state_dict order: encoder.stages.S.0.convs.I..., decoder.stages, decoder.transpconvs, decoder.seg_layers.
         let encoderModule = NamedModules([
@@ -175,9 +180,12 @@ final class DynamicUNetDecoder: Module {
     let transposedConvolutions: [ConvTranspose]
     let segmentationHeads: [Conv]
 
-    init(featuresPerStage features: [Int], kernelSizes: [[Int]], strides: [[Int]], convolutionsPerStage: [Int],
-         classCount: Int, bias: Bool, epsilon: Float, affine: Bool, negativeSlope: Float,
-         generator: inout SeededGenerator) {
+    /// The decoder of a U-Net of configuration `c` (its `convolutionsPerDecoderStage`, features, kernels, strides,
+    /// bias, norm and nonlinearity).
+    init(_ c: PlainConvUNet.Configuration, generator: inout SeededGenerator) {
+        let features = c.featuresPerStage, kernelSizes = c.kernelSizes, strides = c.strides
+        let convolutionsPerStage = c.convolutionsPerDecoderStage, classCount = c.classCount
+        let bias = c.convolutionBias, epsilon = c.normEpsilon, affine = c.normAffine, negativeSlope = c.negativeSlope
         let n = features.count
         let ones = [Int](repeating: 1, count: kernelSizes[0].count)
         var decoder: [[ConvNormNonlin]] = [], upsampling: [ConvTranspose] = [], heads: [Conv] = []

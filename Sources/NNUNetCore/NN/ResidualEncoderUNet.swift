@@ -72,28 +72,19 @@ public final class ResidualEncoderUNet: Module {
     public init(configuration: Configuration, generator: inout SeededGenerator) {
         if let problem = configuration.problem { preconditionFailure("ResidualEncoderUNet: \(problem)") }
         self.configuration = configuration
-        let c = configuration.unet, n = c.stageCount
+        let c = configuration.unet
         let ones = [Int](repeating: 1, count: c.spatialRank)
         stem = ConvNormNonlin(inputChannels: c.inputChannels, outputChannels: c.featuresPerStage[0],
                               kernelSize: c.kernelSizes[0], stride: ones, bias: c.convolutionBias,
                               epsilon: c.normEpsilon, affine: c.normAffine, negativeSlope: c.negativeSlope,
                               generator: &generator)
-        var encoder: [[ResidualBlock]] = []
-        var channels = c.featuresPerStage[0]
-        for s in 0..<n {
-            encoder.append((0..<c.convolutionsPerStage[s]).map { i in
-                ResidualBlock(inputChannels: i == 0 ? channels : c.featuresPerStage[s],
-                              outputChannels: c.featuresPerStage[s], kernelSize: c.kernelSizes[s],
-                              stride: i == 0 ? c.strides[s] : ones, bias: c.convolutionBias, epsilon: c.normEpsilon,
-                              affine: c.normAffine, negativeSlope: c.negativeSlope, generator: &generator)
-            })
-            channels = c.featuresPerStage[s]
+        let encoder = c.encoderStages(firstInput: c.featuresPerStage[0]) { input, output, kernel, stride in
+            ResidualBlock(inputChannels: input, outputChannels: output, kernelSize: kernel, stride: stride,
+                          bias: c.convolutionBias, epsilon: c.normEpsilon, affine: c.normAffine,
+                          negativeSlope: c.negativeSlope, generator: &generator)
         }
         encoderStages = encoder
-        decoder = DynamicUNetDecoder(featuresPerStage: c.featuresPerStage, kernelSizes: c.kernelSizes,
-                                     strides: c.strides, convolutionsPerStage: c.convolutionsPerDecoderStage,
-                                     classCount: c.classCount, bias: c.convolutionBias, epsilon: c.normEpsilon,
-                                     affine: c.normAffine, negativeSlope: c.negativeSlope, generator: &generator)
+        decoder = DynamicUNetDecoder(c, generator: &generator)
         super.init()
         // state_dict order: encoder.stem, encoder.stages.S.blocks.B..., then the decoder.
         let encoderModule = NamedModules([
