@@ -54,6 +54,12 @@ public final class TrainedModel {
     public init(trainerFolder: URL, folds requested: [Fold]? = nil, checkpoint: String = "model_final_checkpoint")
         throws {
         self.trainerFolder = trainerFolder
+        if V2TrainedModel.isModelFolder(trainerFolder) {
+            throw TrainingError.unusableModel("'\(trainerFolder.path)' is an nnU-Net v2 model folder (dataset.json and a "
+                                              + "plans.json with 'configurations'); load it with "
+                                              + "V2TrainedModel(modelFolder:), or predict with 'nnunet "
+                                              + "predict-from-model-folder -m \(trainerFolder.path)'")
+        }
         do {
             (plans, plansFile) = try Plans.loadFromModelFolder(trainerFolder)
         } catch let error as CoreError {

@@ -232,6 +232,15 @@ struct V2GoldenModelsTests {
             })
             Self.expectRefusal(wide, output: folder.appendingPathComponent("out"),
                                ["checkpoint_final.pth", "encoder.stages.3.blocks.0.", "shape"])
+            // The loader of this package's and v1's folders says what a v2 folder is and what loads it.
+            let resenc = try Self.modelFolder("resenc", "3d_fullres")
+            #expect(V2TrainedModel.isModelFolder(resenc))
+            do {
+                _ = try TrainedModel(trainerFolder: resenc)
+                Issue.record("TrainedModel loaded a v2 folder")
+            } catch {
+                #expect("\(error)".contains("nnU-Net v2 model folder") && "\(error)".contains("predict-from-model-folder"))
+            }
             // A fold that was not trained.
             Self.expectRefusal(try Self.modelFolder("resenc", "3d_fullres"), folds: [.index(3)],
                                output: folder.appendingPathComponent("out"),

@@ -52,6 +52,15 @@ public final class V2TrainedModel {
         "nnUNetTrainerDiceLoss", "nnUNetTrainerNoDA",
     ]
 
+    /// Whether `folder` looks like an nnU-Net v2 model folder: it has `dataset.json` and a `plans.json` whose top level
+    /// has `configurations` (this package's and v1's plans have none).
+    public static func isModelFolder(_ folder: URL) -> Bool {
+        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("dataset.json").path),
+              let data = try? Data(contentsOf: folder.appendingPathComponent("plans.json")),
+              let plans = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+        return plans["configurations"] != nil
+    }
+
     /// The fold folders of `modelFolder` that hold `checkpoint` (v2's `auto_detect_available_folds`: `fold_N` only,
     /// not `fold_all`), sorted by folder name.
     public static func availableFolds(in modelFolder: URL, checkpoint: String = "checkpoint_final.pth") -> [Fold] {
