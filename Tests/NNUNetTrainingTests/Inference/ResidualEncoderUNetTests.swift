@@ -144,4 +144,39 @@ struct ResidualEncoderUNetTests {
             }
         }
     }
+
+    @Test("the ResEnc L and XL presets' plans build v2's networks: every parameter's name and shape")
+    func presets() throws {
+        struct Entry: Decodable {
+            var plans: String
+            var configuration: String
+            var parameters: [[Parameter]]
+            enum Parameter: Decodable {
+                case name(String), shape([Int])
+                init(from decoder: Decoder) throws {
+                    let container = try decoder.singleValueContainer()
+                    if let name = try? container.decode(String.self) { self = .name(name) } else {
+                        self = .shape(try container.decode([Int].self))
+                    }
+                }
+            }
+        }
+        let entries = try JSONDecoder().decode([Entry].self, from: Data(contentsOf: Self.folder.appendingPathComponent(
+            "resenc_preset_parameters.json")))
+        #expect(entries.count == 4)
+        for entry in entries {
+            let plans = try V2Plans(contentsOf: Self.folder.appendingPathComponent(entry.plans))
+            let network = try plans.configuration(entry.configuration).architecture
+                .makeNetwork(inputChannels: 1, classCount: 3)
+            #expect(network is ResidualEncoderUNet, "\(entry.plans) \(entry.configuration)")
+            let ours = network.namedParameters().map { "\($0.name) \($0.parameter.shape)" }
+            let theirs = entry.parameters.compactMap { pair -> String? in
+                guard pair.count == 2, case .name(let name) = pair[0], case .shape(let shape) = pair[1] else { return nil }
+                return "\(name) \(shape)"
+            }
+            #expect(theirs.count == entry.parameters.count && !theirs.isEmpty)
+            let difference = Set(ours).symmetricDifference(Set(theirs)).sorted().prefix(4)
+            #expect(Set(ours) == Set(theirs), "\(entry.plans) \(entry.configuration): \(difference)")
+        }
+    }
 }
