@@ -66,6 +66,14 @@ struct V2GoldenModelsTests {
                 #expect(ours.shape == theirs.shape && ours.geometry == theirs.geometry)
                 let differing = zip(ours.data, theirs.data).filter { $0 != $1 }.count
                 #expect(differing == 0, "\(item) \(identifier): \(differing) labels differ from v2")
+                // Without probabilities the export takes another path (a running argmax): the same labels.
+                let labelsOnly = try model.predictCase(
+                    imageFiles: [Self.images.appendingPathComponent(identifier + "_0000.nii.gz")],
+                    identifier: identifier, previousStage: run.previousStageFolder.map {
+                        $0.appendingPathComponent(identifier + ".nii.gz")
+                    }, keepingProbabilities: false)
+                #expect(labelsOnly.probabilities == nil && labelsOnly.labels.data == theirs.data,
+                        "\(item) \(identifier): the labels-only export differs")
                 #expect(theirs.data.contains { $0 != 0 }, "the reference has foreground")
                 // v2's probabilities were kept for one case per mode.
                 let npz = reference.appendingPathComponent(identifier + ".npz")

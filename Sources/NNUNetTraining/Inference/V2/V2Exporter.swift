@@ -34,20 +34,20 @@ enum V2Exporter {
             throw TrainingError.unusableModel("the logits hold \(logits.count) values for \(classCount) × "
                                               + "\(preprocessedShape)")
         }
-        // Resample every channel to the cropped size (float16 results, like v2's arrays).
-        var resampled: [[Float16]] = []
-        for k in 0..<classCount {
-            let channel = Array(logits[(k * voxels)..<((k + 1) * voxels)])
-            resampled.append(try resampleLogits(channel, shape: preprocessedShape, to: cropped, with: resampling,
-                                                separateAxis: axis, threads: threads))
+        /// Channel k of the logits resampled to the cropped size (float16 results, like v2's arrays).
+        func resampledChannel(_ k: Int) throws -> [Float16] {
+            try resampleLogits(Array(logits[(k * voxels)..<((k + 1) * voxels)]), shape: preprocessedShape, to: cropped,
+                               with: resampling, separateAxis: axis, threads: threads)
         }
         // Nonlinearity and labels at the cropped size (transposed axes).
         var labels = [Float](repeating: 0, count: croppedVoxels)
         var probabilities: [[Float]] = keepingProbabilities
             ? [[Float]](repeating: [Float](repeating: 0, count: croppedVoxels), count: classCount) : []
         if dataset.hasRegions {
+            // One region channel at a time: its sigmoid, and `> 0.5` writes its class over the earlier ones.
             let order = dataset.regionsClassOrder ?? []
-            for (k, channel) in resampled.enumerated() {
+            for k in 0..<classCount {
+                let channel = try resampledChannel(k)
                 for i in 0..<croppedVoxels {
                     let probability = 1 / (1 + exp(-Float(channel[i])))
                     if keepingProbabilities { probabilities[k][i] = probability }
@@ -55,6 +55,7 @@ enum V2Exporter {
                 }
             }
         } else if keepingProbabilities {
+            let resampled = try (0..<classCount).map { try resampledChannel($0) }
             var values = [Float](repeating: 0, count: classCount)
             for i in 0..<croppedVoxels {
                 var largest = -Float.infinity
@@ -76,16 +77,17 @@ enum V2Exporter {
                 labels[i] = Float(best)
             }
         } else {
-            for i in 0..<croppedVoxels {
-                var best = 0, bestValue = resampled[0][i]
-                for k in 1..<classCount where resampled[k][i] > bestValue {
-                    best = k
-                    bestValue = resampled[k][i]
+            // Labels only: a running argmax over the channels, resampled one at a time, so that the export holds one
+            // resampled channel besides the labels (the first maximum wins, as in v2's argmax).
+            var best = try resampledChannel(0)
+            for k in 1..<classCount {
+                let channel = try resampledChannel(k)
+                for i in 0..<croppedVoxels where channel[i] > best[i] {
+                    best[i] = channel[i]
+                    labels[i] = Float(k)
                 }
-                labels[i] = Float(best)
             }
         }
-        resampled = []
         let original = backward.map { properties.shapeBeforeCropping[$0] }
         let labelVolume = Volume(
             data: Preprocessor.transpose(uncrop(labels, properties: properties, fill: 0), shape:
