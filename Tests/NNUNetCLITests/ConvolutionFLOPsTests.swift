@@ -19,4 +19,26 @@ struct ConvolutionFLOPsTests {
         #expect(ConvolutionFLOPs.forward(network, patch: [4, 4, 4], batch: 1, allHeads: false) == expected)
         #expect(ConvolutionFLOPs.forward(network, patch: [4, 4, 4], batch: 3, allHeads: true) == 3 * expected)
     }
+
+    @Test("the sliding window's work: tiles over the padded case × mirrored copies × folds × one forward")
+    func slidingWindow() {
+        var generator = SeededGenerator(seed: 0)
+        let network = GenericUNet(inputChannels: 1, baseFeatures: 2, classCount: 2, poolKernels: [[2, 2, 2]],
+                                  convKernels: [[3, 3, 3], [3, 3, 3]], generator: &generator)
+        let one = ConvolutionFLOPs.forward(network, patch: [4, 4, 4], batch: 1, allHeads: false)
+        // 10 voxels with a patch of 4 and step 0.5: 4 tiles (0, 2, 4, 6); 3 is padded to 4: 1 tile.
+        let case3D = ConvolutionFLOPs.slidingWindow(network, patch: [4, 4, 4], shape: [10, 3, 4], stepSize: 0.5,
+                                                    mirroring: true, folds: 2)
+        #expect(case3D.tiles == 4 && case3D.flops == Double(4 * 8 * 2) * one)
+        let plain = ConvolutionFLOPs.slidingWindow(network, patch: [4, 4, 4], shape: [10, 3, 4], stepSize: 0.5,
+                                                   mirroring: false, folds: 1)
+        #expect(plain.tiles == 4 && plain.flops == 4 * one)
+        // A 2D patch tiles every slice along axis 0 and mirrors over 2 axes.
+        let flat = GenericUNet(inputChannels: 1, baseFeatures: 2, classCount: 2, poolKernels: [[2, 2]],
+                               convKernels: [[3, 3], [3, 3]], generator: &generator)
+        let flatOne = ConvolutionFLOPs.forward(flat, patch: [4, 4], batch: 1, allHeads: false)
+        let case2D = ConvolutionFLOPs.slidingWindow(flat, patch: [4, 4], shape: [5, 4, 6], stepSize: 0.5,
+                                                    mirroring: true, folds: 1)
+        #expect(case2D.tiles == 5 * 2 && case2D.flops == Double(5 * 2 * 4) * flatOne)
+    }
 }

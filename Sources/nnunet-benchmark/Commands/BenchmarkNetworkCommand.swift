@@ -63,12 +63,7 @@ struct NetworkBenchmarkOptions: ParsableArguments {
     /// same threads measured now: `direct_conv_gflop`, `effective_gflops`, `sgemm_gflops` and
     /// `effective_fraction_of_sgemm` (a method with fewer multiplications than direct convolution can exceed 1).
     func addEffectiveRate(flops: Double, seconds: Double, to result: inout [String: Any]) {
-        let sgemm = GEMM.measureThroughput(threads: threads).wall
-        let effective = flops / seconds / 1e9
-        result["direct_conv_gflop"] = flops / 1e9
-        result["effective_gflops"] = effective
-        result["sgemm_gflops"] = sgemm
-        result["effective_fraction_of_sgemm"] = effective / sgemm
+        ConvolutionFLOPs.addEffectiveRate(flops: flops, seconds: seconds, threads: threads, to: &result)
     }
 
     /// Finds a number anywhere in the peer's JSON under `key`.

@@ -14,7 +14,9 @@ struct BenchmarkPredictCommand: ParsableCommand {
             test images. With --peer-bin (the bin folder of a venv with nnunet 1.7.1, e.g. .peer-venv/bin) v1's \
             nnUNet_predict runs on the same folder with the same threads; its prediction_time.txt (model loading, \
             preprocessing, sliding window, export) is compared with our time for the same work, and the two \
-            segmentations are compared voxel by voxel.
+            segmentations are compared voxel by voxel. The JSON also reports the effective rate: the direct-convolution \
+            FLOPs of every sliding-window tile (mirrored copies and folds included) over our whole time, as a \
+            fraction of a 2048³ sgemm on the same threads.
             """)
 
     @Option(name: .customLong("results"), help: "A RESULTS_FOLDER holding nnUNet/CONFIG/TASK/TRAINER__PLANS.")
@@ -55,11 +57,20 @@ struct BenchmarkPredictCommand: ParsableCommand {
         let loadSeconds = Date().timeIntervalSince(start)
         let cases = try RawTask.casesInInferenceFolder(URL(fileURLWithPath: input), modalities: trained.plans.numModalities)
         var perCase: [String: Double] = [:]
+        var flops = 0.0, tiles = 0
+        guard let (_, configuration, network) = trained.folds.first else { throw BenchmarkError.failed("no fold") }
         for item in cases {
             let caseStart = Date()
-            let labels = try trained.predict(imageFiles: item.imageFiles, identifier: item.identifier)
-            try NIfTI.write(labels, to: ours.appendingPathComponent(item.identifier + ".nii.gz"), dataType: .uint8)
+            let prediction = try trained.predictCase(imageFiles: item.imageFiles, identifier: item.identifier,
+                                                     keepingProbabilities: false)
+            try NIfTI.write(prediction.labels, to: ours.appendingPathComponent(item.identifier + ".nii.gz"),
+                            dataType: .uint8)
             perCase[item.identifier] = Date().timeIntervalSince(caseStart)
+            let work = ConvolutionFLOPs.slidingWindow(
+                network, patch: configuration.patchSize, shape: prediction.properties.sizeAfterResampling,
+                stepSize: trained.stepSize, mirroring: trained.usesMirroring, folds: trained.folds.count)
+            flops += work.flops
+            tiles += work.tiles
             if !json { print(String(format: "ours %@: %.2f s", item.identifier, perCase[item.identifier]!)) }
         }
         let total = Date().timeIntervalSince(start)
@@ -67,8 +78,10 @@ struct BenchmarkPredictCommand: ParsableCommand {
             "benchmark": "predict", "cases": cases.count, "tta": !disableTTA, "threads": threads,
             "model_load_seconds": loadSeconds, "seconds_per_case": perCase, "total_seconds": total,
             "mean_seconds_per_case": total / Double(max(cases.count, 1)),
-            "peak_rss_mib": BenchmarkConv3DCommand.peakRSSMiB(),
+            "peak_rss_mib": BenchmarkConv3DCommand.peakRSSMiB(), "tiles": tiles,
         ]
+        // The whole time (loading, preprocessing and export included) against the network's convolutions.
+        ConvolutionFLOPs.addEffectiveRate(flops: flops, seconds: total, threads: threads, to: &result)
         if let peerBin {
             let peer = try runPeer(bin: peerBin, output: theirs)
             result["peer_process_wall_seconds"] = peer.wall
