@@ -18,7 +18,7 @@
 /// `decoder.transpconvs.U.weight`, `decoder.seg_layers.U.weight`.
 ///
 /// Layout: input `[N, C, (D,) H, W]`, output logits `[N, K, (D,) H, W]` (K = segmentation heads). Spatial sizes must
-/// be multiples of ``Configuration/totalStride`` (the sliding window's patch sizes are).
+/// be multiples of ``PlainConvUNet/Configuration/totalStride`` (the sliding window's patch sizes are).
 public final class ResidualEncoderUNet: Module {
     /// The hyperparameters of a `ResidualEncoderUNet` (v2's `arch_kwargs` plus the channel counts): those of a
     /// ``PlainConvUNet/Configuration`` (readable here by name, e.g. `configuration.featuresPerStage`), with
