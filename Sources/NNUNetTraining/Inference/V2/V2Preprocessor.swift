@@ -255,8 +255,12 @@ public struct V2Preprocessor: Sendable {
         -> [V2CaseProperties.ClassLocations] {
         let plane = shape[1] * shape[2]
         var random = MersenneTwister(seed: 1234)
+        // Only the labels the classes name (not the background, which is most of the volume).
+        let wanted = Set(classes.flatMap(\.labels).map(Float.init))
         var voxels: [Float: [Int]] = [:]
-        for (i, value) in segmentation.enumerated() { voxels[value, default: []].append(i) }
+        for (i, value) in segmentation.enumerated() where wanted.contains(value) {
+            voxels[value, default: []].append(i)
+        }
         return classes.map { item in
             let all = item.labels.flatMap { voxels[Float($0)] ?? [] }
             guard !all.isEmpty else {
