@@ -149,12 +149,7 @@ struct BenchmarkConv3DCommand: ParsableCommand {
         }
 
         result = result.filter { !(($0.value as? Double)?.isNaN ?? false) }
-        if json {
-            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            for key in result.keys.sorted() { print("\(key): \(result[key] ?? "")") }
-        }
+        try BenchmarkReport.emit(result, json: json)
     }
 
     /// CPU time used by this process so far (all threads), in milliseconds.

@@ -99,12 +99,7 @@ struct BenchmarkHippocampusCommand: ParsableCommand {
                 result["epochs_ratio_ours_over_peer"] = ours / theirs
             }
         }
-        if json {
-            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            for key in result.keys.sorted() { print("\(key): \(result[key] ?? "")") }
-        }
+        try BenchmarkReport.emit(result, json: json)
     }
 
     /// nnU-Net v1 on the same raw task: plan_and_preprocess (3D only), then nnUNet_train 3d_fullres nnUNetTrainerV2 4 0

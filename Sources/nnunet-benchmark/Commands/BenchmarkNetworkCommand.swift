@@ -51,12 +51,7 @@ struct NetworkBenchmarkOptions: ParsableArguments {
     }
 
     func report(_ result: [String: Any]) throws {
-        if json {
-            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            for key in result.keys.sorted() { print("\(key): \(result[key] ?? "")") }
-        }
+        try BenchmarkReport.emit(result, json: json)
     }
 
     /// The effective rate of work of `flops` direct-convolution FLOPs done in `seconds`, next to a 2048³ sgemm on the

@@ -90,18 +90,13 @@ struct BenchmarkPredictCommand: ParsableCommand {
             result["ratio_ours_over_peer"] = total / peer.predictionTime
             var differing: [String: Int] = [:]
             for item in cases {
-                let a = try NIfTI.read(ours.appendingPathComponent(item.identifier + ".nii.gz"))
-                let b = try NIfTI.read(theirs.appendingPathComponent(item.identifier + ".nii.gz"))
-                differing[item.identifier] = a.shape == b.shape ? zip(a.data, b.data).filter { $0 != $1 }.count : -1
+                let name = item.identifier + ".nii.gz"
+                differing[item.identifier] = try BenchmarkReport.differingVoxels(ours.appendingPathComponent(name),
+                                                                                 theirs.appendingPathComponent(name))
             }
             result["voxels_differing_from_peer"] = differing
         }
-        if json {
-            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            for key in result.keys.sorted() { print("\(key): \(result[key] ?? "")") }
-        }
+        try BenchmarkReport.emit(result, json: json)
     }
 
     /// Runs v1's nnUNet_predict with the same folders and threads; returns its wall time and prediction_time.txt.

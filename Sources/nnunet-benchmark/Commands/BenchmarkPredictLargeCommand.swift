@@ -137,12 +137,7 @@ struct BenchmarkPredictLargeCommand: ParsableCommand {
             result[name] = report
             log("\(name): \(report)")
         }
-        if json {
-            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            for key in result.keys.sorted() { print("\(key): \(result[key] ?? "")") }
-        }
+        try BenchmarkReport.emit(result, json: json)
     }
 
     /// Predicts and writes the case once; seconds and VmHWM per phase and for the whole run.

@@ -80,18 +80,13 @@ struct BenchmarkPredictV2Command: ParsableCommand {
             result["ratio_ours_over_peer"] = total / peer.prediction
             var differing: [String: Int] = [:]
             for identifier in summary.predicted {
-                let a = try NIfTI.read(ours.appendingPathComponent(identifier + trained.dataset.fileEnding))
-                let b = try NIfTI.read(theirs.appendingPathComponent(identifier + trained.dataset.fileEnding))
-                differing[identifier] = a.shape == b.shape ? zip(a.data, b.data).filter { $0 != $1 }.count : -1
+                let name = identifier + trained.dataset.fileEnding
+                differing[identifier] = try BenchmarkReport.differingVoxels(ours.appendingPathComponent(name),
+                                                                            theirs.appendingPathComponent(name))
             }
             result["voxels_differing_from_peer"] = differing
         }
-        if json {
-            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            for key in result.keys.sorted() { print("\(key): \(result[key] ?? "")") }
-        }
+        try BenchmarkReport.emit(result, json: json)
     }
 
     /// Runs v2's predictor in the peer's python, which times the prediction itself and reports its peak memory.
