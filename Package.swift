@@ -28,6 +28,9 @@ let package = Package(
         // <znzlib.h> to Debian's /usr/include/nifti, reaches every dependent: no unsafe build flags anywhere,
         // so other packages can depend on this one by version.
         .target(name: "CNIfTI", path: "Sources/CNIfTI"),
+        // Vector kernels in C: Swift code is compiled for the baseline x86-64 (SSE2) unless unsafe flags ask for
+        // more, while C functions can carry AVX2 and AVX-512 clones that the loader picks per CPU.
+        .target(name: "CNNUNetKernels", path: "Sources/CNNUNetKernels"),
         .systemLibrary(
             name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
@@ -43,7 +46,7 @@ let package = Package(
 
         .target(
             name: "NNUNetCore",
-            dependencies: ["CNIfTI", "CDeflate", "COpenBLAS", "CMalloc", "ZIPFoundation"]
+            dependencies: ["CNIfTI", "CNNUNetKernels", "CDeflate", "COpenBLAS", "CMalloc", "ZIPFoundation"]
         ),
         .target(name: "NNUNetPlanning", dependencies: ["NNUNetCore"]),
         // Evaluation reads v1's saved case properties (CASE.pkl) for ensembling; Planning never imports Evaluation.

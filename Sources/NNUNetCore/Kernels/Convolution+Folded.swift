@@ -138,8 +138,18 @@ extension Convolution {
     }
 
     /// Folded forward (stride 1 along x) of the channel concatenation of `input`'s parts.
+    /// `allowWinograd: false` keeps the GEMM pass where ``winogradApplies(_:)`` would pick the Winograd pass (the
+    /// tests compare the two).
     static func forwardFolded(_ g: Geometry, input: ChannelParts, weight: [Float], bias: [Float]?,
-                              threads: Int) -> [Float] {
+                              threads: Int, allowWinograd: Bool = true) -> [Float] {
+        if allowWinograd && winogradApplies(g) {
+            let cin = g.inputChannels, kvol = g.kernelVolume
+            let weights = winogradWeights(weight, rowsM: g.outputChannels, channelsQ: cin, kernelDepth: g.kernel[0],
+                                          flipped: false, threads: threads) { co, ci in (co * cin + ci) * kvol }
+            return winogradDataPass(batch: g.batch, size: g.inputSize, kernelDepth: g.kernel[0],
+                                    destinationParts: [g.outputChannels], transformedWeights: weights, bias: bias,
+                                    source: input, threads: threads)[0]
+        }
         let outSize = g.outputSize, kw = g.kernel[2], kvol = g.kernelVolume
         let mapZ = AxisMap.forward(kernel: g.kernel[0], stride: g.stride[0], padding: g.padding[0],
                                    source: g.inputSize[0], destination: outSize[0])
@@ -157,7 +167,16 @@ extension Convolution {
 
     /// Folded input gradient (stride 1 along x), split into arrays of `parts` input channels each.
     static func backwardInputFolded(_ g: Geometry, outputGradient: [Float], weight: [Float], parts: [Int],
-                                    threads: Int) -> [[Float]] {
+                                    threads: Int, allowWinograd: Bool = true) -> [[Float]] {
+        if allowWinograd && winogradApplies(g) {
+            let cin = g.inputChannels, kvol = g.kernelVolume
+            let weights = winogradWeights(weight, rowsM: cin, channelsQ: g.outputChannels, kernelDepth: g.kernel[0],
+                                          flipped: true, threads: threads) { ci, co in (co * cin + ci) * kvol }
+            return winogradDataPass(batch: g.batch, size: g.inputSize, kernelDepth: g.kernel[0],
+                                    destinationParts: parts, transformedWeights: weights, bias: nil,
+                                    source: ChannelParts([outputGradient], channels: [g.outputChannels],
+                                                         voxels: g.outputVoxels), threads: threads)
+        }
         let outSize = g.outputSize, kw = g.kernel[2], kvol = g.kernelVolume
         let mapZ = AxisMap.transposed(kernel: g.kernel[0], stride: g.stride[0], padding: g.padding[0],
                                       source: outSize[0], destination: g.inputSize[0])

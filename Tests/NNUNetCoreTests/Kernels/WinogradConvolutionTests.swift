@@ -1,0 +1,99 @@
+@testable import NNUNetCore
+import Testing
+
+/// The stride-1 geometries nnU-Net's planners emit, with odd and even sizes (partial tiles on every axis).
+private let winogradCases: [ConvCase] = [
+    ConvCase(size: [5, 7, 9], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1]),
+    ConvCase(size: [6, 8, 10], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1]),
+    ConvCase(batch: 1, cin: 2, cout: 4, size: [3, 4, 5], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1]),
+    ConvCase(size: [3, 7, 9], kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1]),
+    ConvCase(size: [4, 6, 6], kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1]),
+    ConvCase(size: [1, 9, 7], kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1], is2D: true),
+    ConvCase(size: [1, 16, 1], kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1], is2D: true),
+]
+
+@Suite("Winograd F(2,3) convolution against the direct path and the float64 reference")
+struct WinogradConvolutionTests {
+    private func geometry(_ c: ConvCase) -> Convolution.Geometry {
+        Convolution.Geometry(batch: c.batch, inputChannels: c.cin, outputChannels: c.cout, inputSize: c.size,
+                             kernel: c.kernel, stride: c.stride, padding: c.padding)
+    }
+
+    @Test("every planner geometry takes the Winograd pass; strided, 1×1×1 and unpadded ones do not")
+    func selection() {
+        for c in winogradCases { #expect(Convolution.winogradApplies(geometry(c)), "\(c)") }
+        let others = [
+            ConvCase(size: [6, 8, 10], kernel: [3, 3, 3], stride: [2, 2, 2], padding: [1, 1, 1]),
+            ConvCase(size: [6, 8, 10], kernel: [1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1]),
+            ConvCase(size: [6, 8, 10], kernel: [1, 1, 1], stride: [1, 1, 1], padding: [0, 0, 0]),
+            ConvCase(size: [6, 8, 10], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [0, 0, 0]),
+            ConvCase(size: [6, 8, 10], kernel: [3, 1, 3], stride: [1, 1, 1], padding: [1, 0, 1]),
+            // Fewer tiles than the threshold: the deepest stages keep the GEMM pass.
+            ConvCase(size: [2, 2, 4], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1]),
+        ]
+        for c in others { #expect(!Convolution.winogradApplies(geometry(c)), "\(c)") }
+    }
+
+    @Test("forward equals the reference and the direct (folded GEMM) path", arguments: winogradCases)
+    func forward(_ c: ConvCase) {
+        let g = geometry(c)
+        let x = randomTensor(c.inputShape(), seed: 21)
+        let w = randomTensor(c.weightShape(), seed: 22, scale: 0.3)
+        let b = randomTensor([c.cout], seed: 23)
+        let parts = Convolution.ChannelParts([x.data], channels: [c.cin], voxels: g.inputVoxels)
+        let winograd = Convolution.forwardFolded(g, input: parts, weight: w.data, bias: b.data, threads: 2)
+        let direct = Convolution.forwardFolded(g, input: parts, weight: w.data, bias: b.data, threads: 2,
+                                               allowWinograd: false)
+        let reference = ReferenceOps.conv(x.data, n: c.batch, cin: c.cin, size: c.size, w.data, cout: c.cout,
+                                          kernel: c.kernel, bias: b.data, stride: c.stride, padding: c.padding)
+        #expect(mismatch(winograd, reference.values, relative: 1e-5, absolute: 1e-5) == nil)
+        #expect(mismatch(winograd, direct, relative: 1e-5, absolute: 1e-5) == nil)
+        // The public op takes the same path.
+        let y = conv(x, weight: w, bias: b, stride: c.spatial(c.stride), padding: c.spatial(c.padding), threads: 2)
+        #expect(y.data == winograd)
+    }
+
+    @Test("input gradient, split into channel parts, equals the direct path", arguments: winogradCases)
+    func inputGradient(_ c: ConvCase) {
+        let g = geometry(c)
+        let gout = randomTensor([c.batch, c.cout] + c.size, seed: 24)
+        let w = randomTensor(c.weightShape(), seed: 25, scale: 0.3)
+        let parts = [1, c.cin - 1]
+        let winograd = Convolution.backwardInputFolded(g, outputGradient: gout.data, weight: w.data, parts: parts,
+                                                       threads: 3)
+        let direct = Convolution.backwardInputFolded(g, outputGradient: gout.data, weight: w.data, parts: parts,
+                                                     threads: 3, allowWinograd: false)
+        for i in parts.indices { #expect(mismatch(winograd[i], direct[i], relative: 1e-5, absolute: 1e-5) == nil) }
+    }
+
+    @Test("decoder-shaped forward of a channel concatenation at nnU-Net's widths stays within 1e-4 of the reference")
+    func wideConcatenation() {
+        // 32 + 32 input channels (upsampled + skip) to 32, 3×3×3, on a volume with partial tiles on every axis.
+        let size = [7, 10, 13], (n, cout) = (1, 32)
+        let voxels = size.reduce(1, *)
+        let upsampled = randomTensor([n, 32] + size, seed: 26), skip = randomTensor([n, 32] + size, seed: 27)
+        let w = randomTensor([cout, 64, 3, 3, 3], seed: 28, scale: (2.0 / (64 * 27)).squareRoot())
+        let g = Convolution.Geometry(batch: n, inputChannels: 64, outputChannels: cout, inputSize: size,
+                                     kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1])
+        #expect(Convolution.winogradApplies(g))
+        let parts = Convolution.ChannelParts([upsampled.data, skip.data], channels: [32, 32], voxels: voxels)
+        let winograd = Convolution.forwardFolded(g, input: parts, weight: w.data, bias: nil, threads: 2)
+        let joined = Convolution.concatenateChannels([upsampled.data, skip.data], channels: [32, 32], voxels: voxels,
+                                                     batch: n)
+        let reference = ReferenceOps.conv(joined, n: n, cin: 64, size: size, w.data, cout: cout, kernel: [3, 3, 3],
+                                          bias: nil, stride: [1, 1, 1], padding: [1, 1, 1])
+        let worst = zip(winograd, reference.values).map { abs(Double($0) - $1) }.max() ?? .infinity
+        #expect(worst <= 1e-4, "largest difference \(worst)")
+    }
+
+    @Test("results do not depend on the thread count")
+    func threadIndependence() {
+        let c = ConvCase(batch: 2, cin: 4, cout: 6, size: [9, 30, 34], kernel: [3, 3, 3], stride: [1, 1, 1],
+                         padding: [1, 1, 1])
+        let x = randomTensor(c.inputShape(), seed: 29)
+        let w = randomTensor(c.weightShape(), seed: 30, scale: 0.2)
+        let one = conv(x, weight: w, bias: nil, stride: c.stride, padding: c.padding, threads: 1)
+        let three = conv(x, weight: w, bias: nil, stride: c.stride, padding: c.padding, threads: 3)
+        #expect(one.data == three.data)
+    }
+}
