@@ -9,14 +9,27 @@
 #define NNUNET_CLONES
 #endif
 
-// One line of the scratch: 2 · tiles_x + 2 inputs (x from -1 to 2 · tiles_x), rounded up.
-static ptrdiff_t line_stride(ptrdiff_t tiles_x) { return 2 * tiles_x + 4; }
+// The rows are short (a few to a few dozen tiles): masked vector tails instead of scalar remainder loops.
+#if defined(__clang__)
+#define NNUNET_PREDICATED _Pragma("clang loop vectorize_predicate(enable)")
+#else
+#define NNUNET_PREDICATED
+#endif
 
-ptrdiff_t nnunet_winograd_scratch_count(ptrdiff_t tiles_x) { return 17 * line_stride(tiles_x); }
+// Values per parity half of an input line: the block's columns plus room for the last row's whole vectors.
+static ptrdiff_t input_half(ptrdiff_t row_count, ptrdiff_t tiles_x) { return row_count * (tiles_x + 1) + 16; }
+
+// Pairs split per row: the row's tiles_x + 1 rounded up to whole vectors of 16.
+static ptrdiff_t split_count(ptrdiff_t tiles_x) { return (tiles_x + 1 + 15) / 16 * 16; }
+
+ptrdiff_t nnunet_winograd_scratch_count(ptrdiff_t row_count, ptrdiff_t tiles_x) {
+    return 17 * 2 * input_half(row_count, tiles_x) + 2 * split_count(tiles_x) + 16;
+}
 
 // (a, b, c, d) <- Bᵀ (a, b, c, d) = (a - c, b + c, c - b, b - d), element-wise over n values, in place.
 static inline void input_step(float *restrict a, float *restrict b, float *restrict c, float *restrict d,
                               ptrdiff_t n) {
+    NNUNET_PREDICATED
     for (ptrdiff_t i = 0; i < n; i++) {
         float va = a[i], vb = b[i], vc = c[i], vd = d[i];
         a[i] = va - vc;
@@ -26,127 +39,227 @@ static inline void input_step(float *restrict a, float *restrict b, float *restr
     }
 }
 
+// even[i] = source[2i], odd[i] = source[2i + 1] for i < count (a multiple of 16: no scalar remainder).
+static inline void split_by_parity(const float *restrict source, float *restrict even, float *restrict odd,
+                                   ptrdiff_t count) {
+    for (ptrdiff_t i = 0; i < count; i++) {
+        even[i] = source[2 * i];
+        odd[i] = source[2 * i + 1];
+    }
+}
+
+// x step of one line: tile j reads (even[j], odd[j], even[j + 1], odd[j + 1]); the last of the n columns is zero.
+static inline void input_x_step(const float *restrict even, const float *restrict odd, float *restrict o0,
+                                float *restrict o1, float *restrict o2, float *restrict o3, ptrdiff_t n) {
+    NNUNET_PREDICATED
+    for (ptrdiff_t j = 0; j < n - 1; j++) {
+        float a = even[j], b = odd[j], c = even[j + 1], d = odd[j + 1];
+        o0[j] = a - c;
+        o1[j] = b + c;
+        o2[j] = c - b;
+        o3[j] = b - d;
+    }
+    o0[n - 1] = 0;
+    o1[n - 1] = 0;
+    o2[n - 1] = 0;
+    o3[n - 1] = 0;
+}
+
 NNUNET_CLONES
-void nnunet_winograd_input_row(const float *plane, ptrdiff_t depth, ptrdiff_t height, ptrdiff_t width,
-                               ptrdiff_t tz, ptrdiff_t ty, ptrdiff_t depth_alpha, ptrdiff_t tiles_x,
-                               float *scratch, float *destination, ptrdiff_t position_stride) {
-    const ptrdiff_t stride = line_stride(tiles_x), half = tiles_x + 1, length = 2 * half;
-    const ptrdiff_t z0 = depth_alpha == 4 ? 2 * tz - 1 : tz;
-    // Lines split by parity: line[i] = x(2i - 1) and line[half + i] = x(2i) for i <= tiles_x, zero outside the
-    // volume. The z and y steps are element-wise, so they work on the split lines unchanged.
-    const ptrdiff_t pairs = (width - 1) / 2;  // i in 1...pairs has both x(2i - 1) and x(2i) inside the line
-    for (ptrdiff_t dz = 0; dz < depth_alpha; dz++) {
-        const ptrdiff_t iz = z0 + dz;
-        for (ptrdiff_t dy = 0; dy < 4; dy++) {
-            const ptrdiff_t iy = 2 * ty - 1 + dy;
-            float *restrict even = scratch + (dz * 4 + dy) * stride;
-            float *restrict odd = even + half;
-            if (iz < 0 || iz >= depth || iy < 0 || iy >= height) {
-                memset(even, 0, (size_t)length * sizeof(float));
-                continue;
-            }
-            const float *restrict source = plane + (iz * height + iy) * width;
-            even[0] = 0;
-            odd[0] = source[0];
-            for (ptrdiff_t i = 1; i <= pairs; i++) {
-                even[i] = source[2 * i - 1];
-                odd[i] = source[2 * i];
-            }
-            for (ptrdiff_t i = pairs + 1; i < half; i++) {
-                even[i] = 2 * i - 1 < width ? source[2 * i - 1] : 0;
-                odd[i] = 0;
+void nnunet_winograd_input_block(const float *plane, ptrdiff_t depth, ptrdiff_t height, ptrdiff_t width,
+                                 ptrdiff_t row_begin, ptrdiff_t row_count, ptrdiff_t tiles_y, ptrdiff_t depth_alpha,
+                                 ptrdiff_t tiles_x, float *scratch, float *destination,
+                                 ptrdiff_t position_stride) {
+    // Line (dz, dy) of the scratch holds, for every row r of the block, x(2i - 1) at [r · pitch + i] and x(2i) at
+    // [half + r · pitch + i], i <= tiles_x (zero outside the volume). The z and y steps are element-wise over whole
+    // lines. Each row is split from a zero-padded copy in whole vectors; the excess lands in the next row's place
+    // (written after it) or in the padding at the end of the half.
+    const ptrdiff_t pitch = tiles_x + 1, n = row_count * pitch, half = input_half(row_count, tiles_x);
+    const ptrdiff_t length = 2 * half, count = split_count(tiles_x);
+    float *padded = scratch + 16 * length;
+    for (ptrdiff_t i = 0; i < 2 * count; i++) padded[i] = 0;
+    for (ptrdiff_t r = 0; r < row_count; r++) {
+        const ptrdiff_t tz = (row_begin + r) / tiles_y, ty = (row_begin + r) % tiles_y;
+        const ptrdiff_t z0 = depth_alpha == 4 ? 2 * tz - 1 : tz;
+        for (ptrdiff_t dz = 0; dz < depth_alpha; dz++) {
+            const ptrdiff_t iz = z0 + dz;
+            for (ptrdiff_t dy = 0; dy < 4; dy++) {
+                const ptrdiff_t iy = 2 * ty - 1 + dy;
+                float *even = scratch + (dz * 4 + dy) * length + r * pitch;
+                if (iz < 0 || iz >= depth || iy < 0 || iy >= height) {
+                    memset(even, 0, (size_t)pitch * sizeof(float));
+                    memset(even + half, 0, (size_t)pitch * sizeof(float));
+                    continue;
+                }
+                // padded[i] = x(i - 1): zero at i = 0 and from width + 1 on.
+                memcpy(padded + 1, plane + (iz * height + iy) * width, (size_t)width * sizeof(float));
+                split_by_parity(padded, even, even + half, count);
             }
         }
     }
-    // z, then y, in place on whole lines.
-    if (depth_alpha == 4) {
-        for (ptrdiff_t dy = 0; dy < 4; dy++) {
-            input_step(scratch + dy * stride, scratch + (4 + dy) * stride, scratch + (8 + dy) * stride,
-                       scratch + (12 + dy) * stride, length);
+    for (ptrdiff_t offset = 0; offset <= half; offset += half) {
+        if (depth_alpha == 4) {
+            for (ptrdiff_t dy = 0; dy < 4; dy++) {
+                float *base = scratch + dy * length + offset;
+                input_step(base, base + 4 * length, base + 8 * length, base + 12 * length, n);
+            }
+        }
+        for (ptrdiff_t pz = 0; pz < depth_alpha; pz++) {
+            float *base = scratch + pz * 4 * length + offset;
+            input_step(base, base + length, base + 2 * length, base + 3 * length, n);
         }
     }
-    for (ptrdiff_t pz = 0; pz < depth_alpha; pz++) {
-        float *base = scratch + pz * 4 * stride;
-        input_step(base, base + stride, base + 2 * stride, base + 3 * stride, length);
-    }
-    // x: tile t reads (x(2t - 1), x(2t), x(2t + 1), x(2t + 2)) = (even[t], odd[t], even[t + 1], odd[t + 1]).
+    // x: tile (r, t) reads (x(2t - 1), x(2t), x(2t + 1), x(2t + 2)) = (even[j], odd[j], even[j + 1], odd[j + 1]) with
+    // j = r · pitch + t; the column t = tiles_x of each row is padding, its values unused.
     for (ptrdiff_t line_index = 0; line_index < depth_alpha * 4; line_index++) {
-        const float *restrict even = scratch + line_index * stride;
-        const float *restrict odd = even + half;
-        float *restrict o0 = destination + (line_index * 4) * position_stride;
-        float *restrict o1 = o0 + position_stride;
-        float *restrict o2 = o1 + position_stride;
-        float *restrict o3 = o2 + position_stride;
-        for (ptrdiff_t t = 0; t < tiles_x; t++) {
-            float a = even[t], b = odd[t], c = even[t + 1], d = odd[t + 1];
-            o0[t] = a - c;
-            o1[t] = b + c;
-            o2[t] = c - b;
-            o3[t] = b - d;
-        }
+        const float *even = scratch + line_index * length;
+        float *o0 = destination + (line_index * 4) * position_stride;
+        input_x_step(even, even + half, o0, o0 + position_stride, o0 + 2 * position_stride, o0 + 3 * position_stride,
+                     n);
+    }
+}
+
+// even[j] = m0 + m1 + m2, odd[j] = m1 - m2 - m3 (Aᵀ along x) for j < n.
+static inline void output_x_step(const float *restrict m0, const float *restrict m1, const float *restrict m2,
+                                 const float *restrict m3, float *restrict even, float *restrict odd, ptrdiff_t n) {
+    NNUNET_PREDICATED
+    for (ptrdiff_t j = 0; j < n; j++) {
+        float a = m0[j], b = m1[j], c = m2[j], d = m3[j];
+        even[j] = a + b + c;
+        odd[j] = b - c - d;
+    }
+}
+
+// (a, b) <- (a + b + c, b - c - d) in place (Aᵀ along y), for i < n.
+static inline void output_step(float *restrict a, float *restrict b, const float *restrict c,
+                               const float *restrict d, ptrdiff_t n) {
+    NNUNET_PREDICATED
+    for (ptrdiff_t i = 0; i < n; i++) {
+        float va = a[i], vb = b[i], vc = c[i], vd = d[i];
+        a[i] = va + vb + vc;
+        b[i] = vb - vc - vd;
+    }
+}
+
+// sum = a + b + c (first) or b - c - d (second output of Aᵀ along z), for i < n.
+static inline void output_depth_step(const float *restrict a, const float *restrict b, const float *restrict c,
+                                     const float *restrict d, int second, float *restrict sum, ptrdiff_t n) {
+    if (second) {
+        NNUNET_PREDICATED
+        for (ptrdiff_t i = 0; i < n; i++) sum[i] = b[i] - c[i] - d[i];
+    } else {
+        NNUNET_PREDICATED
+        for (ptrdiff_t i = 0; i < n; i++) sum[i] = a[i] + b[i] + c[i];
+    }
+}
+
+// out[2t] = even[t] + bias, out[2t + 1] = odd[t] + bias for t < count (a multiple of 16).
+static inline void interleave(const float *restrict even, const float *restrict odd, float bias,
+                              float *restrict out, ptrdiff_t count) {
+    for (ptrdiff_t t = 0; t < count; t++) {
+        out[2 * t] = even[t] + bias;
+        out[2 * t + 1] = odd[t] + bias;
     }
 }
 
 NNUNET_CLONES
-void nnunet_winograd_output_row(const float *products, ptrdiff_t position_stride, float bias, ptrdiff_t depth,
-                                ptrdiff_t height, ptrdiff_t width, ptrdiff_t tz, ptrdiff_t ty, ptrdiff_t depth_alpha,
-                                 ptrdiff_t tiles_x, float *scratch, float *plane) {
-    const ptrdiff_t stride = line_stride(tiles_x), length = 2 * tiles_x;
-    // x: line (pz, py) holds the even outputs x = 2t at [t] and the odd ones x = 2t + 1 at [tiles_x + t].
+void nnunet_winograd_output_block(const float *products, ptrdiff_t position_stride, float bias, ptrdiff_t depth,
+                                  ptrdiff_t height, ptrdiff_t width, ptrdiff_t row_begin, ptrdiff_t row_count,
+                                  ptrdiff_t tiles_y, ptrdiff_t depth_alpha, ptrdiff_t tiles_x, float *scratch,
+                                  float *plane) {
+    const ptrdiff_t pitch = tiles_x + 1, n = row_count * pitch, half = input_half(row_count, tiles_x);
+    const ptrdiff_t length = 2 * half, count = split_count(tiles_x);
+    // x: line (pz, py) holds the even outputs x = 2t at [r · pitch + t] and the odd ones at [half + r · pitch + t].
     for (ptrdiff_t line_index = 0; line_index < depth_alpha * 4; line_index++) {
-        const float *restrict m0 = products + (line_index * 4) * position_stride;
-        const float *restrict m1 = m0 + position_stride;
-        const float *restrict m2 = m1 + position_stride;
-        const float *restrict m3 = m2 + position_stride;
-        float *restrict even = scratch + line_index * stride;
-        float *restrict odd = even + tiles_x;
-        for (ptrdiff_t t = 0; t < tiles_x; t++) {
-            float a = m0[t], b = m1[t], c = m2[t], d = m3[t];
-            even[t] = a + b + c;
-            odd[t] = b - c - d;
-        }
+        const float *m0 = products + (line_index * 4) * position_stride;
+        float *even = scratch + line_index * length;
+        output_x_step(m0, m0 + position_stride, m0 + 2 * position_stride, m0 + 3 * position_stride, even,
+                      even + half, n);
     }
-    // y, in place: lines (pz, 0) and (pz, 1) become the outputs oy = 0 and 1.
+    // y, in place: lines (pz, 0) and (pz, 1) become the outputs oy = 0 and 1. The padding after each half is zeroed
+    // so that whole-vector reads of the last row see finite values.
     for (ptrdiff_t pz = 0; pz < depth_alpha; pz++) {
-        float *restrict l0 = scratch + (pz * 4) * stride;
-        float *restrict l1 = l0 + stride;
-        const float *restrict l2 = l1 + stride;
-        const float *restrict l3 = l2 + stride;
-        for (ptrdiff_t i = 0; i < length; i++) {
-            float a = l0[i], b = l1[i], c = l2[i], d = l3[i];
-            l0[i] = a + b + c;
-            l1[i] = b - c - d;
+        for (ptrdiff_t offset = 0; offset <= half; offset += half) {
+            float *l0 = scratch + (pz * 4) * length + offset;
+            output_step(l0, l0 + length, l0 + 2 * length, l0 + 3 * length, n);
+            memset(l0 + n, 0, (size_t)(half - n) * sizeof(float));
+            memset(l0 + length + n, 0, (size_t)(half - n) * sizeof(float));
         }
     }
-    // z (depth alpha 4): oz = 0 from pz 0, 1, 2, oz = 1 from pz 1, 2, 3, into line (0, oy); then interleaved out.
-    const ptrdiff_t depth_outputs = depth_alpha == 4 ? 2 : 1, pairs = width / 2;
+    // z (depth alpha 4): oz = 0 from pz 0, 1, 2 and oz = 1 from pz 1, 2, 3; then each row is interleaved in whole
+    // vectors into a line buffer and its width copied out.
+    const ptrdiff_t depth_outputs = depth_alpha == 4 ? 2 : 1;
+    float *sum = scratch + 16 * length, *line = sum + length;
     for (ptrdiff_t oz = 0; oz < depth_outputs; oz++) {
-        const ptrdiff_t z = tz * depth_outputs + oz;
-        if (z >= depth) break;
         for (ptrdiff_t oy = 0; oy < 2; oy++) {
-            const ptrdiff_t y = 2 * ty + oy;
-            if (y >= height) break;
-            float *restrict out = plane + (z * height + y) * width;
-            const float *restrict result = scratch + oy * stride;
+            const float *result = scratch + oy * length;
             if (depth_alpha == 4) {
-                const float *restrict a = scratch + oy * stride;
-                const float *restrict b = scratch + (4 + oy) * stride;
-                const float *restrict c = scratch + (8 + oy) * stride;
-                const float *restrict d = scratch + (12 + oy) * stride;
-                float *restrict sum = scratch + 16 * stride;
-                if (oz == 0) {
-                    for (ptrdiff_t i = 0; i < length; i++) sum[i] = a[i] + b[i] + c[i];
-                } else {
-                    for (ptrdiff_t i = 0; i < length; i++) sum[i] = b[i] - c[i] - d[i];
-                }
+                const float *a = scratch + oy * length;
+                output_depth_step(a, a + 4 * length, a + 8 * length, a + 12 * length, (int)oz, sum, length);
                 result = sum;
             }
-            const float *restrict even = result, *restrict odd = result + tiles_x;
-            for (ptrdiff_t t = 0; t < pairs; t++) {
-                out[2 * t] = even[t] + bias;
-                out[2 * t + 1] = odd[t] + bias;
+            for (ptrdiff_t r = 0; r < row_count; r++) {
+                const ptrdiff_t tz = (row_begin + r) / tiles_y, ty = (row_begin + r) % tiles_y;
+                const ptrdiff_t z = tz * depth_outputs + oz, y = 2 * ty + oy;
+                if (z >= depth || y >= height) continue;
+                interleave(result + r * pitch, result + half + r * pitch, bias, line, count);
+                memcpy(plane + (z * height + y) * width, line, (size_t)width * sizeof(float));
             }
-            if (width % 2 == 1) out[width - 1] = even[pairs] + bias;
+        }
+    }
+}
+
+// (a, b, c) -> G (a, b, c) = (a, (a + b + c) / 2, (a - b + c) / 2, c), for 16 channels q at a time (one per lane).
+#define LANES 16
+NNUNET_CLONES
+void nnunet_winograd_weights(const float *weight, ptrdiff_t m_begin, ptrdiff_t m_end, ptrdiff_t channels_q,
+                             ptrdiff_t m_stride, ptrdiff_t q_stride, ptrdiff_t kernel_depth, int flipped,
+                             ptrdiff_t pair_stride, float *transformed) {
+    const ptrdiff_t count = kernel_depth * 9;
+    float g[27][LANES], gx[36][LANES], gy[48][LANES], gz[64][LANES];
+    for (ptrdiff_t m = m_begin; m < m_end; m++) {
+        for (ptrdiff_t q0 = 0; q0 < channels_q; q0 += LANES) {
+            const ptrdiff_t lanes = channels_q - q0 < LANES ? channels_q - q0 : LANES;
+            for (ptrdiff_t i = 0; i < count; i++) {
+                const float *source = weight + m * m_stride + q0 * q_stride + (flipped ? count - 1 - i : i);
+                for (ptrdiff_t l = 0; l < LANES; l++) g[i][l] = l < lanes ? source[l * q_stride] : 0;
+            }
+            for (ptrdiff_t row = 0; row < kernel_depth * 3; row++) {
+                for (ptrdiff_t l = 0; l < LANES; l++) {
+                    const float a = g[row * 3][l], b = g[row * 3 + 1][l], c = g[row * 3 + 2][l];
+                    gx[row * 4][l] = a;
+                    gx[row * 4 + 1][l] = (a + b + c) * 0.5f;
+                    gx[row * 4 + 2][l] = (a - b + c) * 0.5f;
+                    gx[row * 4 + 3][l] = c;
+                }
+            }
+            for (ptrdiff_t kz = 0; kz < kernel_depth; kz++) {
+                for (ptrdiff_t px = 0; px < 4; px++) {
+                    for (ptrdiff_t l = 0; l < LANES; l++) {
+                        const float a = gx[(kz * 3) * 4 + px][l], b = gx[(kz * 3 + 1) * 4 + px][l];
+                        const float c = gx[(kz * 3 + 2) * 4 + px][l];
+                        gy[(kz * 4) * 4 + px][l] = a;
+                        gy[(kz * 4 + 1) * 4 + px][l] = (a + b + c) * 0.5f;
+                        gy[(kz * 4 + 2) * 4 + px][l] = (a - b + c) * 0.5f;
+                        gy[(kz * 4 + 3) * 4 + px][l] = c;
+                    }
+                }
+            }
+            float *out = transformed + m * channels_q + q0;
+            if (kernel_depth == 3) {
+                for (ptrdiff_t i = 0; i < 16; i++) {
+                    for (ptrdiff_t l = 0; l < LANES; l++) {
+                        const float a = gy[i][l], b = gy[16 + i][l], c = gy[32 + i][l];
+                        gz[i][l] = a;
+                        gz[16 + i][l] = (a + b + c) * 0.5f;
+                        gz[32 + i][l] = (a - b + c) * 0.5f;
+                        gz[48 + i][l] = c;
+                    }
+                }
+                for (ptrdiff_t p = 0; p < 64; p++) memcpy(out + p * pair_stride, gz[p], (size_t)lanes * sizeof(float));
+            } else {
+                for (ptrdiff_t p = 0; p < 16; p++) memcpy(out + p * pair_stride, gy[p], (size_t)lanes * sizeof(float));
+            }
         }
     }
 }

@@ -6,25 +6,35 @@
 
 #include <stddef.h>
 
-/// Winograd F(2, 3) input transform of one tile row of one channel.
+/// Winograd F(2, 3) input transform of one channel for a block of `row_count` tile rows from `row_begin` (row =
+/// tz · tiles_y + ty, `tiles_x` tiles each).
 ///
-/// `plane` is the channel (depth × height × width, C order). The row is tile (tz, ty) with `tiles_x` tiles along x;
-/// along z the tile has `depth_alpha` inputs (4: kernel 3, padding 1, 2 outputs per tile; 1: kernel 1). Writes
-/// `tiles_x` values at `destination + p · position_stride` for every transform position
-/// p = (pz · 4 + py) · 4 + px, p < depth_alpha · 16. `scratch` holds at least
-/// `nnunet_winograd_scratch_count(tiles_x)` floats.
-void nnunet_winograd_input_row(const float *plane, ptrdiff_t depth, ptrdiff_t height, ptrdiff_t width,
-                               ptrdiff_t tz, ptrdiff_t ty, ptrdiff_t depth_alpha, ptrdiff_t tiles_x,
-                               float *scratch, float *destination, ptrdiff_t position_stride);
+/// `plane` is the channel (depth × height × width, C order). Along z a tile has `depth_alpha` inputs (4: kernel 3,
+/// padding 1, 2 outputs per tile; 1: kernel 1). Writes, for every transform position p = (pz · 4 + py) · 4 + px
+/// (p < depth_alpha · 16), the values of tile (r, t) at `destination + p · position_stride + r · (tiles_x + 1) + t`;
+/// the column t = tiles_x of each row is padding, whose values are not used. `scratch` holds at least
+/// `nnunet_winograd_scratch_count(row_count, tiles_x)` floats.
+void nnunet_winograd_input_block(const float *plane, ptrdiff_t depth, ptrdiff_t height, ptrdiff_t width,
+                                 ptrdiff_t row_begin, ptrdiff_t row_count, ptrdiff_t tiles_y, ptrdiff_t depth_alpha,
+                                 ptrdiff_t tiles_x, float *scratch, float *destination, ptrdiff_t position_stride);
 
-/// Winograd F(2, 3) output transform of one tile row of one output channel: reads `tiles_x` products at
-/// `products + p · position_stride` for every position p and writes the row's outputs plus `bias` into `plane`
+/// Winograd F(2, 3) output transform of one output channel for the same block: reads the products of tile (r, t) at
+/// `products + p · position_stride + r · (tiles_x + 1) + t` and writes the outputs plus `bias` into `plane`
 /// (clipped to depth × height × width).
-void nnunet_winograd_output_row(const float *products, ptrdiff_t position_stride, float bias, ptrdiff_t depth,
-                                ptrdiff_t height, ptrdiff_t width, ptrdiff_t tz, ptrdiff_t ty, ptrdiff_t depth_alpha,
-                                ptrdiff_t tiles_x, float *scratch, float *plane);
+void nnunet_winograd_output_block(const float *products, ptrdiff_t position_stride, float bias, ptrdiff_t depth,
+                                  ptrdiff_t height, ptrdiff_t width, ptrdiff_t row_begin, ptrdiff_t row_count,
+                                  ptrdiff_t tiles_y, ptrdiff_t depth_alpha, ptrdiff_t tiles_x, float *scratch,
+                                  float *plane);
 
-/// Floats of scratch space the two row transforms need for `tiles_x` tiles per row.
-ptrdiff_t nnunet_winograd_scratch_count(ptrdiff_t tiles_x);
+/// Winograd F(2, 3) weight transform `U[p][m][q]` (positions × (m_end - m_begin) rows written at their m × channels_q
+/// place) of the kernels whose (m, q) block of `kernel_depth · 3 · 3` values starts at `m · m_stride + q · q_stride`;
+/// `flipped` reverses every kernel along every axis. `pair_stride` is rows_m · channels_q (the distance between
+/// positions).
+void nnunet_winograd_weights(const float *weight, ptrdiff_t m_begin, ptrdiff_t m_end, ptrdiff_t channels_q,
+                             ptrdiff_t m_stride, ptrdiff_t q_stride, ptrdiff_t kernel_depth, int flipped,
+                             ptrdiff_t pair_stride, float *transformed);
+
+/// Floats of scratch space the two block transforms need for `row_count` rows of `tiles_x` tiles.
+ptrdiff_t nnunet_winograd_scratch_count(ptrdiff_t row_count, ptrdiff_t tiles_x);
 
 #endif

@@ -145,7 +145,7 @@ extension Convolution {
         if allowWinograd && winogradApplies(g) {
             let cin = g.inputChannels, kvol = g.kernelVolume
             let weights = winogradWeights(weight, rowsM: g.outputChannels, channelsQ: cin, kernelDepth: g.kernel[0],
-                                          flipped: false, threads: threads) { co, ci in (co * cin + ci) * kvol }
+                                          flipped: false, threads: threads, mStride: cin * kvol, qStride: kvol)
             return winogradDataPass(batch: g.batch, size: g.inputSize, kernelDepth: g.kernel[0],
                                     destinationParts: [g.outputChannels], transformedWeights: weights, bias: bias,
                                     source: input, threads: threads)[0]
@@ -171,7 +171,7 @@ extension Convolution {
         if allowWinograd && winogradApplies(g) {
             let cin = g.inputChannels, kvol = g.kernelVolume
             let weights = winogradWeights(weight, rowsM: cin, channelsQ: g.outputChannels, kernelDepth: g.kernel[0],
-                                          flipped: true, threads: threads) { ci, co in (co * cin + ci) * kvol }
+                                          flipped: true, threads: threads, mStride: kvol, qStride: cin * kvol)
             return winogradDataPass(batch: g.batch, size: g.inputSize, kernelDepth: g.kernel[0],
                                     destinationParts: parts, transformedWeights: weights, bias: nil,
                                     source: ChannelParts([outputGradient], channels: [g.outputChannels],
