@@ -23,7 +23,7 @@ static ptrdiff_t input_half(ptrdiff_t row_count, ptrdiff_t tiles_x) { return row
 static ptrdiff_t split_count(ptrdiff_t tiles_x) { return (tiles_x + 1 + 15) / 16 * 16; }
 
 ptrdiff_t nnunet_winograd_scratch_count(ptrdiff_t row_count, ptrdiff_t tiles_x) {
-    return 17 * 2 * input_half(row_count, tiles_x) + 2 * split_count(tiles_x) + 16;
+    return 28 * 2 * input_half(row_count, tiles_x) + 2 * split_count(tiles_x) + 16;
 }
 
 // (a, b, c, d) <- Bᵀ (a, b, c, d) = (a - c, b + c, c - b, b - d), element-wise over n values, in place.
@@ -259,6 +259,133 @@ void nnunet_winograd_weights(const float *weight, ptrdiff_t m_begin, ptrdiff_t m
                 for (ptrdiff_t p = 0; p < 64; p++) memcpy(out + p * pair_stride, gz[p], (size_t)lanes * sizeof(float));
             } else {
                 for (ptrdiff_t p = 0; p < 16; p++) memcpy(out + p * pair_stride, gy[p], (size_t)lanes * sizeof(float));
+            }
+        }
+    }
+}
+
+// (a, b) -> A (a, b) = (a, a + b, a - b, -b): the adjoint of Aᵀ, element-wise for i < n.
+static inline void gradient_step(const float *restrict a, const float *restrict b, float *restrict o0,
+                                 float *restrict o1, float *restrict o2, float *restrict o3, ptrdiff_t n) {
+    NNUNET_PREDICATED
+    for (ptrdiff_t i = 0; i < n; i++) {
+        float va = a[i], vb = b[i];
+        o0[i] = va;
+        o1[i] = va + vb;
+        o2[i] = va - vb;
+        o3[i] = -vb;
+    }
+}
+
+NNUNET_CLONES
+void nnunet_winograd_gradient_block(const float *plane, ptrdiff_t depth, ptrdiff_t height, ptrdiff_t width,
+                                    ptrdiff_t row_begin, ptrdiff_t row_count, ptrdiff_t tiles_y,
+                                    ptrdiff_t depth_alpha, ptrdiff_t tiles_x, float *scratch, float *destination,
+                                    ptrdiff_t position_stride) {
+    // Line (oz, oy) holds the output gradient of every row r at x = 2t in [r · pitch + t] and x = 2t + 1 in
+    // [half + r · pitch + t], zero outside the volume, so the padding column t = tiles_x is zero as well.
+    const ptrdiff_t pitch = tiles_x + 1, n = row_count * pitch, half = input_half(row_count, tiles_x);
+    const ptrdiff_t length = 2 * half, count = split_count(tiles_x);
+    const ptrdiff_t depth_outputs = depth_alpha == 4 ? 2 : 1;
+    float *outputs = scratch, *expanded_z = scratch + 4 * length, *expanded = expanded_z + 8 * length;
+    float *padded = expanded + 16 * length;
+    for (ptrdiff_t i = 0; i < 2 * count; i++) padded[i] = 0;
+    for (ptrdiff_t r = 0; r < row_count; r++) {
+        const ptrdiff_t tz = (row_begin + r) / tiles_y, ty = (row_begin + r) % tiles_y;
+        for (ptrdiff_t oz = 0; oz < depth_outputs; oz++) {
+            const ptrdiff_t z = tz * depth_outputs + oz;
+            for (ptrdiff_t oy = 0; oy < 2; oy++) {
+                const ptrdiff_t y = 2 * ty + oy;
+                float *even = outputs + (oz * 2 + oy) * length + r * pitch;
+                if (z >= depth || y >= height) {
+                    memset(even, 0, (size_t)pitch * sizeof(float));
+                    memset(even + half, 0, (size_t)pitch * sizeof(float));
+                    continue;
+                }
+                memcpy(padded, plane + (z * height + y) * width, (size_t)width * sizeof(float));
+                split_by_parity(padded, even, even + half, count);
+            }
+        }
+    }
+    // z: (oz, oy) -> (pz, oy); y: (pz, oy) -> (pz, py); both halves.
+    for (ptrdiff_t offset = 0; offset <= half; offset += half) {
+        const float *source = outputs;
+        if (depth_alpha == 4) {
+            for (ptrdiff_t oy = 0; oy < 2; oy++) {
+                float *o = expanded_z + oy * length + offset;
+                gradient_step(outputs + oy * length + offset, outputs + (2 + oy) * length + offset, o,
+                              o + 2 * length, o + 4 * length, o + 6 * length, n);
+            }
+            source = expanded_z;
+        }
+        for (ptrdiff_t pz = 0; pz < depth_alpha; pz++) {
+            float *o = expanded + pz * 4 * length + offset;
+            gradient_step(source + (pz * 2) * length + offset, source + (pz * 2 + 1) * length + offset, o,
+                          o + length, o + 2 * length, o + 3 * length, n);
+        }
+    }
+    // x: (even, odd) -> the four px positions.
+    for (ptrdiff_t line_index = 0; line_index < depth_alpha * 4; line_index++) {
+        const float *even = expanded + line_index * length;
+        float *o0 = destination + (line_index * 4) * position_stride;
+        gradient_step(even, even + half, o0, o0 + position_stride, o0 + 2 * position_stride,
+                      o0 + 3 * position_stride, n);
+    }
+}
+
+// (u0, u1, u2, u3) -> Gᵀ u = (u0 + (u1 + u2) / 2, (u1 - u2) / 2, (u1 + u2) / 2 + u3), 16 channels at a time.
+NNUNET_CLONES
+void nnunet_winograd_weight_gradient(const float *transformed, ptrdiff_t m_begin, ptrdiff_t m_end,
+                                     ptrdiff_t channels_q, ptrdiff_t kernel_depth, ptrdiff_t pair_stride,
+                                     float *weight) {
+    const ptrdiff_t count = kernel_depth * 9, positions = kernel_depth == 3 ? 64 : 16;
+    float u[64][LANES], ux[48][LANES], uy[36][LANES], uz[27][LANES];
+    for (ptrdiff_t m = m_begin; m < m_end; m++) {
+        for (ptrdiff_t q0 = 0; q0 < channels_q; q0 += LANES) {
+            const ptrdiff_t lanes = channels_q - q0 < LANES ? channels_q - q0 : LANES;
+            for (ptrdiff_t p = 0; p < positions; p++) {
+                const float *source = transformed + p * pair_stride + m * channels_q + q0;
+                for (ptrdiff_t l = 0; l < LANES; l++) u[p][l] = l < lanes ? source[l] : 0;
+            }
+            // x: (pz, py, px) -> (pz, py, kx)
+            for (ptrdiff_t row = 0; row < positions / 4; row++) {
+                for (ptrdiff_t l = 0; l < LANES; l++) {
+                    const float a = u[row * 4][l], b = u[row * 4 + 1][l], c = u[row * 4 + 2][l];
+                    const float d = u[row * 4 + 3][l];
+                    ux[row * 3][l] = a + (b + c) * 0.5f;
+                    ux[row * 3 + 1][l] = (b - c) * 0.5f;
+                    ux[row * 3 + 2][l] = (b + c) * 0.5f + d;
+                }
+            }
+            // y: (pz, py, kx) -> (pz, ky, kx)
+            const ptrdiff_t depth_alpha = kernel_depth == 3 ? 4 : 1;
+            for (ptrdiff_t pz = 0; pz < depth_alpha; pz++) {
+                for (ptrdiff_t kx = 0; kx < 3; kx++) {
+                    for (ptrdiff_t l = 0; l < LANES; l++) {
+                        const float a = ux[(pz * 4) * 3 + kx][l], b = ux[(pz * 4 + 1) * 3 + kx][l];
+                        const float c = ux[(pz * 4 + 2) * 3 + kx][l], d = ux[(pz * 4 + 3) * 3 + kx][l];
+                        uy[(pz * 3) * 3 + kx][l] = a + (b + c) * 0.5f;
+                        uy[(pz * 3 + 1) * 3 + kx][l] = (b - c) * 0.5f;
+                        uy[(pz * 3 + 2) * 3 + kx][l] = (b + c) * 0.5f + d;
+                    }
+                }
+            }
+            const float (*result)[LANES] = uy;
+            if (kernel_depth == 3) {
+                // z: (pz, ky, kx) -> (kz, ky, kx)
+                for (ptrdiff_t i = 0; i < 9; i++) {
+                    for (ptrdiff_t l = 0; l < LANES; l++) {
+                        const float a = uy[i][l], b = uy[9 + i][l], c = uy[18 + i][l], d = uy[27 + i][l];
+                        uz[i][l] = a + (b + c) * 0.5f;
+                        uz[9 + i][l] = (b - c) * 0.5f;
+                        uz[18 + i][l] = (b + c) * 0.5f + d;
+                    }
+                }
+                result = uz;
+            }
+            for (ptrdiff_t l = 0; l < lanes; l++) {
+                float *target = weight + (m * channels_q + q0 + l) * count;
+                for (ptrdiff_t k = 0; k < count; k++) target[k] = result[k][l];
             }
         }
     }

@@ -34,7 +34,21 @@ void nnunet_winograd_weights(const float *weight, ptrdiff_t m_begin, ptrdiff_t m
                              ptrdiff_t m_stride, ptrdiff_t q_stride, ptrdiff_t kernel_depth, int flipped,
                              ptrdiff_t pair_stride, float *transformed);
 
-/// Floats of scratch space the two block transforms need for `row_count` rows of `tiles_x` tiles.
+/// The adjoint of the output transform for the weight gradient: from the output gradient `plane` (one channel), the
+/// values `A·dy` of every tile of the block at `destination + p · position_stride + r · (tiles_x + 1) + t`, laid out as
+/// `nnunet_winograd_input_block` writes, with zeros in the padding column (so that it adds nothing to the products).
+void nnunet_winograd_gradient_block(const float *plane, ptrdiff_t depth, ptrdiff_t height, ptrdiff_t width,
+                                    ptrdiff_t row_begin, ptrdiff_t row_count, ptrdiff_t tiles_y,
+                                    ptrdiff_t depth_alpha, ptrdiff_t tiles_x, float *scratch, float *destination,
+                                    ptrdiff_t position_stride);
+
+/// The adjoint of the weight transform: `weight[m][q][k]` (rows m_begin ..< m_end, `kernel_depth · 3 · 3` values k
+/// per pair) from the transform-domain gradient `transformed[p][m][q]` (`pair_stride` = rows · channels_q apart).
+void nnunet_winograd_weight_gradient(const float *transformed, ptrdiff_t m_begin, ptrdiff_t m_end,
+                                     ptrdiff_t channels_q, ptrdiff_t kernel_depth, ptrdiff_t pair_stride,
+                                     float *weight);
+
+/// Floats of scratch space the block transforms need for `row_count` rows of `tiles_x` tiles.
 ptrdiff_t nnunet_winograd_scratch_count(ptrdiff_t row_count, ptrdiff_t tiles_x);
 
 #endif

@@ -197,7 +197,10 @@ extension Convolution {
     /// Folded weight gradient (stride 1 along x) for the channel concatenation of `input`'s parts; returns
     /// `gw[co, ci, kz, ky, kx]`.
     static func backwardWeightFolded(_ g: Geometry, input: ChannelParts, outputGradient: [Float],
-                                     threads: Int) -> [Float] {
+                                     threads: Int, allowWinograd: Bool = true) -> [Float] {
+        if allowWinograd && winogradWeightGradientApplies(g) {
+            return winogradWeightGradient(g, input: input, outputGradient: outputGradient, threads: threads)
+        }
         let outSize = g.outputSize, outVoxels = g.outputVoxels, kw = g.kernel[2], ld = outSize[2]
         let mapZ = AxisMap.forward(kernel: g.kernel[0], stride: g.stride[0], padding: g.padding[0],
                                    source: g.inputSize[0], destination: outSize[0])

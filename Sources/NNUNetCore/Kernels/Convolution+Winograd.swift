@@ -113,6 +113,89 @@ extension Convolution {
         return outputs
     }
 
+    /// Largest transform-domain weight gradient (positions × Cout × Cin floats, one per tile group) for which the
+    /// weight-gradient pass runs in the Winograd domain; wider layers (the deep, small stages) keep the GEMM pass.
+    static let winogradGradientAccumulatorBytes = 16 << 20
+
+    /// Whether ``winogradWeightGradient(_:input:outputGradient:threads:)`` computes `g`'s weight gradient.
+    static func winogradWeightGradientApplies(_ g: Geometry) -> Bool {
+        let positions = (g.kernel[0] == 3 ? 4 : 1) * 16
+        return winogradApplies(g)
+            && positions * g.outputChannels * g.inputChannels * MemoryLayout<Float>.size
+                <= winogradGradientAccumulatorBytes
+    }
+
+    /// Weight gradient `gw[co, ci, k]` of a stride-1 convolution in the Winograd domain: per tile,
+    /// `dU[p] += (A·dy)[p] · (Bᵀd)[p]ᵀ` (one GEMM per position over the tiles of a block), then `gw = Gᵀ dU`.
+    static func winogradWeightGradient(_ g: Geometry, input: ChannelParts, outputGradient: [Float],
+                                       threads: Int) -> [Float] {
+        let layout = WinogradLayout(size: g.inputSize, kernelDepth: g.kernel[0])
+        let cin = g.inputChannels, cout = g.outputChannels, voxels = g.inputVoxels
+        let rowsTotal = layout.tiles[0] * layout.tiles[1], tilesX = layout.tiles[2], pitch = tilesX + 1
+        let bytesPerTile = layout.positions * (cin + cout) * MemoryLayout<Float>.size
+        let byBudget = max(1, tileBudgetBytes / max(1, bytesPerTile * pitch))
+        let byPreference = max(1, winogradPreferredTiles(bytesPerTile: bytesPerTile) / pitch)
+        let rowsPerBlock = max(1, min(byBudget, byPreference, rowsTotal))
+        let blocksPerSample = (rowsTotal + rowsPerBlock - 1) / rowsPerBlock
+        let items = g.batch * blocksPerSample
+        let pairs = cout * cin, accumulatorCount = layout.positions * pairs
+        // Fixed groups of blocks, each with its own accumulator, summed in order afterwards.
+        let chunks = accumulatorGroups(items: items, threads: threads, accumulatorCount: accumulatorCount)
+        var partial = [Float](repeating: 0, count: chunks * accumulatorCount)
+        input.withPlanes(batch: g.batch) { inputPlanes in
+            outputGradient.withUnsafeBufferPointer { pg in
+                partial.withUnsafeMutableBufferPointer { pp in
+                    guard let bg = pg.baseAddress, let bp = pp.baseAddress else { return }
+                    let accumulators = UnsafeSendableBox(bp), planes = UnsafeSendableBox(inputPlanes)
+                    dynamicFor(chunks, threads: threads, makeScratch: {
+                        WinogradScratch(layout: layout, sourceChannels: cin, destinationChannels: cout,
+                                        rows: rowsPerBlock)
+                    }, releaseScratch: { $0.release() }) { scratch, chunk in
+                        let accumulator = accumulators.value + chunk * accumulatorCount
+                        for item in (chunk * items / chunks)..<((chunk + 1) * items / chunks) {
+                            let n = item / blocksPerSample, block = item % blocksPerSample
+                            let rows = (block * rowsPerBlock)..<min(rowsTotal, (block + 1) * rowsPerBlock)
+                            let columns = rows.count * pitch
+                            let v = scratch.transformedInput, w = scratch.products
+                            for c in 0..<cin {
+                                layout.transformInput(plane: planes.value[n * cin + c], rows: rows, scratch: scratch,
+                                                      destination: v + c * columns, positionStride: cin * columns)
+                            }
+                            for co in 0..<cout {
+                                nnunet_winograd_gradient_block(
+                                    bg + (n * cout + co) * voxels, g.inputSize[0], g.inputSize[1], g.inputSize[2],
+                                    rows.lowerBound, rows.count, layout.tiles[1], layout.depthAlpha, tilesX,
+                                    scratch.lines, w + co * columns, cout * columns)
+                            }
+                            for p in 0..<layout.positions {
+                                GEMM.multiply(transposeB: true, m: cout, n: cin, k: columns,
+                                              a: w + p * cout * columns, lda: columns,
+                                              b: v + p * cin * columns, ldb: columns, beta: 1,
+                                              c: accumulator + p * pairs, ldc: cin)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for chunk in 1..<max(1, chunks) {
+            for i in 0..<accumulatorCount { partial[i] += partial[chunk * accumulatorCount + i] }
+        }
+        var gw = Kernels.overwrittenBuffer(count: cout * cin * g.kernelVolume)
+        partial.withUnsafeBufferPointer { pp in
+            gw.withUnsafeMutableBufferPointer { pw in
+                guard let transformed = pp.baseAddress, let weight = pw.baseAddress else { return }
+                let output = UnsafeSendableBox(weight)
+                let workers = accumulatorCount >= Kernels.parallelThreshold ? threads : 1
+                parallelFor(cout, threads: workers) { range in
+                    nnunet_winograd_weight_gradient(transformed, range.lowerBound, range.upperBound, cin,
+                                                    g.kernel[0], pairs, output.value)
+                }
+            }
+        }
+        return gw
+    }
+
     /// Preferred number of tiles per block (the GEMM width): the transformed input and products of a block in about
     /// 2 MiB, between 64 and 128 tiles. Measured on the 2-core EPYC (AVX-512), forward CPU time of a 3×3×3 conv with
     /// 32 channels on 48³ and 128 channels on 24³, blocks of 32 to 256 tiles: 128 tiles best for 32 channels, 64 for

@@ -66,6 +66,79 @@ struct WinogradConvolutionTests {
         for i in parts.indices { #expect(mismatch(winograd[i], direct[i], relative: 1e-5, absolute: 1e-5) == nil) }
     }
 
+    @Test("weight gradient equals the direct path", arguments: winogradCases)
+    func weightGradient(_ c: ConvCase) {
+        let g = geometry(c)
+        #expect(Convolution.winogradWeightGradientApplies(g))
+        let x = randomTensor(c.inputShape(), seed: 31)
+        let gout = randomTensor([c.batch, c.cout] + c.size, seed: 32)
+        let parts = Convolution.ChannelParts([x.data], channels: [c.cin], voxels: g.inputVoxels)
+        let winograd = Convolution.backwardWeightFolded(g, input: parts, outputGradient: gout.data, threads: 3)
+        let direct = Convolution.backwardWeightFolded(g, input: parts, outputGradient: gout.data, threads: 3,
+                                                      allowWinograd: false)
+        let reference = Self.referenceWeightGradient(x.data, gout.data, g)
+        #expect(mismatch(winograd, reference, relative: 1e-5, absolute: 1e-4) == nil)
+        #expect(mismatch(winograd, direct, relative: 1e-5, absolute: 1e-4) == nil)
+    }
+
+    @Test("weight gradient at nnU-Net's widths, over a channel concatenation, stays within 1e-4 of the reference")
+    func wideWeightGradient() {
+        let size = [6, 9, 11], n = 2
+        let voxels = size.reduce(1, *)
+        let a = randomTensor([n, 16] + size, seed: 33), b = randomTensor([n, 16] + size, seed: 34)
+        let gout = randomTensor([n, 32] + size, seed: 35, scale: 0.1)
+        let g = Convolution.Geometry(batch: n, inputChannels: 32, outputChannels: 32, inputSize: size,
+                                     kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1])
+        #expect(Convolution.winogradWeightGradientApplies(g))
+        let parts = Convolution.ChannelParts([a.data, b.data], channels: [16, 16], voxels: voxels)
+        let winograd = Convolution.backwardWeightFolded(g, input: parts, outputGradient: gout.data, threads: 2)
+        let joined = Convolution.concatenateChannels([a.data, b.data], channels: [16, 16], voxels: voxels, batch: n)
+        let reference = Self.referenceWeightGradient(joined, gout.data, g)
+        let worst = zip(winograd, reference).map { abs(Double($0) - $1) }.max() ?? .infinity
+        let scale = reference.map(abs).max() ?? 0
+        #expect(worst <= 1e-4 * max(1, scale), "largest difference \(worst) of values up to \(scale)")
+        // The widest layers keep the GEMM pass (their transform-domain accumulator would be too large).
+        let deep = Convolution.Geometry(batch: 1, inputChannels: 320, outputChannels: 320, inputSize: [8, 8, 8],
+                                        kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1])
+        #expect(Convolution.winogradApplies(deep) && !Convolution.winogradWeightGradientApplies(deep))
+    }
+
+    /// `gw[co, ci, k] = Σ_{n, o} gout[n, co, o] · x[n, ci, o - p + k]` in float64 (stride 1).
+    static func referenceWeightGradient(_ x: [Float], _ gout: [Float], _ g: Convolution.Geometry) -> [Double] {
+        let (d, h, w) = (g.inputSize[0], g.inputSize[1], g.inputSize[2])
+        let kvol = g.kernelVolume, voxels = g.inputVoxels
+        var result = [Double](repeating: 0, count: g.outputChannels * g.inputChannels * kvol)
+        for n in 0..<g.batch {
+            for co in 0..<g.outputChannels {
+                for ci in 0..<g.inputChannels {
+                    for kz in 0..<g.kernel[0] {
+                        for ky in 0..<3 {
+                            for kx in 0..<3 {
+                                var sum = 0.0
+                                for z in 0..<d {
+                                    let iz = z - g.padding[0] + kz
+                                    if iz < 0 || iz >= d { continue }
+                                    for y in 0..<h {
+                                        let iy = y - 1 + ky
+                                        if iy < 0 || iy >= h { continue }
+                                        for xx in 0..<w {
+                                            let ix = xx - 1 + kx
+                                            if ix < 0 || ix >= w { continue }
+                                            sum += Double(gout[(n * g.outputChannels + co) * voxels + (z * h + y) * w + xx])
+                                                * Double(x[(n * g.inputChannels + ci) * voxels + (iz * h + iy) * w + ix])
+                                        }
+                                    }
+                                }
+                                result[((co * g.inputChannels + ci) * g.kernel[0] + kz) * 9 + ky * 3 + kx] += sum
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
     @Test("decoder-shaped forward of a channel concatenation at nnU-Net's widths stays within 1e-4 of the reference")
     func wideConcatenation() {
         // 32 + 32 input channels (upsampled + skip) to 32, 3×3×3, on a volume with partial tiles on every axis.
