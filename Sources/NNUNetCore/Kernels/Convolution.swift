@@ -14,6 +14,10 @@
 /// - weight gradient: `gw += gout[n, :, tile] · colᵀ` with the forward col, accumulated per thread, then summed.
 /// Workspace: each thread holds one col tile of at most ``Convolution/tileBudgetBytes`` (plus one weight-sized
 /// accumulator in the weight pass), independent of the volume size.
+///
+/// Stride-1 3×3×3, 1×3×3 and 2D 3×3 convolutions with enough tiles take the Winograd passes instead
+/// (`Convolution+Winograd.swift`), and the input gradient of kernel = stride convolutions (transposed convolution)
+/// is one GEMM and a shuffle (`Convolution+KernelEqualsStride.swift`); these GEMM passes stay the reference.
 enum Convolution {
     /// Upper bound of one thread's column tile, in bytes (at least one row is always used).
     static let tileBudgetBytes = 8 << 20
@@ -218,6 +222,9 @@ enum Convolution {
 
     /// Input gradient: `gx[n, ci, i] = Σ_{co,k} w[co,ci,k] · gout[n, co, (i + p - k) / s]` (exact divisions only).
     static func backwardInput(_ g: Geometry, outputGradient: [Float], weight: [Float], threads: Int) -> [Float] {
+        if isKernelEqualsStride(g) {
+            return backwardInputKernelEqualsStride(g, outputGradient: outputGradient, weight: weight, threads: threads)
+        }
         if g.stride[2] == 1 && g.kernel[2] > 1 {
             return backwardInputFolded(g, outputGradient: outputGradient, weight: weight, parts: [g.inputChannels],
                                        threads: threads)[0]

@@ -28,6 +28,12 @@ let convCases: [ConvCase] = [
     ConvCase(size: [1, 9, 7], kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1], is2D: true),
     ConvCase(size: [1, 9, 8], kernel: [1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1], is2D: true),
     ConvCase(size: [1, 8, 7], kernel: [1, 1, 3], stride: [1, 2, 1], padding: [0, 0, 1], is2D: true),
+    // Kernel = stride (the transposed convolutions' pass): exact multiples take the GEMM + shuffle input gradient,
+    // a remainder voxel the generic one.
+    ConvCase(size: [4, 6, 8], kernel: [2, 2, 2], stride: [2, 2, 2], padding: [0, 0, 0]),
+    ConvCase(size: [3, 6, 8], kernel: [1, 2, 2], stride: [1, 2, 2], padding: [0, 0, 0]),
+    ConvCase(size: [5, 6, 8], kernel: [2, 2, 2], stride: [2, 2, 2], padding: [0, 0, 0]),
+    ConvCase(size: [1, 6, 10], kernel: [1, 2, 2], stride: [1, 2, 2], padding: [0, 0, 0], is2D: true),
 ]
 
 @Suite("Convolution kernels against the naive reference")
