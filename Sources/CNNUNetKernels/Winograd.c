@@ -23,7 +23,9 @@ static ptrdiff_t input_half(ptrdiff_t row_count, ptrdiff_t tiles_x) { return row
 static ptrdiff_t split_count(ptrdiff_t tiles_x) { return (tiles_x + 1 + 15) / 16 * 16; }
 
 ptrdiff_t nnunet_winograd_scratch_count(ptrdiff_t row_count, ptrdiff_t tiles_x) {
-    return 28 * 2 * input_half(row_count, tiles_x) + 2 * split_count(tiles_x) + 16;
+    // 28 lines, a padded line and a zero row, and the input transform's cache of split source rows.
+    const ptrdiff_t cached = 2 * split_count(tiles_x);
+    return 28 * 2 * input_half(row_count, tiles_x) + 2 * cached + 4 * (2 * row_count + 2) * cached + 16;
 }
 
 // (a, b, c, d) <- Bᵀ (a, b, c, d) = (a - c, b + c, c - b, b - d), element-wise over n values, in place.
@@ -36,6 +38,19 @@ static inline void input_step(float *restrict a, float *restrict b, float *restr
         b[i] = vb + vc;
         c[i] = vc - vb;
         d[i] = vb - vd;
+    }
+}
+
+// (o0, o1, o2, o3) = Bᵀ (a, b, c, d) element-wise for i < n, from one set of lines into another.
+static inline void input_step_copy(const float *restrict a, const float *restrict b, const float *restrict c,
+                                   const float *restrict d, float *restrict o0, float *restrict o1,
+                                   float *restrict o2, float *restrict o3, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) {
+        float va = a[i], vb = b[i], vc = c[i], vd = d[i];
+        o0[i] = va - vc;
+        o1[i] = vb + vc;
+        o2[i] = vc - vb;
+        o3[i] = vb - vd;
     }
 }
 
@@ -70,43 +85,70 @@ void nnunet_winograd_input_block(const float *plane, ptrdiff_t depth, ptrdiff_t 
                                  ptrdiff_t row_begin, ptrdiff_t row_count, ptrdiff_t tiles_y, ptrdiff_t depth_alpha,
                                  ptrdiff_t tiles_x, float *scratch, float *destination,
                                  ptrdiff_t position_stride) {
-    // Line (dz, dy) of the scratch holds, for every row r of the block, x(2i - 1) at [r · pitch + i] and x(2i) at
-    // [half + r · pitch + i], i <= tiles_x (zero outside the volume). The z and y steps are element-wise over whole
-    // lines. Each row is split from a zero-padded copy in whole vectors; the excess lands in the next row's place
-    // (written after it) or in the padding at the end of the half.
+    // Line (a, b) of the scratch ((dz, dy), then (pz, dy), then (pz, py)) holds, for every row r of the block, the
+    // values at x = 2i - 1 in [r · pitch + i] and at x = 2i in [half + r · pitch + i], i <= tiles_x. Source rows are
+    // split by parity once per run of block rows with the same tz (tile rows overlap by two source rows along y) into
+    // a cache; the z step (or, with depth alpha 1, the y step) reads the cache and writes whole vectors, whose excess
+    // lands in the next row's place (written after it) or in the padding at the end of each half.
     const ptrdiff_t pitch = tiles_x + 1, n = row_count * pitch, half = input_half(row_count, tiles_x);
-    const ptrdiff_t length = 2 * half, count = split_count(tiles_x);
-    float *padded = scratch + 16 * length;
-    for (ptrdiff_t i = 0; i < 2 * count; i++) padded[i] = 0;
-    for (ptrdiff_t r = 0; r < row_count; r++) {
-        const ptrdiff_t tz = (row_begin + r) / tiles_y, ty = (row_begin + r) % tiles_y;
-        const ptrdiff_t z0 = depth_alpha == 4 ? 2 * tz - 1 : tz;
+    const ptrdiff_t length = 2 * half, count = split_count(tiles_x), cached = 2 * count;
+    float *padded = scratch + 28 * length, *zero = padded + cached, *cache = zero + cached;
+    for (ptrdiff_t i = 0; i < cached; i++) {
+        padded[i] = 0;
+        zero[i] = 0;
+    }
+    for (ptrdiff_t r = 0; r < row_count;) {
+        const ptrdiff_t tz = (row_begin + r) / tiles_y, ty0 = (row_begin + r) % tiles_y;
+        const ptrdiff_t r_end = r + (tiles_y - ty0) < row_count ? r + (tiles_y - ty0) : row_count;
+        const ptrdiff_t z0 = depth_alpha == 4 ? 2 * tz - 1 : tz, y0 = 2 * ty0 - 1;
+        const ptrdiff_t rows_y = 2 * (r_end - r) + 2;
         for (ptrdiff_t dz = 0; dz < depth_alpha; dz++) {
             const ptrdiff_t iz = z0 + dz;
-            for (ptrdiff_t dy = 0; dy < 4; dy++) {
-                const ptrdiff_t iy = 2 * ty - 1 + dy;
-                float *even = scratch + (dz * 4 + dy) * length + r * pitch;
-                if (iz < 0 || iz >= depth || iy < 0 || iy >= height) {
-                    memset(even, 0, (size_t)pitch * sizeof(float));
-                    memset(even + half, 0, (size_t)pitch * sizeof(float));
-                    continue;
-                }
+            if (iz < 0 || iz >= depth) continue;
+            for (ptrdiff_t k = 0; k < rows_y; k++) {
+                const ptrdiff_t iy = y0 + k;
+                if (iy < 0 || iy >= height) continue;
+                float *row = cache + (dz * rows_y + k) * cached;
                 // padded[i] = x(i - 1): zero at i = 0 and from width + 1 on.
                 memcpy(padded + 1, plane + (iz * height + iy) * width, (size_t)width * sizeof(float));
-                split_by_parity(padded, even, even + half, count);
+                split_by_parity(padded, row, row + count, count);
             }
         }
+        for (ptrdiff_t rr = r; rr < r_end; rr++) {
+            const ptrdiff_t ty = ty0 + (rr - r);
+            const float *rows[4][4];
+            for (ptrdiff_t dz = 0; dz < depth_alpha; dz++) {
+                const ptrdiff_t iz = z0 + dz;
+                for (ptrdiff_t dy = 0; dy < 4; dy++) {
+                    const ptrdiff_t iy = 2 * ty - 1 + dy, k = iy - y0;
+                    const int inside = iz >= 0 && iz < depth && iy >= 0 && iy < height;
+                    rows[dz][dy] = inside ? cache + (dz * rows_y + k) * cached : zero;
+                }
+            }
+            float *target = scratch + rr * pitch;
+            for (ptrdiff_t part = 0; part < 2; part++) {
+                const ptrdiff_t from = part * count, to = part * half;
+                if (depth_alpha == 4) {
+                    for (ptrdiff_t dy = 0; dy < 4; dy++) {
+                        float *o = target + dy * length + to;
+                        input_step_copy(rows[0][dy] + from, rows[1][dy] + from, rows[2][dy] + from,
+                                        rows[3][dy] + from, o, o + 4 * length, o + 8 * length, o + 12 * length, count);
+                    }
+                } else {
+                    float *o = target + to;
+                    input_step_copy(rows[0][0] + from, rows[0][1] + from, rows[0][2] + from, rows[0][3] + from, o,
+                                    o + length, o + 2 * length, o + 3 * length, count);
+                }
+            }
+        }
+        r = r_end;
     }
-    for (ptrdiff_t offset = 0; offset <= half; offset += half) {
-        if (depth_alpha == 4) {
-            for (ptrdiff_t dy = 0; dy < 4; dy++) {
-                float *base = scratch + dy * length + offset;
-                input_step(base, base + 4 * length, base + 8 * length, base + 12 * length, n);
+    if (depth_alpha == 4) {
+        for (ptrdiff_t offset = 0; offset <= half; offset += half) {
+            for (ptrdiff_t pz = 0; pz < 4; pz++) {
+                float *base = scratch + pz * 4 * length + offset;
+                input_step(base, base + length, base + 2 * length, base + 3 * length, n);
             }
-        }
-        for (ptrdiff_t pz = 0; pz < depth_alpha; pz++) {
-            float *base = scratch + pz * 4 * length + offset;
-            input_step(base, base + length, base + 2 * length, base + 3 * length, n);
         }
     }
     // x: tile (r, t) reads (x(2t - 1), x(2t), x(2t + 1), x(2t + 2)) = (even[j], odd[j], even[j + 1], odd[j + 1]) with
