@@ -1,9 +1,11 @@
-// Winograd F(2, 3) row transforms (see Convolution+Winograd.swift in NNUNetCore for the algorithm and its checks).
+// Winograd F(2, 3) block transforms (see Convolution+Winograd.swift in NNUNetCore for the algorithm and its checks).
 #include "CNNUNetKernels.h"
 
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__clang__)
+// Clones for AVX-512 (x86-64-v4), AVX2 + FMA (x86-64-v3) and the baseline, chosen by the dynamic loader (an ELF
+// ifunc); elsewhere (Mach-O, other architectures) one version for the compiler's target.
+#if defined(__x86_64__) && defined(__clang__) && defined(__ELF__)
 #define NNUNET_CLONES __attribute__((target_clones("arch=x86-64-v4,arch=x86-64-v3,default")))
 #else
 #define NNUNET_CLONES

@@ -124,8 +124,9 @@ struct WinogradConvolutionTests {
                                         for xx in 0..<w {
                                             let ix = xx - 1 + kx
                                             if ix < 0 || ix >= w { continue }
-                                            sum += Double(gout[(n * g.outputChannels + co) * voxels + (z * h + y) * w + xx])
-                                                * Double(x[(n * g.inputChannels + ci) * voxels + (iz * h + iy) * w + ix])
+                                            let o = (n * g.outputChannels + co) * voxels + (z * h + y) * w + xx
+                                            let i = (n * g.inputChannels + ci) * voxels + (iz * h + iy) * w + ix
+                                            sum += Double(gout[o]) * Double(x[i])
                                         }
                                     }
                                 }
