@@ -30,19 +30,6 @@ ptrdiff_t nnunet_winograd_scratch_count(ptrdiff_t row_count, ptrdiff_t tiles_x) 
     return 28 * 2 * input_half(row_count, tiles_x) + 2 * cached + 4 * (2 * row_count + 2) * cached + 16;
 }
 
-// (a, b, c, d) <- Bᵀ (a, b, c, d) = (a - c, b + c, c - b, b - d), element-wise over n values, in place.
-static inline void input_step(float *restrict a, float *restrict b, float *restrict c, float *restrict d,
-                              ptrdiff_t n) {
-    NNUNET_PREDICATED
-    for (ptrdiff_t i = 0; i < n; i++) {
-        float va = a[i], vb = b[i], vc = c[i], vd = d[i];
-        a[i] = va - vc;
-        b[i] = vb + vc;
-        c[i] = vc - vb;
-        d[i] = vb - vd;
-    }
-}
-
 // (o0, o1, o2, o3) = Bᵀ (a, b, c, d) element-wise for i < n, from one set of lines into another.
 static inline void input_step_copy(const float *restrict a, const float *restrict b, const float *restrict c,
                                    const float *restrict d, float *restrict o0, float *restrict o1,
@@ -87,8 +74,8 @@ void nnunet_winograd_input_block(const float *plane, ptrdiff_t depth, ptrdiff_t 
                                  ptrdiff_t row_begin, ptrdiff_t row_count, ptrdiff_t tiles_y, ptrdiff_t depth_alpha,
                                  ptrdiff_t tiles_x, float *scratch, float *destination,
                                  ptrdiff_t position_stride) {
-    // Line (a, b) of the scratch ((dz, dy), then (pz, dy), then (pz, py)) holds, for every row r of the block, the
-    // values at x = 2i - 1 in [r · pitch + i] and at x = 2i in [half + r · pitch + i], i <= tiles_x. Source rows are
+    // Line (a, b) of the scratch (lines (pz, dy), then 16 + (pz, py) for depth alpha 4) holds, for every row r of the
+    // block, the values at x = 2i - 1 in [r · pitch + i] and at x = 2i in [half + r · pitch + i], i <= tiles_x. Rows are
     // split by parity once per run of block rows with the same tz (tile rows overlap by two source rows along y) into
     // a cache; the z step (or, with depth alpha 1, the y step) reads the cache and writes whole vectors, whose excess
     // lands in the next row's place (written after it) or in the padding at the end of each half.
@@ -145,18 +132,23 @@ void nnunet_winograd_input_block(const float *plane, ptrdiff_t depth, ptrdiff_t 
         }
         r = r_end;
     }
+    // y (depth alpha 4): lines (pz, dy) -> lines 16 + (pz, py).
+    const float *transformed = scratch;
     if (depth_alpha == 4) {
         for (ptrdiff_t offset = 0; offset <= half; offset += half) {
             for (ptrdiff_t pz = 0; pz < 4; pz++) {
-                float *base = scratch + pz * 4 * length + offset;
-                input_step(base, base + length, base + 2 * length, base + 3 * length, n);
+                const float *in = scratch + pz * 4 * length + offset;
+                float *out = scratch + (16 + pz * 4) * length + offset;
+                input_step_copy(in, in + length, in + 2 * length, in + 3 * length, out, out + length,
+                                out + 2 * length, out + 3 * length, n);
             }
         }
+        transformed = scratch + 16 * length;
     }
     // x: tile (r, t) reads (x(2t - 1), x(2t), x(2t + 1), x(2t + 2)) = (even[j], odd[j], even[j + 1], odd[j + 1]) with
     // j = r · pitch + t; the column t = tiles_x of each row is padding, its values unused.
     for (ptrdiff_t line_index = 0; line_index < depth_alpha * 4; line_index++) {
-        const float *even = scratch + line_index * length;
+        const float *even = transformed + line_index * length;
         float *o0 = destination + (line_index * 4) * position_stride;
         input_x_step(even, even + half, o0, o0 + position_stride, o0 + 2 * position_stride, o0 + 3 * position_stride,
                      n);

@@ -214,43 +214,36 @@ extension Convolution {
         let tilesPerSample = (totalRows + rowsPerTile - 1) / rowsPerTile
         let items = g.batch * tilesPerSample
         let accumulatorCount = kw * cout * kf
-        // Fixed groups of tiles, each with its own accumulator, handed out dynamically; summing the groups in order
-        // keeps the result independent of thread timing.
-        let chunks = accumulatorGroups(items: items, threads: threads, accumulatorCount: accumulatorCount)
-        var partial = [Float](repeating: 0, count: chunks * accumulatorCount)
-        input.withPlanes(batch: g.batch) { inputPlanes in
+        let tileLength = rowsPerTile * lineLength
+        let total = input.withPlanes(batch: g.batch) { inputPlanes in
             outputGradient.withUnsafeBufferPointer { pg in
-                partial.withUnsafeMutableBufferPointer { pp in
-                    guard let bg = pg.baseAddress, let bp = pp.baseAddress else { return }
-                    let accumulators = UnsafeSendableBox(bp), planes = UnsafeSendableBox(inputPlanes)
-                    dynamicFor(chunks, threads: threads, makeScratch: {}, releaseScratch: { _ in }) { _, chunk in
-                        do {
-                            let acc = accumulators.value + chunk * accumulatorCount
-                            let tileLength = rowsPerTile * lineLength
-                            let col = UnsafeMutablePointer<Float>.allocate(capacity: kf * tileLength)
-                            let gradient = UnsafeMutablePointer<Float>.allocate(capacity: cout * tileLength)
-                            defer { col.deallocate(); gradient.deallocate() }
-                            for item in (chunk * items / chunks)..<((chunk + 1) * items / chunks) {
-                                let n = item / tilesPerSample, tile = item % tilesPerSample
-                                let rows = (tile * rowsPerTile)..<min(totalRows, (tile + 1) * rowsPerTile)
-                                gatherFolded(planes: planes.value + n * cin, channels: cin, sourceSize: g.inputSize,
-                                             destinationSize: outSize, kernel: g.kernel, mapZ: mapZ, mapY: mapY,
-                                             base: -g.padding[2], lineLength: lineLength, rows: rows, col: col)
-                                let length = rows.count * lineLength
-                                let source = bg + n * cout * outVoxels + rows.lowerBound * ld
-                                for co in 0..<cout {
-                                    for r in 0..<rows.count {
-                                        let to = gradient + co * length + r * lineLength
-                                        to.update(from: source + co * outVoxels + r * ld, count: ld)
-                                        (to + ld).update(repeating: 0, count: lineLength - ld)
-                                    }
-                                }
-                                for kx in 0..<kw {
-                                    GEMM.multiply(transposeB: true, m: cout, n: kf, k: length - (kw - 1), a: gradient,
-                                                  lda: length, b: col + kx, ldb: length, beta: 1,
-                                                  c: acc + kx * cout * kf, ldc: kf)
-                                }
+                guard let bg = pg.baseAddress else { return [Float]() }
+                let planes = UnsafeSendableBox(inputPlanes)
+                return sumOverAccumulatorGroups(items: items, threads: threads, accumulatorCount: accumulatorCount,
+                                                makeScratch: {
+                    (UnsafeMutablePointer<Float>.allocate(capacity: kf * tileLength),
+                     UnsafeMutablePointer<Float>.allocate(capacity: cout * tileLength))
+                }, releaseScratch: { $0.0.deallocate(); $0.1.deallocate() }) { scratch, group, acc in
+                    let (col, gradient) = scratch
+                    for item in group {
+                        let n = item / tilesPerSample, tile = item % tilesPerSample
+                        let rows = (tile * rowsPerTile)..<min(totalRows, (tile + 1) * rowsPerTile)
+                        gatherFolded(planes: planes.value + n * cin, channels: cin, sourceSize: g.inputSize,
+                                     destinationSize: outSize, kernel: g.kernel, mapZ: mapZ, mapY: mapY,
+                                     base: -g.padding[2], lineLength: lineLength, rows: rows, col: col)
+                        let length = rows.count * lineLength
+                        let source = bg + n * cout * outVoxels + rows.lowerBound * ld
+                        for co in 0..<cout {
+                            for r in 0..<rows.count {
+                                let to = gradient + co * length + r * lineLength
+                                to.update(from: source + co * outVoxels + r * ld, count: ld)
+                                (to + ld).update(repeating: 0, count: lineLength - ld)
                             }
+                        }
+                        for kx in 0..<kw {
+                            GEMM.multiply(transposeB: true, m: cout, n: kf, k: length - (kw - 1), a: gradient,
+                                          lda: length, b: col + kx, ldb: length, beta: 1,
+                                          c: acc + kx * cout * kf, ldc: kf)
                         }
                     }
                 }
@@ -258,16 +251,13 @@ extension Convolution {
         }
         var gw = [Float](repeating: 0, count: cout * cin * g.kernelVolume)
         let (kd, kh) = (g.kernel[0], g.kernel[1])
-        for chunk in 0..<chunks {
-            let base = chunk * accumulatorCount
-            for kx in 0..<kw {
-                for co in 0..<cout {
-                    for ci in 0..<cin {
-                        for kz in 0..<kd {
-                            for ky in 0..<kh {
-                                let from = base + (kx * cout + co) * kf + (ci * kd + kz) * kh + ky
-                                gw[(((co * cin + ci) * kd + kz) * kh + ky) * kw + kx] += partial[from]
-                            }
+        for kx in 0..<kw {
+            for co in 0..<cout {
+                for ci in 0..<cin {
+                    for kz in 0..<kd {
+                        for ky in 0..<kh {
+                            let from = (kx * cout + co) * kf + (ci * kd + kz) * kh + ky
+                            gw[(((co * cin + ci) * kd + kz) * kh + ky) * kw + kx] = total[from]
                         }
                     }
                 }

@@ -139,50 +139,40 @@ extension Convolution {
         let blocksPerSample = (rowsTotal + rowsPerBlock - 1) / rowsPerBlock
         let items = g.batch * blocksPerSample
         let pairs = cout * cin, accumulatorCount = layout.positions * pairs
-        // Fixed groups of blocks, each with its own accumulator, summed in order afterwards.
-        let chunks = accumulatorGroups(items: items, threads: threads, accumulatorCount: accumulatorCount)
-        var partial = [Float](repeating: 0, count: chunks * accumulatorCount)
-        input.withPlanes(batch: g.batch) { inputPlanes in
+        let total = input.withPlanes(batch: g.batch) { inputPlanes in
             outputGradient.withUnsafeBufferPointer { pg in
-                partial.withUnsafeMutableBufferPointer { pp in
-                    guard let bg = pg.baseAddress, let bp = pp.baseAddress else { return }
-                    let accumulators = UnsafeSendableBox(bp), planes = UnsafeSendableBox(inputPlanes)
-                    dynamicFor(chunks, threads: threads, makeScratch: {
-                        WinogradScratch(layout: layout, sourceChannels: cin, destinationChannels: cout,
-                                        rows: rowsPerBlock)
-                    }, releaseScratch: { $0.release() }) { scratch, chunk in
-                        let accumulator = accumulators.value + chunk * accumulatorCount
-                        for item in (chunk * items / chunks)..<((chunk + 1) * items / chunks) {
-                            let n = item / blocksPerSample, block = item % blocksPerSample
-                            let rows = (block * rowsPerBlock)..<min(rowsTotal, (block + 1) * rowsPerBlock)
-                            let columns = rows.count * pitch
-                            let v = scratch.transformedInput, w = scratch.products
-                            for c in 0..<cin {
-                                layout.transformInput(plane: planes.value[n * cin + c], rows: rows, scratch: scratch,
-                                                      destination: v + c * columns, positionStride: cin * columns)
-                            }
-                            for co in 0..<cout {
-                                nnunet_winograd_gradient_block(
-                                    bg + (n * cout + co) * voxels, g.inputSize[0], g.inputSize[1], g.inputSize[2],
-                                    rows.lowerBound, rows.count, layout.tiles[1], layout.depthAlpha, tilesX,
-                                    scratch.lines, w + co * columns, cout * columns)
-                            }
-                            for p in 0..<layout.positions {
-                                GEMM.multiply(transposeB: true, m: cout, n: cin, k: columns,
-                                              a: w + p * cout * columns, lda: columns,
-                                              b: v + p * cin * columns, ldb: columns, beta: 1,
-                                              c: accumulator + p * pairs, ldc: cin)
-                            }
+                guard let bg = pg.baseAddress else { return [Float]() }
+                let planes = UnsafeSendableBox(inputPlanes)
+                return sumOverAccumulatorGroups(items: items, threads: threads, accumulatorCount: accumulatorCount,
+                                                makeScratch: {
+                    WinogradScratch(layout: layout, sourceChannels: cin, destinationChannels: cout, rows: rowsPerBlock)
+                }, releaseScratch: { $0.release() }) { scratch, group, accumulator in
+                    for item in group {
+                        let n = item / blocksPerSample, block = item % blocksPerSample
+                        let rows = (block * rowsPerBlock)..<min(rowsTotal, (block + 1) * rowsPerBlock)
+                        let columns = rows.count * pitch
+                        let v = scratch.transformedInput, w = scratch.products
+                        for c in 0..<cin {
+                            layout.transformInput(plane: planes.value[n * cin + c], rows: rows, scratch: scratch,
+                                                  destination: v + c * columns, positionStride: cin * columns)
+                        }
+                        for co in 0..<cout {
+                            nnunet_winograd_gradient_block(
+                                bg + (n * cout + co) * voxels, g.inputSize[0], g.inputSize[1], g.inputSize[2],
+                                rows.lowerBound, rows.count, layout.tiles[1], layout.depthAlpha, tilesX,
+                                scratch.lines, w + co * columns, cout * columns)
+                        }
+                        for p in 0..<layout.positions {
+                            GEMM.multiply(transposeB: true, m: cout, n: cin, k: columns, a: w + p * cout * columns,
+                                          lda: columns, b: v + p * cin * columns, ldb: columns, beta: 1,
+                                          c: accumulator + p * pairs, ldc: cin)
                         }
                     }
                 }
             }
         }
-        for chunk in 1..<max(1, chunks) {
-            for i in 0..<accumulatorCount { partial[i] += partial[chunk * accumulatorCount + i] }
-        }
         var gw = Kernels.overwrittenBuffer(count: cout * cin * g.kernelVolume)
-        partial.withUnsafeBufferPointer { pp in
+        total.withUnsafeBufferPointer { pp in
             gw.withUnsafeMutableBufferPointer { pw in
                 guard let transformed = pp.baseAddress, let weight = pw.baseAddress else { return }
                 let output = UnsafeSendableBox(weight)

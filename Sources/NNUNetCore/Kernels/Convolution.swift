@@ -287,43 +287,27 @@ enum Convolution {
         let rowsPerTile = rowsPerTile(columnRows: columnRows, lineLength: outSize[2], totalRows: totalRows)
         let tilesPerSample = (totalRows + rowsPerTile - 1) / rowsPerTile
         let items = g.batch * tilesPerSample
-        // One accumulator per chunk, summed in a fixed order afterwards (deterministic for a given thread count).
-        // Fixed groups of tiles, each with its own accumulator, handed out dynamically; summing the groups in order
-        // keeps the result independent of thread timing.
-        let chunks = accumulatorGroups(items: items, threads: threads, accumulatorCount: weightCount)
-        var partial = [Float](repeating: 0, count: chunks * weightCount)
-        input.withUnsafeBufferPointer { px in
+        let gw = input.withUnsafeBufferPointer { px in
             outputGradient.withUnsafeBufferPointer { pg in
-                partial.withUnsafeMutableBufferPointer { pp in
-                    guard let bx = px.baseAddress, let bg = pg.baseAddress, let bp = pp.baseAddress else { return }
-                    let accumulators = UnsafeSendableBox(bp)
-                    dynamicFor(chunks, threads: threads, makeScratch: {}, releaseScratch: { _ in }) { _, chunk in
-                        do {
-                            let acc = accumulators.value + chunk * weightCount
-                            let first = chunk * items / chunks, last = (chunk + 1) * items / chunks
-                            let col = UnsafeMutablePointer<Float>.allocate(
-                                capacity: columnRows * rowsPerTile * outSize[2])
-                            defer { col.deallocate() }
-                            for item in first..<last {
-                                let n = item / tilesPerSample, tile = item % tilesPerSample
-                                let rows = (tile * rowsPerTile)..<min(totalRows, (tile + 1) * rowsPerTile)
-                                gather(bx + n * g.inputChannels * g.inputVoxels, channels: g.inputChannels,
-                                       sourceSize: g.inputSize, destinationSize: outSize, kernel: g.kernel,
-                                       mapZ: mapZ, mapY: mapY, runsX: runsX, rows: rows, col: col)
-                                let tileVoxels = rows.count * outSize[2]
-                                let a = bg + n * g.outputChannels * outVoxels + rows.lowerBound * outSize[2]
-                                GEMM.multiply(transposeB: true, m: g.outputChannels, n: columnRows, k: tileVoxels,
-                                              a: a, lda: outVoxels, b: col, ldb: tileVoxels, beta: 1, c: acc,
-                                              ldc: columnRows)
-                            }
-                        }
+                guard let bx = px.baseAddress, let bg = pg.baseAddress else { return [Float]() }
+                return sumOverAccumulatorGroups(items: items, threads: threads, accumulatorCount: weightCount,
+                                                makeScratch: {
+                    UnsafeMutablePointer<Float>.allocate(capacity: columnRows * rowsPerTile * outSize[2])
+                }, releaseScratch: { $0.deallocate() }) { col, group, acc in
+                    for item in group {
+                        let n = item / tilesPerSample, tile = item % tilesPerSample
+                        let rows = (tile * rowsPerTile)..<min(totalRows, (tile + 1) * rowsPerTile)
+                        gather(bx + n * g.inputChannels * g.inputVoxels, channels: g.inputChannels,
+                               sourceSize: g.inputSize, destinationSize: outSize, kernel: g.kernel,
+                               mapZ: mapZ, mapY: mapY, runsX: runsX, rows: rows, col: col)
+                        let tileVoxels = rows.count * outSize[2]
+                        let a = bg + n * g.outputChannels * outVoxels + rows.lowerBound * outSize[2]
+                        GEMM.multiply(transposeB: true, m: g.outputChannels, n: columnRows, k: tileVoxels,
+                                      a: a, lda: outVoxels, b: col, ldb: tileVoxels, beta: 1, c: acc,
+                                      ldc: columnRows)
                     }
                 }
             }
-        }
-        var gw = [Float](repeating: 0, count: weightCount)
-        for chunk in 0..<chunks {
-            for i in 0..<weightCount { gw[i] += partial[chunk * weightCount + i] }
         }
         return (gw, biasGradient(g, outputGradient: outputGradient))
     }
@@ -378,6 +362,32 @@ extension Convolution {
                 }
             }
         }
+    }
+
+    /// The weight-gradient passes' reduction: `items` split into fixed groups
+    /// (``accumulatorGroups(items:threads:accumulatorCount:)``), each with its own zeroed accumulator of
+    /// `accumulatorCount` floats, handed out dynamically to `threads` workers; `body(scratch, items, accumulator)`
+    /// accumulates one group's items. Returns the accumulators summed group by group in order, so the result does not
+    /// depend on thread timing. `makeScratch` / `releaseScratch` run once per worker.
+    static func sumOverAccumulatorGroups<Scratch>(items: Int, threads: Int, accumulatorCount: Int,
+                                                  makeScratch: () -> Scratch, releaseScratch: (Scratch) -> Void,
+                                                  body: (Scratch, Range<Int>, UnsafeMutablePointer<Float>) -> Void)
+        -> [Float] {
+        let chunks = accumulatorGroups(items: items, threads: threads, accumulatorCount: accumulatorCount)
+        var partial = [Float](repeating: 0, count: chunks * accumulatorCount)
+        partial.withUnsafeMutableBufferPointer { pp in
+            guard let bp = pp.baseAddress else { return }
+            let accumulators = UnsafeSendableBox(bp)
+            dynamicFor(chunks, threads: threads, makeScratch: makeScratch, releaseScratch: releaseScratch) { scratch, chunk in
+                body(scratch, (chunk * items / chunks)..<((chunk + 1) * items / chunks),
+                     accumulators.value + chunk * accumulatorCount)
+            }
+        }
+        var total = [Float](repeating: 0, count: accumulatorCount)
+        for chunk in 0..<chunks {
+            for i in 0..<accumulatorCount { total[i] += partial[chunk * accumulatorCount + i] }
+        }
+        return total
     }
 
     /// Number of tile groups (and weight-sized accumulators) of a weight-gradient pass: 4 per thread, as far as
