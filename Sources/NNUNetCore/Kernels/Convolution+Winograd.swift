@@ -1,7 +1,7 @@
 import CNNUNetKernels
 
 /// Winograd F(2, 3) per axis for the stride-1 convolutions nnU-Net's planners emit: kernel 3×3×3 (padding 1) and
-/// 1×3×3 (padding 0, 1, 1; also every 2D 3×3, which is depth 1 here), forward and input gradient.
+/// 1×3×3 (padding 0, 1, 1; also every 2D 3×3, which is depth 1 here): forward, input gradient and weight gradient.
 ///
 /// Along an axis with kernel 3, each tile of 2 outputs reads 4 inputs; the 1D transforms are
 /// - input: `Bᵀd = (d0 - d2, d1 + d2, d2 - d1, d1 - d3)`,
@@ -67,11 +67,7 @@ extension Convolution {
                      + "\(destinationChannels) × \(sourceChannels)")
         let voxels = size.reduce(1, *)
         let rowsTotal = layout.tiles[0] * layout.tiles[1], tilesX = layout.tiles[2]
-        let bytesPerTile = layout.positions * (sourceChannels + destinationChannels) * MemoryLayout<Float>.size
-        let byBudget = max(1, tileBudgetBytes / max(1, bytesPerTile * (tilesX + 1)))
-        let byPreference = max(1, winogradPreferredTiles(bytesPerTile: bytesPerTile) / (tilesX + 1))
-        let byParallelism = max(1, rowsTotal / minimumTilesPerSample)
-        let rowsPerBlock = max(1, min(byBudget, byPreference, byParallelism, rowsTotal))
+        let rowsPerBlock = layout.rowsPerBlock(channels: sourceChannels + destinationChannels, splitsSamples: true)
         let blocksPerSample = (rowsTotal + rowsPerBlock - 1) / rowsPerBlock
         let pitch = tilesX + 1
         var outputs = destinationParts.map { Kernels.overwrittenBuffer(count: batch * $0 * voxels) }
@@ -132,10 +128,8 @@ extension Convolution {
         let layout = WinogradLayout(size: g.inputSize, kernelDepth: g.kernel[0])
         let cin = g.inputChannels, cout = g.outputChannels, voxels = g.inputVoxels
         let rowsTotal = layout.tiles[0] * layout.tiles[1], tilesX = layout.tiles[2], pitch = tilesX + 1
-        let bytesPerTile = layout.positions * (cin + cout) * MemoryLayout<Float>.size
-        let byBudget = max(1, tileBudgetBytes / max(1, bytesPerTile * pitch))
-        let byPreference = max(1, winogradPreferredTiles(bytesPerTile: bytesPerTile) / pitch)
-        let rowsPerBlock = max(1, min(byBudget, byPreference, rowsTotal))
+        // The weight gradient sums over all blocks, so samples need not be split for parallelism.
+        let rowsPerBlock = layout.rowsPerBlock(channels: cin + cout, splitsSamples: false)
         let blocksPerSample = (rowsTotal + rowsPerBlock - 1) / rowsPerBlock
         let items = g.batch * blocksPerSample
         let pairs = cout * cin, accumulatorCount = layout.positions * pairs
@@ -207,6 +201,19 @@ struct WinogradLayout {
         depthAlpha = kernelDepth == 3 ? 4 : 1
         depthOutputs = kernelDepth == 3 ? 2 : 1
         tiles = [(size[0] + depthOutputs - 1) / depthOutputs, (size[1] + 1) / 2, (size[2] + 1) / 2]
+    }
+
+    /// Tile rows per block: about ``Convolution/winogradPreferredTiles(bytesPerTile:)`` tiles (a row has
+    /// tilesX + 1 columns) within ``Convolution/tileBudgetBytes`` for the transformed input and products of `channels`
+    /// channels; with `splitsSamples`, also at least ``Convolution/minimumTilesPerSample`` blocks per sample, so that a
+    /// batch of one keeps every thread busy.
+    func rowsPerBlock(channels: Int, splitsSamples: Bool) -> Int {
+        let rowsTotal = tiles[0] * tiles[1], pitch = tiles[2] + 1
+        let bytesPerTile = positions * channels * MemoryLayout<Float>.size
+        let byBudget = max(1, Convolution.tileBudgetBytes / max(1, bytesPerTile * pitch))
+        let byPreference = max(1, Convolution.winogradPreferredTiles(bytesPerTile: bytesPerTile) / pitch)
+        let byParallelism = splitsSamples ? max(1, rowsTotal / Convolution.minimumTilesPerSample) : rowsTotal
+        return max(1, min(byBudget, byPreference, byParallelism, rowsTotal))
     }
 
     /// `V[p][column]` of one channel for the tile rows `rows` (row = tz · tilesY + ty): the value of tile (r, t) at
