@@ -6,6 +6,7 @@ private let winogradCases: [ConvCase] = [
     ConvCase(size: [5, 7, 9], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1]),
     ConvCase(size: [6, 8, 10], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1]),
     ConvCase(batch: 1, cin: 2, cout: 4, size: [3, 4, 5], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1]),
+    ConvCase(size: [1, 8, 10], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1]),
     ConvCase(size: [3, 7, 9], kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1]),
     ConvCase(size: [4, 6, 6], kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1]),
     ConvCase(size: [1, 9, 7], kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1], is2D: true),
