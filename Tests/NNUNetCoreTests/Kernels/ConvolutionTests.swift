@@ -55,6 +55,10 @@ struct ConvolutionTests {
         // 9 × 40 lines of 40 voxels: many tiles per sample (a dozen lines each), split unevenly over 3 threads.
         let c = ConvCase(batch: 2, cin: 4, cout: 3, size: [9, 40, 40], kernel: [3, 3, 3], stride: [1, 1, 1],
                          padding: [1, 1, 1])
+        // This geometry takes the Winograd passes, so their thread-count independence is checked here too.
+        #expect(Convolution.winogradApplies(Convolution.Geometry(
+            batch: c.batch, inputChannels: c.cin, outputChannels: c.cout, inputSize: c.size, kernel: c.kernel,
+            stride: c.stride, padding: c.padding)))
         let x = randomTensor(c.inputShape(), seed: 4)
         let w = randomTensor(c.weightShape(), seed: 5, scale: 0.2)
         let y3 = conv(x, weight: w, bias: nil, stride: c.stride, padding: c.padding, threads: 3)
