@@ -6,23 +6,26 @@
 static float rnd(unsigned *s) { *s = *s * 1103515245u + 12345u; return ((*s >> 8) & 0xffff) / 32768.0f - 1.0f; }
 int main(void) {
     unsigned seed = 7;
-    const ptrdiff_t d = 5, h = 7, w = 9, ty = 4, tx = 5, tzs = 3, rows = tzs * ty;
+    const ptrdiff_t d = 5, h = 7, w = 9, ty = 4, tx = 5;
     float plane[5 * 7 * 9], grad[5 * 7 * 9];
     for (int i = 0; i < d * h * w; i++) { plane[i] = rnd(&seed); grad[i] = rnd(&seed); }
-    ptrdiff_t sc = nnunet_winograd_scratch_count(rows, tx);
+    ptrdiff_t sc = nnunet_winograd_scratch_count(5 * ty, tx);
     float *scratch = calloc(sc, sizeof(float));
-    ptrdiff_t cols = rows * (tx + 1);
-    float *v = calloc(64 * cols, sizeof(float)), *g = calloc(64 * cols, sizeof(float));
+    // Positions as the Swift callers lay them out (columns rounded up to whole vectors of 16, plus 16), for the
+    // most rows used below (5 · ty).
+    const ptrdiff_t most = (5 * ty * (tx + 1) + 15) / 16 * 16 + 16;
+    float *v = calloc(64 * most, sizeof(float)), *g = calloc(64 * most, sizeof(float));
     float out[5 * 7 * 9] = {0};
     float weight[2 * 3 * 27], u[64 * 6], gw[2 * 3 * 27];
     for (int i = 0; i < 2 * 3 * 27; i++) weight[i] = rnd(&seed);
     for (ptrdiff_t alpha = 1; alpha <= 4; alpha += 3) {
-        ptrdiff_t rz = alpha == 4 ? 3 : 5, rr = rz * ty, cc = rr * (tx + 1);
-        nnunet_winograd_input_block(plane, d, h, w, 0, rr, ty, alpha, tx, scratch, v, cc);
-        nnunet_winograd_output_block(v, cc, 0.25f, d, h, w, 0, rr, ty, alpha, tx, scratch, out);
-        nnunet_winograd_gradient_block(grad, d, h, w, 0, rr, ty, alpha, tx, scratch, g, cc);
+        ptrdiff_t rz = alpha == 4 ? 3 : 5, rr = rz * ty, cc = rr * (tx + 1), cols = (cc + 15) / 16 * 16 + 16;
+        nnunet_winograd_input_block(plane, grad, d, h, w, 0, rr, ty, alpha, tx, scratch, v, cols);
+        nnunet_winograd_output_block(v, cols, 0.25f, d, h, w, 0, rr, ty, alpha, tx, scratch, out);
+        nnunet_winograd_gradient_block(grad, d, h, w, 0, rr, ty, alpha, tx, scratch, g, cols);
         for (ptrdiff_t p = 0; p < alpha * 16; p++)
-            for (ptrdiff_t c = 0; c < cc; c++) if (c % (tx + 1) != tx) printf("%a %a\n", v[p * cc + c], g[p * cc + c]);
+            for (ptrdiff_t c = 0; c < cc; c++)
+                if (c % (tx + 1) != tx) printf("%a %a\n", v[p * cols + c], g[p * cols + c]);
         for (int i = 0; i < d * h * w; i++) printf("%a\n", out[i]);
         ptrdiff_t kd = alpha == 4 ? 3 : 1;
         nnunet_winograd_weights(weight, 0, 2, 3, 3 * kd * 9, kd * 9, kd, 0, 6, u);
@@ -30,5 +33,24 @@ int main(void) {
         for (int i = 0; i < alpha * 16 * 6; i++) printf("%a\n", u[i]);
         for (int i = 0; i < 6 * kd * 9; i++) printf("%a\n", gw[i]);
     }
+    // The gather of one line: contiguous, stride 2 and spread destinations.
+    float line[40];
+    for (ptrdiff_t step = 1; step <= 3; step++) {
+        nnunet_gather_line(plane + 3, line, 40, 1, 11, step == 3 ? 3 : 1, step);
+        for (int i = 0; i < 40; i++) printf("%a\n", line[i]);
+    }
+    // Instance normalisation: moments, scale and shift with and without leaky ReLU, backward, on 315 values (not a
+    // multiple of the 32 partial sums).
+    double mean, m2, sum_g, sum_gx;
+    nnunet_plane_moments(plane, d * h * w, &mean, &m2);
+    printf("%a %a\n", mean, m2);
+    float y[5 * 7 * 9], dx[5 * 7 * 9];
+    for (int leaky = 0; leaky <= 1; leaky++) {
+        nnunet_scale_shift(plane, y, d * h * w, 1.75f, -0.125f, leaky, 0.01f);
+        for (int i = 0; i < d * h * w; i++) printf("%a\n", y[i]);
+    }
+    nnunet_instance_norm_backward_plane(grad, plane, dx, d * h * w, (float)mean, 1.5f, 0.75f, &sum_g, &sum_gx);
+    printf("%a %a\n", sum_g, sum_gx);
+    for (int i = 0; i < d * h * w; i++) printf("%a\n", dx[i]);
     return 0;
 }

@@ -1,22 +1,15 @@
 // Winograd F(2, 3) block transforms (see Convolution+Winograd.swift in NNUNetCore for the algorithm and its checks).
 #include "CNNUNetKernels.h"
+#include "Vector.h"
 
-#include <string.h>
+NNUNET_NO_CONTRACTION
 
-// Clones for AVX-512 (x86-64-v4), AVX2 + FMA (x86-64-v3) and the baseline, chosen by the dynamic loader (an ELF
-// ifunc); elsewhere (Mach-O, other architectures) one version for the compiler's target.
-#if defined(__x86_64__) && defined(__clang__) && defined(__ELF__)
-#define NNUNET_CLONES __attribute__((target_clones("arch=x86-64-v4,arch=x86-64-v3,default")))
-#else
-#define NNUNET_CLONES
-#endif
+// 16 floats at any address: one AVX-512 register, two AVX2 or four SSE registers, depending on the clone.
+typedef float vector16 __attribute__((ext_vector_type(16), aligned(4), may_alias));
 
-// The rows are short (a few to a few dozen tiles): masked vector tails instead of scalar remainder loops.
-#if defined(__clang__)
-#define NNUNET_PREDICATED _Pragma("clang loop vectorize_predicate(enable)")
-#else
-#define NNUNET_PREDICATED
-#endif
+// Vector values cannot pass between functions of different clones (their ABI differs), so these are macros.
+#define LOAD16(p) (*(const vector16 *)(p))
+#define STORE16(p, v) (*(vector16 *)(p) = (v))
 
 // Values per parity half of an input line: the block's columns plus room for the last row's whole vectors.
 static ptrdiff_t input_half(ptrdiff_t row_count, ptrdiff_t tiles_x) { return row_count * (tiles_x + 1) + 16; }
@@ -25,7 +18,7 @@ static ptrdiff_t input_half(ptrdiff_t row_count, ptrdiff_t tiles_x) { return row
 static ptrdiff_t split_count(ptrdiff_t tiles_x) { return (tiles_x + 1 + 15) / 16 * 16; }
 
 ptrdiff_t nnunet_winograd_scratch_count(ptrdiff_t row_count, ptrdiff_t tiles_x) {
-    // 28 lines, a padded line and a zero row, and the input transform's cache of split source rows.
+    // 28 lines, a spare line and a zero row, and the input transform's cache of split source rows.
     const ptrdiff_t cached = 2 * split_count(tiles_x);
     return 28 * 2 * input_half(row_count, tiles_x) + 2 * cached + 4 * (2 * row_count + 2) * cached + 16;
 }
@@ -43,13 +36,47 @@ static inline void input_step_copy(const float *restrict a, const float *restric
     }
 }
 
-// even[i] = source[2i], odd[i] = source[2i + 1] for i < count (a multiple of 16: no scalar remainder).
-static inline void split_by_parity(const float *restrict source, float *restrict even, float *restrict odd,
-                                   ptrdiff_t count) {
-    for (ptrdiff_t i = 0; i < count; i++) {
-        even[i] = source[2 * i];
-        odd[i] = source[2 * i + 1];
+// even[i] = x(2i - 1), odd[i] = x(2i) for i < count (a multiple of 16) of the row x of `width` values, zero outside
+// it. Read straight from the row: a copy into a padded line first made the next loads wait for the stores.
+NNUNET_INLINE_COPIES
+static inline void split_row(const float *restrict x, ptrdiff_t width, float *restrict even, float *restrict odd,
+                             ptrdiff_t count) {
+    even[0] = 0;
+    odd[0] = x[0];
+    // Pairs k with both values inside: even[1 + k] = x(1 + 2k), odd[1 + k] = x(2 + 2k).
+    const ptrdiff_t pairs = (width - 1) / 2;
+    for (ptrdiff_t k = 0; k < pairs; k++) {
+        even[1 + k] = x[1 + 2 * k];
+        odd[1 + k] = x[2 + 2 * k];
     }
+    ptrdiff_t i = 1 + pairs;
+    if (1 + 2 * pairs < width) {  // even width: x(width - 1) is an even[] value without its odd partner
+        even[i] = x[1 + 2 * pairs];
+        odd[i] = 0;
+        i++;
+    }
+    zero_floats(even + i, count - i);
+    zero_floats(odd + i, count - i);
+}
+
+// even[i] = x(2i), odd[i] = x(2i + 1) for i < count (a multiple of 16) of the row x of `width` values, zero outside
+// it.
+NNUNET_INLINE_COPIES
+static inline void split_row_unshifted(const float *restrict x, ptrdiff_t width, float *restrict even,
+                                       float *restrict odd, ptrdiff_t count) {
+    const ptrdiff_t pairs = width / 2;
+    for (ptrdiff_t k = 0; k < pairs; k++) {
+        even[k] = x[2 * k];
+        odd[k] = x[2 * k + 1];
+    }
+    ptrdiff_t i = pairs;
+    if (2 * pairs < width) {
+        even[i] = x[2 * pairs];
+        odd[i] = 0;
+        i++;
+    }
+    zero_floats(even + i, count - i);
+    zero_floats(odd + i, count - i);
 }
 
 // x step of one line: tile j reads (even[j], odd[j], even[j + 1], odd[j + 1]); the last of the n columns is zero.
@@ -69,10 +96,10 @@ static inline void input_x_step(const float *restrict even, const float *restric
     o3[n - 1] = 0;
 }
 
-NNUNET_CLONES
-void nnunet_winograd_input_block(const float *plane, ptrdiff_t depth, ptrdiff_t height, ptrdiff_t width,
-                                 ptrdiff_t row_begin, ptrdiff_t row_count, ptrdiff_t tiles_y, ptrdiff_t depth_alpha,
-                                 ptrdiff_t tiles_x, float *scratch, float *destination,
+NNUNET_CLONES NNUNET_INLINE_COPIES
+void nnunet_winograd_input_block(const float *plane, const float *next_plane, ptrdiff_t depth, ptrdiff_t height,
+                                 ptrdiff_t width, ptrdiff_t row_begin, ptrdiff_t row_count, ptrdiff_t tiles_y,
+                                 ptrdiff_t depth_alpha, ptrdiff_t tiles_x, float *scratch, float *destination,
                                  ptrdiff_t position_stride) {
     // Line (a, b) of the scratch (lines (pz, dy), then 16 + (pz, py) for depth alpha 4) holds, for every row r of the
     // block, the values at x = 2i - 1 in [r · pitch + i] and at x = 2i in [half + r · pitch + i], i <= tiles_x. Rows are
@@ -81,11 +108,8 @@ void nnunet_winograd_input_block(const float *plane, ptrdiff_t depth, ptrdiff_t 
     // lands in the next row's place (written after it) or in the padding at the end of each half.
     const ptrdiff_t pitch = tiles_x + 1, n = row_count * pitch, half = input_half(row_count, tiles_x);
     const ptrdiff_t length = 2 * half, count = split_count(tiles_x), cached = 2 * count;
-    float *padded = scratch + 28 * length, *zero = padded + cached, *cache = zero + cached;
-    for (ptrdiff_t i = 0; i < cached; i++) {
-        padded[i] = 0;
-        zero[i] = 0;
-    }
+    float *zero = scratch + 28 * length + cached, *cache = zero + cached;
+    zero_floats(zero, cached);
     for (ptrdiff_t r = 0; r < row_count;) {
         const ptrdiff_t tz = (row_begin + r) / tiles_y, ty0 = (row_begin + r) % tiles_y;
         const ptrdiff_t r_end = r + (tiles_y - ty0) < row_count ? r + (tiles_y - ty0) : row_count;
@@ -98,9 +122,13 @@ void nnunet_winograd_input_block(const float *plane, ptrdiff_t depth, ptrdiff_t 
                 const ptrdiff_t iy = y0 + k;
                 if (iy < 0 || iy >= height) continue;
                 float *row = cache + (dz * rows_y + k) * cached;
-                // padded[i] = x(i - 1): zero at i = 0 and from width + 1 on.
-                memcpy(padded + 1, plane + (iz * height + iy) * width, (size_t)width * sizeof(float));
-                split_by_parity(padded, row, row + count, count);
+                const ptrdiff_t offset = (iz * height + iy) * width;
+                split_row(plane + offset, width, row, row + count, count);
+                // The caller's next channel reads the same rows: ask for them now, so that they arrive meanwhile.
+                if (next_plane) {
+                    for (ptrdiff_t i = 0; i < width; i += 16) __builtin_prefetch(next_plane + offset + i, 0, 3);
+                    __builtin_prefetch(next_plane + offset + width - 1, 0, 3);
+                }
             }
         }
         for (ptrdiff_t rr = r; rr < r_end; rr++) {
@@ -132,62 +160,56 @@ void nnunet_winograd_input_block(const float *plane, ptrdiff_t depth, ptrdiff_t 
         }
         r = r_end;
     }
-    // y (depth alpha 4): lines (pz, dy) -> lines 16 + (pz, py).
-    const float *transformed = scratch;
     if (depth_alpha == 4) {
-        for (ptrdiff_t offset = 0; offset <= half; offset += half) {
+        // y and x together, 16 columns at a time: lines (pz, dy) -> positions (pz, py, px). Tile j reads (even[j],
+        // odd[j], even[j + 1], odd[j + 1]) of each line; the last vector may write up to the next multiple of 16
+        // columns.
+        for (ptrdiff_t j = 0; j < n; j += 16) {
             for (ptrdiff_t pz = 0; pz < 4; pz++) {
-                const float *in = scratch + pz * 4 * length + offset;
-                float *out = scratch + (16 + pz * 4) * length + offset;
-                input_step_copy(in, in + length, in + 2 * length, in + 3 * length, out, out + length,
-                                out + 2 * length, out + 3 * length, n);
+                vector16 a[4], b[4], c[4], d[4];
+                for (ptrdiff_t dy = 0; dy < 4; dy++) {
+                    const float *line = scratch + (pz * 4 + dy) * length + j;
+                    a[dy] = LOAD16(line);
+                    b[dy] = LOAD16(line + half);
+                    c[dy] = LOAD16(line + 1);
+                    d[dy] = LOAD16(line + half + 1);
+                }
+                // Bᵀ along y (rows dy = 0..3 -> py = 0..3: v0 - v2, v1 + v2, v2 - v1, v1 - v3), then along x.
+                vector16 ea, ob, ec, od;
+                for (ptrdiff_t py = 0; py < 4; py++) {
+                    if (py == 0) {
+                        ea = a[0] - a[2], ob = b[0] - b[2], ec = c[0] - c[2], od = d[0] - d[2];
+                    } else if (py == 1) {
+                        ea = a[1] + a[2], ob = b[1] + b[2], ec = c[1] + c[2], od = d[1] + d[2];
+                    } else if (py == 2) {
+                        ea = a[2] - a[1], ob = b[2] - b[1], ec = c[2] - c[1], od = d[2] - d[1];
+                    } else {
+                        ea = a[1] - a[3], ob = b[1] - b[3], ec = c[1] - c[3], od = d[1] - d[3];
+                    }
+                    float *o = destination + ((pz * 4 + py) * 4) * position_stride + j;
+                    STORE16(o, ea - ec);
+                    STORE16(o + position_stride, ob + ec);
+                    STORE16(o + 2 * position_stride, ec - ob);
+                    STORE16(o + 3 * position_stride, ob - od);
+                }
             }
         }
-        transformed = scratch + 16 * length;
+        return;
     }
-    // x: tile (r, t) reads (x(2t - 1), x(2t), x(2t + 1), x(2t + 2)) = (even[j], odd[j], even[j + 1], odd[j + 1]) with
-    // j = r · pitch + t; the column t = tiles_x of each row is padding, its values unused.
-    for (ptrdiff_t line_index = 0; line_index < depth_alpha * 4; line_index++) {
-        const float *even = transformed + line_index * length;
+    // x (depth alpha 1; the y step was done above): tile (r, t) reads (x(2t - 1), x(2t), x(2t + 1), x(2t + 2)) =
+    // (even[j], odd[j], even[j + 1], odd[j + 1]) with j = r · pitch + t; the column t = tiles_x of each row is
+    // padding, its values unused.
+    for (ptrdiff_t line_index = 0; line_index < 4; line_index++) {
+        const float *even = scratch + line_index * length;
         float *o0 = destination + (line_index * 4) * position_stride;
         input_x_step(even, even + half, o0, o0 + position_stride, o0 + 2 * position_stride, o0 + 3 * position_stride,
                      n);
     }
 }
 
-// even[j] = m0 + m1 + m2, odd[j] = m1 - m2 - m3 (Aᵀ along x) for j < n.
-static inline void output_x_step(const float *restrict m0, const float *restrict m1, const float *restrict m2,
-                                 const float *restrict m3, float *restrict even, float *restrict odd, ptrdiff_t n) {
-    NNUNET_PREDICATED
-    for (ptrdiff_t j = 0; j < n; j++) {
-        float a = m0[j], b = m1[j], c = m2[j], d = m3[j];
-        even[j] = a + b + c;
-        odd[j] = b - c - d;
-    }
-}
-
-// (a, b) <- (a + b + c, b - c - d) in place (Aᵀ along y), for i < n.
-static inline void output_step(float *restrict a, float *restrict b, const float *restrict c,
-                               const float *restrict d, ptrdiff_t n) {
-    NNUNET_PREDICATED
-    for (ptrdiff_t i = 0; i < n; i++) {
-        float va = a[i], vb = b[i], vc = c[i], vd = d[i];
-        a[i] = va + vb + vc;
-        b[i] = vb - vc - vd;
-    }
-}
-
-// sum = a + b + c (first) or b - c - d (second output of Aᵀ along z), for i < n.
-static inline void output_depth_step(const float *restrict a, const float *restrict b, const float *restrict c,
-                                     const float *restrict d, int second, float *restrict sum, ptrdiff_t n) {
-    if (second) {
-        NNUNET_PREDICATED
-        for (ptrdiff_t i = 0; i < n; i++) sum[i] = b[i] - c[i] - d[i];
-    } else {
-        NNUNET_PREDICATED
-        for (ptrdiff_t i = 0; i < n; i++) sum[i] = a[i] + b[i] + c[i];
-    }
-}
+// Aᵀ (a, b, c, d) = (a + b + c, b - c - d).
+#define OUTPUT_EVEN(a, b, c, d) ((a) + (b) + (c))
+#define OUTPUT_ODD(a, b, c, d) ((b) - (c) - (d))
 
 // out[2t] = even[t] + bias, out[2t + 1] = odd[t] + bias for t < count (a multiple of 16).
 static inline void interleave(const float *restrict even, const float *restrict odd, float bias,
@@ -198,48 +220,63 @@ static inline void interleave(const float *restrict even, const float *restrict 
     }
 }
 
-NNUNET_CLONES
+NNUNET_CLONES NNUNET_INLINE_COPIES
 void nnunet_winograd_output_block(const float *products, ptrdiff_t position_stride, float bias, ptrdiff_t depth,
                                   ptrdiff_t height, ptrdiff_t width, ptrdiff_t row_begin, ptrdiff_t row_count,
                                   ptrdiff_t tiles_y, ptrdiff_t depth_alpha, ptrdiff_t tiles_x, float *scratch,
                                   float *plane) {
     const ptrdiff_t pitch = tiles_x + 1, n = row_count * pitch, half = input_half(row_count, tiles_x);
     const ptrdiff_t length = 2 * half, count = split_count(tiles_x);
-    // x: line (pz, py) holds the even outputs x = 2t at [r · pitch + t] and the odd ones at [half + r · pitch + t].
-    for (ptrdiff_t line_index = 0; line_index < depth_alpha * 4; line_index++) {
-        const float *m0 = products + (line_index * 4) * position_stride;
-        float *even = scratch + line_index * length;
-        output_x_step(m0, m0 + position_stride, m0 + 2 * position_stride, m0 + 3 * position_stride, even,
-                      even + half, n);
-    }
-    // y, in place: lines (pz, 0) and (pz, 1) become the outputs oy = 0 and 1. The padding after each half is zeroed
-    // so that whole-vector reads of the last row see finite values.
-    for (ptrdiff_t pz = 0; pz < depth_alpha; pz++) {
-        for (ptrdiff_t offset = 0; offset <= half; offset += half) {
-            float *l0 = scratch + (pz * 4) * length + offset;
-            output_step(l0, l0 + length, l0 + 2 * length, l0 + 3 * length, n);
-            memset(l0 + n, 0, (size_t)(half - n) * sizeof(float));
-            memset(l0 + length + n, 0, (size_t)(half - n) * sizeof(float));
+    const ptrdiff_t depth_outputs = depth_alpha == 4 ? 2 : 1, whole = (n + 15) / 16 * 16;
+    // x, y and z together, 16 columns at a time: positions (pz, py, px) -> line (oz, oy), with the even outputs
+    // x = 2t at [r · pitch + t] and the odd ones at [half + r · pitch + t]. Aᵀ along x, then y, then z, the order of
+    // the separable transform.
+    for (ptrdiff_t j = 0; j < n; j += 16) {
+        vector16 ys[4][2][2];  // [pz][oy][parity]
+        for (ptrdiff_t pz = 0; pz < depth_alpha; pz++) {
+            vector16 even[4], odd[4];
+            for (ptrdiff_t py = 0; py < 4; py++) {
+                const float *m = products + ((pz * 4 + py) * 4) * position_stride + j;
+                const vector16 m0 = LOAD16(m), m1 = LOAD16(m + position_stride);
+                const vector16 m2 = LOAD16(m + 2 * position_stride), m3 = LOAD16(m + 3 * position_stride);
+                even[py] = OUTPUT_EVEN(m0, m1, m2, m3);
+                odd[py] = OUTPUT_ODD(m0, m1, m2, m3);
+            }
+            ys[pz][0][0] = OUTPUT_EVEN(even[0], even[1], even[2], even[3]);
+            ys[pz][1][0] = OUTPUT_ODD(even[0], even[1], even[2], even[3]);
+            ys[pz][0][1] = OUTPUT_EVEN(odd[0], odd[1], odd[2], odd[3]);
+            ys[pz][1][1] = OUTPUT_ODD(odd[0], odd[1], odd[2], odd[3]);
+        }
+        for (ptrdiff_t oz = 0; oz < depth_outputs; oz++) {
+            for (ptrdiff_t oy = 0; oy < 2; oy++) {
+                for (ptrdiff_t parity = 0; parity < 2; parity++) {
+                    vector16 value = ys[0][oy][parity];
+                    if (depth_alpha == 4 && oz == 0) {
+                        value = OUTPUT_EVEN(ys[0][oy][parity], ys[1][oy][parity], ys[2][oy][parity], ys[3][oy][parity]);
+                    } else if (depth_alpha == 4) {
+                        value = OUTPUT_ODD(ys[0][oy][parity], ys[1][oy][parity], ys[2][oy][parity], ys[3][oy][parity]);
+                    }
+                    STORE16(scratch + (oz * 2 + oy) * length + parity * half + j, value);
+                }
+            }
         }
     }
-    // z (depth alpha 4): oz = 0 from pz 0, 1, 2 and oz = 1 from pz 1, 2, 3; then each row is interleaved in whole
-    // vectors into a line buffer and its width copied out.
-    const ptrdiff_t depth_outputs = depth_alpha == 4 ? 2 : 1;
-    float *sum = scratch + 16 * length, *line = sum + length;
+    // The rest of each half is zeroed, so that whole-vector reads of the last row see finite values.
+    for (ptrdiff_t line_index = 0; line_index < 2 * depth_outputs; line_index++) {
+        zero_floats(scratch + line_index * length + whole, half - whole);
+        zero_floats(scratch + line_index * length + half + whole, half - whole);
+    }
+    // Each row is interleaved in whole vectors into a line buffer and its width copied out.
+    float *line = scratch + 4 * length;
     for (ptrdiff_t oz = 0; oz < depth_outputs; oz++) {
         for (ptrdiff_t oy = 0; oy < 2; oy++) {
-            const float *result = scratch + oy * length;
-            if (depth_alpha == 4) {
-                const float *a = scratch + oy * length;
-                output_depth_step(a, a + 4 * length, a + 8 * length, a + 12 * length, (int)oz, sum, length);
-                result = sum;
-            }
+            const float *result = scratch + (oz * 2 + oy) * length;
             for (ptrdiff_t r = 0; r < row_count; r++) {
                 const ptrdiff_t tz = (row_begin + r) / tiles_y, ty = (row_begin + r) % tiles_y;
                 const ptrdiff_t z = tz * depth_outputs + oz, y = 2 * ty + oy;
                 if (z >= depth || y >= height) continue;
                 interleave(result + r * pitch, result + half + r * pitch, bias, line, count);
-                memcpy(plane + (z * height + y) * width, line, (size_t)width * sizeof(float));
+                copy_floats(plane + (z * height + y) * width, line, width);
             }
         }
     }
@@ -247,7 +284,7 @@ void nnunet_winograd_output_block(const float *products, ptrdiff_t position_stri
 
 // (a, b, c) -> G (a, b, c) = (a, (a + b + c) / 2, (a - b + c) / 2, c), for 16 channels q at a time (one per lane).
 #define LANES 16
-NNUNET_CLONES
+NNUNET_CLONES NNUNET_INLINE_COPIES
 void nnunet_winograd_weights(const float *weight, ptrdiff_t m_begin, ptrdiff_t m_end, ptrdiff_t channels_q,
                              ptrdiff_t m_stride, ptrdiff_t q_stride, ptrdiff_t kernel_depth, int flipped,
                              ptrdiff_t pair_stride, float *transformed) {
@@ -292,15 +329,17 @@ void nnunet_winograd_weights(const float *weight, ptrdiff_t m_begin, ptrdiff_t m
                         gz[48 + i][l] = c;
                     }
                 }
-                for (ptrdiff_t p = 0; p < 64; p++) memcpy(out + p * pair_stride, gz[p], (size_t)lanes * sizeof(float));
+                for (ptrdiff_t p = 0; p < 64; p++) copy_floats(out + p * pair_stride, gz[p], lanes);
             } else {
-                for (ptrdiff_t p = 0; p < 16; p++) memcpy(out + p * pair_stride, gy[p], (size_t)lanes * sizeof(float));
+                for (ptrdiff_t p = 0; p < 16; p++) copy_floats(out + p * pair_stride, gy[p], lanes);
             }
         }
     }
 }
 
-// (a, b) -> A (a, b) = (a, a + b, a - b, -b): the adjoint of Aᵀ, element-wise for i < n.
+// (a, b) -> A (a, b) = (a, a + b, a - b, -b): the adjoint of Aᵀ, element-wise for i < n (o0 = a would otherwise
+// become a memcpy call).
+NNUNET_INLINE_COPIES
 static inline void gradient_step(const float *restrict a, const float *restrict b, float *restrict o0,
                                  float *restrict o1, float *restrict o2, float *restrict o3, ptrdiff_t n) {
     NNUNET_PREDICATED
@@ -313,7 +352,7 @@ static inline void gradient_step(const float *restrict a, const float *restrict 
     }
 }
 
-NNUNET_CLONES
+NNUNET_CLONES NNUNET_INLINE_COPIES
 void nnunet_winograd_gradient_block(const float *plane, ptrdiff_t depth, ptrdiff_t height, ptrdiff_t width,
                                     ptrdiff_t row_begin, ptrdiff_t row_count, ptrdiff_t tiles_y,
                                     ptrdiff_t depth_alpha, ptrdiff_t tiles_x, float *scratch, float *destination,
@@ -324,8 +363,6 @@ void nnunet_winograd_gradient_block(const float *plane, ptrdiff_t depth, ptrdiff
     const ptrdiff_t length = 2 * half, count = split_count(tiles_x);
     const ptrdiff_t depth_outputs = depth_alpha == 4 ? 2 : 1;
     float *outputs = scratch, *expanded_z = scratch + 4 * length, *expanded = expanded_z + 8 * length;
-    float *padded = expanded + 16 * length;
-    for (ptrdiff_t i = 0; i < 2 * count; i++) padded[i] = 0;
     for (ptrdiff_t r = 0; r < row_count; r++) {
         const ptrdiff_t tz = (row_begin + r) / tiles_y, ty = (row_begin + r) % tiles_y;
         for (ptrdiff_t oz = 0; oz < depth_outputs; oz++) {
@@ -334,12 +371,11 @@ void nnunet_winograd_gradient_block(const float *plane, ptrdiff_t depth, ptrdiff
                 const ptrdiff_t y = 2 * ty + oy;
                 float *even = outputs + (oz * 2 + oy) * length + r * pitch;
                 if (z >= depth || y >= height) {
-                    memset(even, 0, (size_t)pitch * sizeof(float));
-                    memset(even + half, 0, (size_t)pitch * sizeof(float));
+                    zero_floats(even, pitch);
+                    zero_floats(even + half, pitch);
                     continue;
                 }
-                memcpy(padded, plane + (z * height + y) * width, (size_t)width * sizeof(float));
-                split_by_parity(padded, even, even + half, count);
+                split_row_unshifted(plane + (z * height + y) * width, width, even, even + half, count);
             }
         }
     }
@@ -370,7 +406,7 @@ void nnunet_winograd_gradient_block(const float *plane, ptrdiff_t depth, ptrdiff
 }
 
 // (u0, u1, u2, u3) -> Gᵀ u = (u0 + (u1 + u2) / 2, (u1 - u2) / 2, (u1 + u2) / 2 + u3), 16 channels at a time.
-NNUNET_CLONES
+NNUNET_CLONES NNUNET_INLINE_COPIES
 void nnunet_winograd_weight_gradient(const float *transformed, ptrdiff_t m_begin, ptrdiff_t m_end,
                                      ptrdiff_t channels_q, ptrdiff_t kernel_depth, ptrdiff_t pair_stride,
                                      float *weight) {

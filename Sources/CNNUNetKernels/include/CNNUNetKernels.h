@@ -9,18 +9,21 @@
 /// Winograd F(2, 3) input transform of one channel for a block of `row_count` tile rows from `row_begin` (row =
 /// tz · tiles_y + ty, `tiles_x` tiles each).
 ///
-/// `plane` is the channel (depth × height × width, C order). Along z a tile has `depth_alpha` inputs (4: kernel 3,
+/// `plane` is the channel (depth × height × width, C order); `next_plane` (or NULL) is the channel the caller
+/// transforms next, whose rows are prefetched. Along z a tile has `depth_alpha` inputs (4: kernel 3,
 /// padding 1, 2 outputs per tile; 1: kernel 1). Writes, for every transform position p = (pz · 4 + py) · 4 + px
 /// (p < depth_alpha · 16), the values of tile (r, t) at `destination + p · position_stride + r · (tiles_x + 1) + t`;
-/// the column t = tiles_x of each row is padding, whose values are not used. `scratch` holds at least
+/// the column t = tiles_x of each row is padding, whose values are not used. With `depth_alpha` 4 it writes whole
+/// vectors: each position's columns up to the next multiple of 16 of row_count · (tiles_x + 1). `scratch` holds at least
 /// `nnunet_winograd_scratch_count(row_count, tiles_x)` floats.
-void nnunet_winograd_input_block(const float *plane, ptrdiff_t depth, ptrdiff_t height, ptrdiff_t width,
-                                 ptrdiff_t row_begin, ptrdiff_t row_count, ptrdiff_t tiles_y, ptrdiff_t depth_alpha,
-                                 ptrdiff_t tiles_x, float *scratch, float *destination, ptrdiff_t position_stride);
+void nnunet_winograd_input_block(const float *plane, const float *next_plane, ptrdiff_t depth, ptrdiff_t height,
+                                 ptrdiff_t width, ptrdiff_t row_begin, ptrdiff_t row_count, ptrdiff_t tiles_y,
+                                 ptrdiff_t depth_alpha, ptrdiff_t tiles_x, float *scratch, float *destination,
+                                 ptrdiff_t position_stride);
 
 /// Winograd F(2, 3) output transform of one output channel for the same block: reads the products of tile (r, t) at
-/// `products + p · position_stride + r · (tiles_x + 1) + t` and writes the outputs plus `bias` into `plane`
-/// (clipped to depth × height × width).
+/// `products + p · position_stride + r · (tiles_x + 1) + t` (each position's columns read up to the next multiple
+/// of 16, the excess unused) and writes the outputs plus `bias` into `plane` (clipped to depth × height × width).
 void nnunet_winograd_output_block(const float *products, ptrdiff_t position_stride, float bias, ptrdiff_t depth,
                                   ptrdiff_t height, ptrdiff_t width, ptrdiff_t row_begin, ptrdiff_t row_count,
                                   ptrdiff_t tiles_y, ptrdiff_t depth_alpha, ptrdiff_t tiles_x, float *scratch,
@@ -50,5 +53,26 @@ void nnunet_winograd_weight_gradient(const float *transformed, ptrdiff_t m_begin
 
 /// Floats of scratch space the block transforms need for `row_count` rows of `tiles_x` tiles.
 ptrdiff_t nnunet_winograd_scratch_count(ptrdiff_t row_count, ptrdiff_t tiles_x);
+
+/// One line of a convolution's column gather: `destination[start + j · destination_step] = source[j · source_step]`
+/// for j < `count`, and every other of the `destination_count` values 0.
+void nnunet_gather_line(const float *source, float *destination, ptrdiff_t destination_count, ptrdiff_t start,
+                        ptrdiff_t count, ptrdiff_t destination_step, ptrdiff_t source_step);
+
+/// Mean and sum of squared deviations from it (two passes) of `count` values, summed in Float64 in a fixed order
+/// that does not depend on the clone.
+void nnunet_plane_moments(const float *x, ptrdiff_t count, double *mean, double *m2);
+
+/// `destination[i] = source[i] · scale + shift` (two roundings), then, with `leaky`, negative values times
+/// `negative_slope`; `destination` may be `source`.
+void nnunet_scale_shift(const float *source, float *destination, ptrdiff_t count, float scale, float shift,
+                        int leaky, float negative_slope);
+
+/// Instance normalisation backward of one plane of `count` values with its forward `mean` and `invstd` and scale
+/// `gamma`: the Float64 sums of g and g · x̂ (x̂ = (x - mean) · invstd), and
+/// dx = γ · invstd / V · (V · g - Σ g - x̂ · Σ g · x̂).
+void nnunet_instance_norm_backward_plane(const float *gradient, const float *x, float *dx, ptrdiff_t count,
+                                         float mean, float invstd, float gamma, double *sum_gradient,
+                                         double *sum_gradient_xhat);
 
 #endif

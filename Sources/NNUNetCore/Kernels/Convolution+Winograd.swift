@@ -83,22 +83,25 @@ extension Convolution {
                     let n = item / blocksPerSample, block = item % blocksPerSample
                     let rows = (block * rowsPerBlock)..<min(rowsTotal, (block + 1) * rowsPerBlock)
                     // Tile (r, t) of the block is column r · pitch + t; the last column of each row is padding.
-                    let columns = rows.count * pitch
+                    let columns = rows.count * pitch, stride = WinogradLayout.columnStride(columns)
+                    let vStride = WinogradLayout.positionStride(channels: sourceChannels, columnStride: stride)
+                    let mStride = WinogradLayout.positionStride(channels: destinationChannels, columnStride: stride)
                     let v = scratch.transformedInput, m = scratch.products
                     for c in 0..<sourceChannels {
-                        layout.transformInput(plane: sources.value[n * sourceChannels + c], rows: rows,
-                                              scratch: scratch, destination: v + c * columns,
-                                              positionStride: sourceChannels * columns)
+                        layout.transformInput(plane: sources.value[n * sourceChannels + c],
+                                              next: c + 1 < sourceChannels ? sources.value[n * sourceChannels + c + 1]
+                                                : nil,
+                                              rows: rows, scratch: scratch, destination: v + c * stride,
+                                              positionStride: vStride)
                     }
                     for p in 0..<layout.positions {
                         GEMM.multiply(m: destinationChannels, n: columns, k: sourceChannels,
                                       a: u + p * destinationChannels * sourceChannels, lda: sourceChannels,
-                                      b: v + p * sourceChannels * columns, ldb: columns, beta: 0,
-                                      c: m + p * destinationChannels * columns, ldc: columns)
+                                      b: v + p * vStride, ldb: stride, beta: 0, c: m + p * mStride, ldc: stride)
                     }
                     for co in 0..<destinationChannels {
-                        layout.transformOutput(products: m + co * columns,
-                                               positionStride: destinationChannels * columns, bias: bias?[co] ?? 0,
+                        layout.transformOutput(products: m + co * stride,
+                                               positionStride: mStride, bias: bias?[co] ?? 0,
                                                rows: rows, scratch: scratch,
                                                plane: targets.value[n * destinationChannels + co])
                     }
@@ -144,21 +147,25 @@ extension Convolution {
                     for item in group {
                         let n = item / blocksPerSample, block = item % blocksPerSample
                         let rows = (block * rowsPerBlock)..<min(rowsTotal, (block + 1) * rowsPerBlock)
-                        let columns = rows.count * pitch
+                        let columns = rows.count * pitch, stride = WinogradLayout.columnStride(columns)
+                        let vStride = WinogradLayout.positionStride(channels: cin, columnStride: stride)
+                        let wStride = WinogradLayout.positionStride(channels: cout, columnStride: stride)
                         let v = scratch.transformedInput, w = scratch.products
                         for c in 0..<cin {
-                            layout.transformInput(plane: planes.value[n * cin + c], rows: rows, scratch: scratch,
-                                                  destination: v + c * columns, positionStride: cin * columns)
+                            layout.transformInput(plane: planes.value[n * cin + c],
+                                                  next: c + 1 < cin ? planes.value[n * cin + c + 1] : nil, rows: rows,
+                                                  scratch: scratch, destination: v + c * stride,
+                                                  positionStride: vStride)
                         }
                         for co in 0..<cout {
                             nnunet_winograd_gradient_block(
                                 bg + (n * cout + co) * voxels, g.inputSize[0], g.inputSize[1], g.inputSize[2],
                                 rows.lowerBound, rows.count, layout.tiles[1], layout.depthAlpha, tilesX,
-                                scratch.lines, w + co * columns, cout * columns)
+                                scratch.lines, w + co * stride, wStride)
                         }
                         for p in 0..<layout.positions {
-                            GEMM.multiply(transposeB: true, m: cout, n: cin, k: columns, a: w + p * cout * columns,
-                                          lda: columns, b: v + p * cin * columns, ldb: columns, beta: 1,
+                            GEMM.multiply(transposeB: true, m: cout, n: cin, k: columns, a: w + p * wStride,
+                                          lda: stride, b: v + p * vStride, ldb: stride, beta: 1,
                                           c: accumulator + p * pairs, ldc: cin)
                         }
                     }
@@ -216,16 +223,27 @@ struct WinogradLayout {
         return max(1, min(byBudget, byPreference, byParallelism, rowsTotal))
     }
 
+    /// Distance between the channels of a block's transformed input and products for `columns` columns: the next
+    /// multiple of 16, since the C transforms read and write whole vectors of 16 columns.
+    static func columnStride(_ columns: Int) -> Int { (columns + 15) / 16 * 16 }
+
+    /// Distance between the transform positions of a block's `channels` channels: 16 floats (one cache line) more
+    /// than the channels take, so that the positions, which the transforms visit together, do not all fall into the
+    /// same cache set (a multiple of 4 KiB apart, they did, and the transforms ran at half speed).
+    static func positionStride(channels: Int, columnStride: Int) -> Int { channels * columnStride + 16 }
+
     /// `V[p][column]` of one channel for the tile rows `rows` (row = tz · tilesY + ty): the value of tile (r, t) at
-    /// `destination + p · positionStride + r · (tilesX + 1) + t` for every position p = (pz · 4 + py) · 4 + px.
-    func transformInput(plane: UnsafePointer<Float>, rows: Range<Int>, scratch: WinogradScratch,
-                        destination: UnsafeMutablePointer<Float>, positionStride: Int) {
-        nnunet_winograd_input_block(plane, size[0], size[1], size[2], rows.lowerBound, rows.count, tiles[1],
+    /// `destination + p · positionStride + r · (tilesX + 1) + t` for every position p = (pz · 4 + py) · 4 + px; it
+    /// may write each position's columns up to ``columnStride(_:)``.
+    func transformInput(plane: UnsafePointer<Float>, next: UnsafePointer<Float>?, rows: Range<Int>,
+                        scratch: WinogradScratch, destination: UnsafeMutablePointer<Float>, positionStride: Int) {
+        nnunet_winograd_input_block(plane, next, size[0], size[1], size[2], rows.lowerBound, rows.count, tiles[1],
                                     depthAlpha, tiles[2], scratch.lines, destination, positionStride)
     }
 
     /// Writes the outputs of the tile rows `rows` of one output channel from its products (laid out as
-    /// ``transformInput(plane:rows:scratch:destination:positionStride:)`` writes), plus `bias`, into `plane`.
+    /// ``transformInput(plane:next:rows:scratch:destination:positionStride:)`` writes; each position's columns are read up
+    /// to ``columnStride(_:)``), plus `bias`, into `plane`.
     func transformOutput(products: UnsafePointer<Float>, positionStride: Int, bias: Float, rows: Range<Int>,
                          scratch: WinogradScratch, plane: UnsafeMutablePointer<Float>) {
         nnunet_winograd_output_block(products, positionStride, bias, size[0], size[1], size[2], rows.lowerBound,
@@ -241,9 +259,11 @@ struct WinogradScratch {
     let lines: UnsafeMutablePointer<Float>
 
     init(layout: WinogradLayout, sourceChannels: Int, destinationChannels: Int, rows: Int) {
-        let columns = rows * (layout.tiles[2] + 1)
-        transformedInput = .allocate(capacity: layout.positions * sourceChannels * columns)
-        products = .allocate(capacity: layout.positions * destinationChannels * columns)
+        let columns = WinogradLayout.columnStride(rows * (layout.tiles[2] + 1))
+        transformedInput = .allocate(capacity: layout.positions
+                                     * WinogradLayout.positionStride(channels: sourceChannels, columnStride: columns))
+        products = .allocate(capacity: layout.positions
+                             * WinogradLayout.positionStride(channels: destinationChannels, columnStride: columns))
         lines = .allocate(capacity: nnunet_winograd_scratch_count(rows, layout.tiles[2]))
     }
 

@@ -1,3 +1,5 @@
+import CNNUNetKernels
+
 /// Convolution kernels: forward, input gradient and weight gradient, for 2D (as depth 1) and 3D, via bounded
 /// im2col tiles and OpenBLAS sgemm.
 ///
@@ -122,22 +124,8 @@ enum Convolution {
                                         dst.update(repeating: 0, count: dw)
                                         continue
                                     }
-                                    let line = plane + (Int(sz) * sh + Int(sy)) * sw + run.source
-                                    if run.dStep == 1 {
-                                        if run.start > 0 { dst.update(repeating: 0, count: run.start) }
-                                        let end = run.start + run.count
-                                        if end < dw { (dst + end).update(repeating: 0, count: dw - end) }
-                                        if run.sStep == 1 {
-                                            (dst + run.start).update(from: line, count: run.count)
-                                        } else {
-                                            let d = dst + run.start, step = run.sStep
-                                            for j in 0..<run.count { d[j] = line[j * step] }
-                                        }
-                                    } else {
-                                        dst.update(repeating: 0, count: dw)
-                                        let d = dst + run.start, dStep = run.dStep, sStep = run.sStep
-                                        for j in 0..<run.count { d[j * dStep] = line[j * sStep] }
-                                    }
+                                    nnunet_gather_line(plane + (Int(sz) * sh + Int(sy)) * sw + run.source, dst, dw,
+                                                       run.start, run.count, run.dStep, run.sStep)
                                 }
                             }
                         }

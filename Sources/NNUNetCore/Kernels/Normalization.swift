@@ -1,3 +1,4 @@
+import CNNUNetKernels
 import Foundation
 
 extension Kernels {
@@ -53,15 +54,13 @@ extension Kernels {
         return (Float(mean), Float(invstd))
     }
 
-    /// Mean and sum of squared deviations (M2) of `count` values, in Float64, in two passes.
+    /// Mean and sum of squared deviations (M2) of `count` values, in Float64, in two passes (a C kernel with vector
+    /// clones: 32 partial sums folded in a fixed order, the same bits on every CPU).
     @inline(__always)
     static func planeMoments(_ src: UnsafePointer<Float>, count: Int) -> (mean: Double, m2: Double) {
-        var s = 0.0
-        for v in 0..<count { s += Double(src[v]) }
-        let mean = s / Double(count)
-        var q = 0.0
-        for v in 0..<count { let d = Double(src[v]) - mean; q += d * d }
-        return (mean, q)
+        var mean = 0.0, m2 = 0.0
+        nnunet_plane_moments(src, count, &mean, &m2)
+        return (mean, m2)
     }
 
     /// `dst = src · scale + shift` with `scale = invstd · γ`, `shift = β - mean · scale` (in Float32), and leaky ReLU
@@ -71,14 +70,7 @@ extension Kernels {
                                    mean: Double, invstd: Double, gamma: Float, beta: Float, negativeSlope: Float?) {
         let scale = Float(invstd) * gamma
         let shift = beta - Float(mean) * scale
-        if let slope = negativeSlope {
-            for v in 0..<spatial {
-                let value = src[v] * scale + shift
-                dst[v] = value < 0 ? value * slope : value
-            }
-        } else {
-            for v in 0..<spatial { dst[v] = src[v] * scale + shift }
-        }
+        nnunet_scale_shift(src, dst, spatial, scale, shift, negativeSlope == nil ? 0 : 1, negativeSlope ?? 0)
     }
 
     /// Normalisation with statistics computed elsewhere (per plane: Float64 mean and invstd, as
@@ -198,23 +190,11 @@ extension Kernels {
                             parallelFor(planes, threads: x.count >= parallelThreshold
                                         ? ThreadSettings.defaultThreads : 1) { range in
                                 for p in range {
-                                    let gp = bg + p * spatial, xp = bx + p * spatial, dp = out.value.0 + p * spatial
-                                    let m = mean[p], inv = invstd[p]
-                                    var sg = 0.0, sgx = 0.0
-                                    for v in 0..<spatial {
-                                        let xhat = (xp[v] - m) * inv
-                                        sg += Double(gp[v])
-                                        sgx += Double(gp[v] * xhat)
-                                    }
-                                    out.value.1[p] = sg
-                                    out.value.2[p] = sgx
-                                    let c = p % channels
-                                    let k = (gamma?[c] ?? 1) * inv / Float(spatial)
-                                    let a = Float(spatial), b = Float(sg), d = Float(sgx)
-                                    for v in 0..<spatial {
-                                        let xhat = (xp[v] - m) * inv
-                                        dp[v] = k * (a * gp[v] - b - xhat * d)
-                                    }
+                                    let offset = p * spatial
+                                    nnunet_instance_norm_backward_plane(bg + offset, bx + offset,
+                                                                        out.value.0 + offset, spatial, mean[p],
+                                                                        invstd[p], gamma?[p % channels] ?? 1,
+                                                                        out.value.1 + p, out.value.2 + p)
                                 }
                             }
                         }
