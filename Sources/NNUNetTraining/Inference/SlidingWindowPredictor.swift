@@ -53,6 +53,10 @@ public struct SlidingWindowPredictor {
     /// the time), or nil to run each patch through the network whole (the default, fastest). Other networks always run
     /// whole.
     public var slabDepth: Int?
+    /// Most voxels (batch × patch) per network call when the mirrored copies of a patch go through the network as
+    /// one batch: the deep, small stages then run as wider matrix products. Activation memory grows with the batch;
+    /// a patch larger than this runs its copies one by one. Ignored with ``slabDepth``.
+    public var mirrorBatchVoxels = 1 << 20
 
     /// Creates a predictor for one network; `mirrorAxes` defaults to every axis of the patch.
     public init(network: Module, patchSize: [Int], classCount: Int, mirrorAxes: [Int]? = nil) {
@@ -215,22 +219,33 @@ public struct SlidingWindowPredictor {
         return sum
     }
 
-    /// Softmax of one patch with one network, averaged over the mirror combinations.
+    /// Softmax of one patch with one network, averaged over the mirror combinations (in v1's order, whatever the
+    /// batching). The mirrored copies go through the network together, up to ``mirrorBatchVoxels`` voxels per batch.
     private func predictPatch(_ patch: [Float], channels: Int, network: Module) -> [Float] {
         let combinations = usesMirroring ? mirrorCombinations() : [[]]
-        var sum = [Float](repeating: 0, count: classCount * patchSize.reduce(1, *))
+        let patchVoxels = patchSize.reduce(1, *), sampleCount = classCount * patchVoxels
+        var sum = [Float](repeating: 0, count: sampleCount)
         let scale = 1 / Float(combinations.count)
-        for axes in combinations {
-            let input = Box.flip(patch, channels: channels, shape: patchSize, axes: axes)
-            let tensor = Tensor(shape: [1, channels] + patchSize, data: input)
+        let unet = slabDepth == nil ? nil : network as? GenericUNet
+        let batch = unet == nil ? max(1, min(combinations.count, mirrorBatchVoxels / max(1, patchVoxels))) : 1
+        for first in stride(from: 0, to: combinations.count, by: batch) {
+            let group = combinations[first..<min(first + batch, combinations.count)]
+            var input = [Float]()
+            input.reserveCapacity(group.count * channels * patchVoxels)
+            for axes in group { input += Box.flip(patch, channels: channels, shape: patchSize, axes: axes) }
+            let tensor = Tensor(shape: [group.count, channels] + patchSize, data: input)
             let logits: Tensor
-            if let slabDepth, let unet = network as? GenericUNet {
+            if let unet, let slabDepth {
                 logits = unet.forwardInSlabs(tensor, slabDepth: slabDepth)
             } else {
                 logits = network(tensor)
             }
-            let probabilities = Box.flip(softmax(logits, axis: 1).data, channels: classCount, shape: patchSize, axes: axes)
-            for i in sum.indices { sum[i] += scale * probabilities[i] }
+            let probabilities = softmax(logits, axis: 1).data
+            for (j, axes) in group.enumerated() {
+                let sample = Array(probabilities[(j * sampleCount)..<((j + 1) * sampleCount)])
+                let flipped = Box.flip(sample, channels: classCount, shape: patchSize, axes: axes)
+                for i in sum.indices { sum[i] += scale * flipped[i] }
+            }
         }
         return sum
     }

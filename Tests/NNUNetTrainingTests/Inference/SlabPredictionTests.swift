@@ -142,6 +142,22 @@ struct SlabPredictionTests {
         #expect(predictor.predictProbabilities(data, channels: 2, shape: shape) == expected)
     }
 
+    @Test("mirrored copies through the network in batches of 8, 3 (3 + 3 + 2) or 1 give the same bits",
+          arguments: [3, 2])
+    func mirrorBatches(rank: Int) {
+        let patch = [Int](repeating: 8, count: rank), shape = rank == 3 ? [9, 14, 11] : [2, 13, 10]
+        var predictor = SlidingWindowPredictor(network: Self.network(rank: rank), patchSize: patch, classCount: 3)
+        let data = Self.values(2 * shape.reduce(1, *), seed: 5)
+        let combinations = predictor.mirrorCombinations().count
+        #expect(combinations == (rank == 3 ? 8 : 4))
+        #expect(predictor.mirrorBatchVoxels >= combinations * patch.reduce(1, *), "the default batches all copies")
+        let together = predictor.predictProbabilities(data, channels: 2, shape: shape)
+        for copies in [3, 1] {
+            predictor.mirrorBatchVoxels = copies * patch.reduce(1, *)
+            #expect(predictor.predictProbabilities(data, channels: 2, shape: shape) == together, "\(copies) per batch")
+        }
+    }
+
     @Test("2D network: slab-wise probabilities equal slice-by-slice aggregation bit for bit",
           arguments: [[3, 13, 10], [2, 5, 9]])
     func twoD(shape: [Int]) {
