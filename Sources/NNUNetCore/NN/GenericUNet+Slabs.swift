@@ -25,8 +25,9 @@ extension GenericUNet {
     ///
     /// - Cost: the first stage's blocks are recomputed once per later pass (the skip's block five times, the
     ///   decoder's first block three times and its second twice). With v1's plans, where the first stage holds about
-    ///   half of the arithmetic, that is about 2.5 times ``forward(_:)``'s time (2.54 measured on v1's Task901 patch
-    ///   with slabs of 8 rows; 16 rows are no faster).
+    ///   half of the arithmetic, that is about 2.5 times ``forward(_:)``'s arithmetic; the thin slab maps also run the
+    ///   convolutions less efficiently than whole maps, so it takes about 4 to 5 times ``forward(_:)``'s time (4.3
+    ///   measured on v1's Task901 patch with slabs of 8 rows, 5.0 with 16 rows).
     /// - Values: those of ``forward(_:)`` up to the float rounding of the merged statistics (the normalisation
     ///   applies them with the same arithmetic).
     /// - Runs without gradients (inference only).

@@ -55,7 +55,7 @@ extension FolderPredictor {
         public var stepSize = 0.5
         /// Rows per slab of the networks' full-resolution stage, or nil to run each patch whole (the default).
         /// `GenericUNet.defaultSlabDepth` (NNUNetCore) is what `nnunet predict --low_memory` uses: a fraction of the
-        /// activation memory for about 2 to 2.5 times the time. Not in v1.
+        /// activation memory for about 4 to 5 times the time. Not in v1.
         public var slabDepth: Int?
         /// How probabilities become labels at the original resolution (v1 `--mode`).
         public var exportMode = SegmentationExporter.Mode.normal

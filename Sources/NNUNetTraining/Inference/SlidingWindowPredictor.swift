@@ -49,9 +49,9 @@ public struct SlidingWindowPredictor {
     /// Threads for finishing rows (dividing by the weights); the networks use the kernels' own setting.
     public var threads = ThreadSettings.defaultThreads
     /// Rows per slab when a `GenericUNet`'s full-resolution stage is evaluated in slabs
-    /// (`GenericUNet.forwardInSlabs(_:slabDepth:)` of NNUNetCore: a fraction of the activation memory for about 2 to 2.5 times
-    /// the time), or nil to run each patch through the network whole (the default, fastest). Other networks always run
-    /// whole.
+    /// (`GenericUNet.forwardInSlabs(_:slabDepth:)` of NNUNetCore: a fraction of the activation memory for about 4 to 5
+    /// times the time), or nil to run each patch through the network whole (the default, fastest). Other networks
+    /// always run whole.
     public var slabDepth: Int?
     /// Most voxels (batch × patch) per network call when the mirrored copies of a patch go through the network as
     /// one batch: the deep, small stages then run as wider matrix products. Activation memory grows with the batch;

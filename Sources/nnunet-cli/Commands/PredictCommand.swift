@@ -47,7 +47,7 @@ struct PredictCommand: ParsableCommand {
     @Flag(name: .customLong("low_memory"),
           help: ArgumentHelp("Evaluate the network's full-resolution stage in slabs: a fraction of the activation "
               + "memory per patch (at v1's 32 base features and a 96x160x160 patch about 0.3 instead of 1.1 GB) for "
-              + "about 2 to 2.5 times the time. Not in v1."))
+              + "about 4 to 5 times the time. Not in v1."))
     var lowMemory = false
 
     func validate() throws {

@@ -20,6 +20,17 @@ struct NormalizationTests {
         #expect(layer(x).data == y.data)
     }
 
+    @Test("plane moments (32 partial sums) equal a float64 two-pass sum, below, at and past 32 values",
+          arguments: [1, 7, 31, 32, 33, 100, 1000])
+    func moments(count: Int) {
+        let x = randomTensor([count], seed: UInt64(count), scale: 3).data.map { $0 + 1000 }
+        let (mean, m2) = x.withUnsafeBufferPointer { Kernels.planeMoments($0.baseAddress!, count: count) }
+        let expectedMean = x.reduce(0.0) { $0 + Double($1) } / Double(count)
+        let expectedM2 = x.reduce(0.0) { $0 + (Double($1) - expectedMean) * (Double($1) - expectedMean) }
+        #expect(abs(mean - expectedMean) <= 1e-12 * abs(expectedMean), "mean \(mean) vs \(expectedMean)")
+        #expect(abs(m2 - expectedM2) <= 1e-9 * max(1, expectedM2), "M2 \(m2) vs \(expectedM2)")
+    }
+
     @Test("leaky ReLU forward")
     func leaky() {
         let x = Tensor(shape: [5], data: [-2, -0.5, 0, 0.5, 3])
