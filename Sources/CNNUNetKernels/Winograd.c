@@ -101,11 +101,11 @@ void nnunet_winograd_input_block(const float *plane, const float *next_plane, pt
                                  ptrdiff_t width, ptrdiff_t row_begin, ptrdiff_t row_count, ptrdiff_t tiles_y,
                                  ptrdiff_t depth_alpha, ptrdiff_t tiles_x, float *scratch, float *destination,
                                  ptrdiff_t position_stride) {
-    // Line (a, b) of the scratch (lines (pz, dy), then 16 + (pz, py) for depth alpha 4) holds, for every row r of the
-    // block, the values at x = 2i - 1 in [r · pitch + i] and at x = 2i in [half + r · pitch + i], i <= tiles_x. Rows are
-    // split by parity once per run of block rows with the same tz (tile rows overlap by two source rows along y) into
-    // a cache; the z step (or, with depth alpha 1, the y step) reads the cache and writes whole vectors, whose excess
-    // lands in the next row's place (written after it) or in the padding at the end of each half.
+    // Line (pz, dy) of the scratch (depth alpha 4; line py with depth alpha 1) holds, for every row r of the block, the
+    // values at x = 2i - 1 in [r · pitch + i] and at x = 2i in [half + r · pitch + i], i <= tiles_x. Rows are split by
+    // parity once per run of block rows with the same tz (tile rows overlap by two source rows along y) into a cache;
+    // the z step (or, with depth alpha 1, the y step) reads the cache and writes whole vectors, whose excess lands in
+    // the next row's place (written after it) or in the padding at the end of each half.
     const ptrdiff_t pitch = tiles_x + 1, n = row_count * pitch, half = input_half(row_count, tiles_x);
     const ptrdiff_t length = 2 * half, count = split_count(tiles_x), cached = 2 * count;
     float *zero = scratch + 28 * length + cached, *cache = zero + cached;

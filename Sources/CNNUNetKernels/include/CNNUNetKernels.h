@@ -14,8 +14,8 @@
 /// padding 1, 2 outputs per tile; 1: kernel 1). Writes, for every transform position p = (pz · 4 + py) · 4 + px
 /// (p < depth_alpha · 16), the values of tile (r, t) at `destination + p · position_stride + r · (tiles_x + 1) + t`;
 /// the column t = tiles_x of each row is padding, whose values are not used. With `depth_alpha` 4 it writes whole
-/// vectors: each position's columns up to the next multiple of 16 of row_count · (tiles_x + 1). `scratch` holds at least
-/// `nnunet_winograd_scratch_count(row_count, tiles_x)` floats.
+/// vectors: each position's columns up to the next multiple of 16 of row_count · (tiles_x + 1). `scratch` holds at
+/// least `nnunet_winograd_scratch_count(row_count, tiles_x)` floats.
 void nnunet_winograd_input_block(const float *plane, const float *next_plane, ptrdiff_t depth, ptrdiff_t height,
                                  ptrdiff_t width, ptrdiff_t row_begin, ptrdiff_t row_count, ptrdiff_t tiles_y,
                                  ptrdiff_t depth_alpha, ptrdiff_t tiles_x, float *scratch, float *destination,

@@ -87,13 +87,8 @@ extension Convolution {
                     let vStride = WinogradLayout.positionStride(channels: sourceChannels, columnStride: stride)
                     let mStride = WinogradLayout.positionStride(channels: destinationChannels, columnStride: stride)
                     let v = scratch.transformedInput, m = scratch.products
-                    for c in 0..<sourceChannels {
-                        layout.transformInput(plane: sources.value[n * sourceChannels + c],
-                                              next: c + 1 < sourceChannels ? sources.value[n * sourceChannels + c + 1]
-                                                : nil,
-                                              rows: rows, scratch: scratch, destination: v + c * stride,
-                                              positionStride: vStride)
-                    }
+                    layout.transformInputs(planes: sources.value, sample: n, channels: sourceChannels, rows: rows,
+                                           scratch: scratch, columnStride: stride, positionStride: vStride)
                     for p in 0..<layout.positions {
                         GEMM.multiply(m: destinationChannels, n: columns, k: sourceChannels,
                                       a: u + p * destinationChannels * sourceChannels, lda: sourceChannels,
@@ -151,12 +146,8 @@ extension Convolution {
                         let vStride = WinogradLayout.positionStride(channels: cin, columnStride: stride)
                         let wStride = WinogradLayout.positionStride(channels: cout, columnStride: stride)
                         let v = scratch.transformedInput, w = scratch.products
-                        for c in 0..<cin {
-                            layout.transformInput(plane: planes.value[n * cin + c],
-                                                  next: c + 1 < cin ? planes.value[n * cin + c + 1] : nil, rows: rows,
-                                                  scratch: scratch, destination: v + c * stride,
-                                                  positionStride: vStride)
-                        }
+                        layout.transformInputs(planes: planes.value, sample: n, channels: cin, rows: rows,
+                                               scratch: scratch, columnStride: stride, positionStride: vStride)
                         for co in 0..<cout {
                             nnunet_winograd_gradient_block(
                                 bg + (n * cout + co) * voxels, g.inputSize[0], g.inputSize[1], g.inputSize[2],
@@ -241,9 +232,21 @@ struct WinogradLayout {
                                     depthAlpha, tiles[2], scratch.lines, destination, positionStride)
     }
 
+    /// ``transformInput(plane:next:rows:scratch:destination:positionStride:)`` of the `channels` planes of sample `n`
+    /// (entries `n · channels + c` of `planes`) into `scratch.transformedInput`, channel c at `c · columnStride`; each
+    /// call prefetches the next channel's rows.
+    func transformInputs(planes: UnsafePointer<UnsafePointer<Float>>, sample n: Int, channels: Int, rows: Range<Int>,
+                         scratch: WinogradScratch, columnStride: Int, positionStride: Int) {
+        for c in 0..<channels {
+            transformInput(plane: planes[n * channels + c], next: c + 1 < channels ? planes[n * channels + c + 1] : nil,
+                           rows: rows, scratch: scratch, destination: scratch.transformedInput + c * columnStride,
+                           positionStride: positionStride)
+        }
+    }
+
     /// Writes the outputs of the tile rows `rows` of one output channel from its products (laid out as
-    /// ``transformInput(plane:next:rows:scratch:destination:positionStride:)`` writes; each position's columns are read up
-    /// to ``columnStride(_:)``), plus `bias`, into `plane`.
+    /// ``transformInput(plane:next:rows:scratch:destination:positionStride:)`` writes; each position's columns are
+    /// read up to ``columnStride(_:)``), plus `bias`, into `plane`.
     func transformOutput(products: UnsafePointer<Float>, positionStride: Int, bias: Float, rows: Range<Int>,
                          scratch: WinogradScratch, plane: UnsafeMutablePointer<Float>) {
         nnunet_winograd_output_block(products, positionStride, bias, size[0], size[1], size[2], rows.lowerBound,
