@@ -66,10 +66,8 @@ extension Convolution {
                      "winogradDataPass: \(transformedWeights.count) transformed weights for \(layout.positions) × "
                      + "\(destinationChannels) × \(sourceChannels)")
         let voxels = size.reduce(1, *)
-        let rowsTotal = layout.tiles[0] * layout.tiles[1], tilesX = layout.tiles[2]
         let rowsPerBlock = layout.rowsPerBlock(channels: sourceChannels + destinationChannels, splitsSamples: true)
-        let blocksPerSample = (rowsTotal + rowsPerBlock - 1) / rowsPerBlock
-        let pitch = tilesX + 1
+        let blocksPerSample = layout.blocksPerSample(rowsPerBlock: rowsPerBlock)
         var outputs = destinationParts.map { Kernels.overwrittenBuffer(count: batch * $0 * voxels) }
         source.withPlanes(batch: batch) { sourcePlanes in
         withMutablePlanes(&outputs, parts: destinationParts, voxels: voxels, batch: batch) { targetPlanes in
@@ -80,12 +78,10 @@ extension Convolution {
                     WinogradScratch(layout: layout, sourceChannels: sourceChannels,
                                     destinationChannels: destinationChannels, rows: rowsPerBlock)
                 }, releaseScratch: { $0.release() }) { scratch, item in
-                    let n = item / blocksPerSample, block = item % blocksPerSample
-                    let rows = (block * rowsPerBlock)..<min(rowsTotal, (block + 1) * rowsPerBlock)
-                    // Tile (r, t) of the block is column r · pitch + t; the last column of each row is padding.
-                    let columns = rows.count * pitch, stride = WinogradLayout.columnStride(columns)
-                    let vStride = WinogradLayout.positionStride(channels: sourceChannels, columnStride: stride)
-                    let mStride = WinogradLayout.positionStride(channels: destinationChannels, columnStride: stride)
+                    let block = layout.block(item, rowsPerBlock: rowsPerBlock, sourceChannels: sourceChannels,
+                                             destinationChannels: destinationChannels)
+                    let n = block.sample, rows = block.rows, columns = block.columns, stride = block.columnStride
+                    let vStride = block.sourceStride, mStride = block.destinationStride
                     let v = scratch.transformedInput, m = scratch.products
                     layout.transformInputs(planes: sources.value, sample: n, channels: sourceChannels, rows: rows,
                                            scratch: scratch, columnStride: stride, positionStride: vStride)
@@ -125,10 +121,10 @@ extension Convolution {
                                        threads: Int) -> [Float] {
         let layout = WinogradLayout(size: g.inputSize, kernelDepth: g.kernel[0])
         let cin = g.inputChannels, cout = g.outputChannels, voxels = g.inputVoxels
-        let rowsTotal = layout.tiles[0] * layout.tiles[1], tilesX = layout.tiles[2], pitch = tilesX + 1
+        let tilesX = layout.tiles[2]
         // The weight gradient sums over all blocks, so samples need not be split for parallelism.
         let rowsPerBlock = layout.rowsPerBlock(channels: cin + cout, splitsSamples: false)
-        let blocksPerSample = (rowsTotal + rowsPerBlock - 1) / rowsPerBlock
+        let blocksPerSample = layout.blocksPerSample(rowsPerBlock: rowsPerBlock)
         let items = g.batch * blocksPerSample
         let pairs = cout * cin, accumulatorCount = layout.positions * pairs
         let total = input.withPlanes(batch: g.batch) { inputPlanes in
@@ -140,11 +136,10 @@ extension Convolution {
                     WinogradScratch(layout: layout, sourceChannels: cin, destinationChannels: cout, rows: rowsPerBlock)
                 }, releaseScratch: { $0.release() }) { scratch, group, accumulator in
                     for item in group {
-                        let n = item / blocksPerSample, block = item % blocksPerSample
-                        let rows = (block * rowsPerBlock)..<min(rowsTotal, (block + 1) * rowsPerBlock)
-                        let columns = rows.count * pitch, stride = WinogradLayout.columnStride(columns)
-                        let vStride = WinogradLayout.positionStride(channels: cin, columnStride: stride)
-                        let wStride = WinogradLayout.positionStride(channels: cout, columnStride: stride)
+                        let block = layout.block(item, rowsPerBlock: rowsPerBlock, sourceChannels: cin,
+                                                 destinationChannels: cout)
+                        let n = block.sample, rows = block.rows, columns = block.columns, stride = block.columnStride
+                        let vStride = block.sourceStride, wStride = block.destinationStride
                         let v = scratch.transformedInput, w = scratch.products
                         layout.transformInputs(planes: planes.value, sample: n, channels: cin, rows: rows,
                                                scratch: scratch, columnStride: stride, positionStride: vStride)
@@ -214,6 +209,23 @@ struct WinogradLayout {
         return max(1, min(byBudget, byPreference, byParallelism, rowsTotal))
     }
 
+    /// Blocks of `rowsPerBlock` tile rows per sample.
+    func blocksPerSample(rowsPerBlock: Int) -> Int { (tiles[0] * tiles[1] + rowsPerBlock - 1) / rowsPerBlock }
+
+    /// Block `item` of a pass over blocks of `rowsPerBlock` tile rows, sample after sample (the last block of a sample
+    /// may be shorter), with the strides of its transformed input (`sourceChannels`) and products.
+    func block(_ item: Int, rowsPerBlock: Int, sourceChannels: Int, destinationChannels: Int) -> WinogradBlock {
+        let rowsTotal = tiles[0] * tiles[1], blocksPerSample = blocksPerSample(rowsPerBlock: rowsPerBlock)
+        let index = item % blocksPerSample
+        let rows = (index * rowsPerBlock)..<min(rowsTotal, (index + 1) * rowsPerBlock)
+        // Tile (r, t) of the block is column r · pitch + t; the last column of each row is padding.
+        let columns = rows.count * (tiles[2] + 1), stride = Self.columnStride(columns)
+        return WinogradBlock(sample: item / blocksPerSample, rows: rows, columns: columns, columnStride: stride,
+                             sourceStride: Self.positionStride(channels: sourceChannels, columnStride: stride),
+                             destinationStride: Self.positionStride(channels: destinationChannels,
+                                                                    columnStride: stride))
+    }
+
     /// Distance between the channels of a block's transformed input and products for `columns` columns: the next
     /// multiple of 16, since the C transforms read and write whole vectors of 16 columns.
     static func columnStride(_ columns: Int) -> Int { (columns + 15) / 16 * 16 }
@@ -252,6 +264,17 @@ struct WinogradLayout {
         nnunet_winograd_output_block(products, positionStride, bias, size[0], size[1], size[2], rows.lowerBound,
                                      rows.count, tiles[1], depthAlpha, tiles[2], scratch.lines, plane)
     }
+}
+
+/// One block of tile rows of a Winograd pass
+/// (``WinogradLayout/block(_:rowsPerBlock:sourceChannels:destinationChannels:)``).
+struct WinogradBlock {
+    /// The sample the block belongs to, and its tile rows (row = tz · tilesY + ty).
+    let sample: Int, rows: Range<Int>
+    /// Its tiles, one padding column per row included, and the distance between channels.
+    let columns: Int, columnStride: Int
+    /// Distance between transform positions in the transformed input and in the products.
+    let sourceStride: Int, destinationStride: Int
 }
 
 /// One worker's buffers of a Winograd pass, kept for all its blocks.
