@@ -14,24 +14,30 @@ int main(void) {
     // Positions as the Swift callers lay them out (columns rounded up to whole vectors of 16, plus 16), for the
     // most rows used below (5 · ty).
     const ptrdiff_t most = (5 * ty * (tx + 1) + 15) / 16 * 16 + 16;
-    float *v = calloc(64 * most, sizeof(float)), *g = calloc(64 * most, sizeof(float));
+    float *v = calloc(96 * most, sizeof(float)), *g = calloc(64 * most, sizeof(float));
     float out[5 * 7 * 9] = {0};
-    float weight[2 * 3 * 27], u[64 * 6], gw[2 * 3 * 27];
+    float weight[2 * 3 * 27], u[96 * 6], gw[2 * 3 * 27];
     for (int i = 0; i < 2 * 3 * 27; i++) weight[i] = rnd(&seed);
-    for (ptrdiff_t alpha = 1; alpha <= 4; alpha += 3) {
-        ptrdiff_t rz = alpha == 4 ? 3 : 5, rr = rz * ty, cc = rr * (tx + 1), cols = (cc + 15) / 16 * 16 + 16;
+    // Depth alpha 1 (kernel depth 1), 4 (F(2, 3) along z) and 6 (F(4, 3) along z; no gradient block).
+    const ptrdiff_t alphas[3] = {1, 4, 6};
+    for (int a = 0; a < 3; a++) {
+        const ptrdiff_t alpha = alphas[a];
+        ptrdiff_t rz = alpha == 6 ? 2 : alpha == 4 ? 3 : 5, rr = rz * ty, cc = rr * (tx + 1);
+        ptrdiff_t cols = (cc + 15) / 16 * 16 + 16;
         nnunet_winograd_input_block(plane, grad, d, h, w, 0, rr, ty, alpha, tx, scratch, v, cols);
         nnunet_winograd_output_block(v, cols, 0.25f, d, h, w, 0, rr, ty, alpha, tx, scratch, out);
-        nnunet_winograd_gradient_block(grad, d, h, w, 0, rr, ty, alpha, tx, scratch, g, cols);
+        if (alpha < 6) nnunet_winograd_gradient_block(grad, d, h, w, 0, rr, ty, alpha, tx, scratch, g, cols);
         for (ptrdiff_t p = 0; p < alpha * 16; p++)
             for (ptrdiff_t c = 0; c < cc; c++)
-                if (c % (tx + 1) != tx) printf("%a %a\n", v[p * cols + c], g[p * cols + c]);
+                if (c % (tx + 1) != tx) printf("%a %a\n", v[p * cols + c], alpha < 6 ? g[p * cols + c] : 0.0f);
         for (int i = 0; i < d * h * w; i++) printf("%a\n", out[i]);
-        ptrdiff_t kd = alpha == 4 ? 3 : 1;
-        nnunet_winograd_weights(weight, 0, 2, 3, 3 * kd * 9, kd * 9, kd, 0, 6, u);
-        nnunet_winograd_weight_gradient(u, 0, 2, 3, kd, 6, gw);
+        ptrdiff_t kd = alpha == 1 ? 1 : 3;
+        nnunet_winograd_weights(weight, 0, 2, 3, 3 * kd * 9, kd * 9, kd, alpha, 0, 6, u);
         for (int i = 0; i < alpha * 16 * 6; i++) printf("%a\n", u[i]);
-        for (int i = 0; i < 6 * kd * 9; i++) printf("%a\n", gw[i]);
+        if (alpha < 6) {
+            nnunet_winograd_weight_gradient(u, 0, 2, 3, kd, 6, gw);
+            for (int i = 0; i < 6 * kd * 9; i++) printf("%a\n", gw[i]);
+        }
     }
     // The gather of one line: contiguous, stride 2 and spread destinations.
     float line[40];

@@ -18,9 +18,9 @@ static ptrdiff_t input_half(ptrdiff_t row_count, ptrdiff_t tiles_x) { return row
 static ptrdiff_t split_count(ptrdiff_t tiles_x) { return (tiles_x + 1 + 15) / 16 * 16; }
 
 ptrdiff_t nnunet_winograd_scratch_count(ptrdiff_t row_count, ptrdiff_t tiles_x) {
-    // 28 lines, a spare line and a zero row, and the input transform's cache of split source rows.
+    // 28 lines, a spare line and a zero row, and the input transform's cache of split source rows (up to 6 planes).
     const ptrdiff_t cached = 2 * split_count(tiles_x);
-    return 28 * 2 * input_half(row_count, tiles_x) + 2 * cached + 4 * (2 * row_count + 2) * cached + 16;
+    return 28 * 2 * input_half(row_count, tiles_x) + 2 * cached + 6 * (2 * row_count + 2) * cached + 16;
 }
 
 // (o0, o1, o2, o3) = Bᵀ (a, b, c, d) element-wise for i < n, from one set of lines into another.
@@ -33,6 +33,23 @@ static inline void input_step_copy(const float *restrict a, const float *restric
         o1[i] = vb + vc;
         o2[i] = vc - vb;
         o3[i] = vb - vd;
+    }
+}
+
+// (o0 .. o5) = Bᵀ (a .. f) of F(4, 3) element-wise for i < n: (4a - 5c + e, d + e - 4(b + c), 4(b - c) + e - d,
+// 2(d - b) + e - c, 2(b - d) + e - c, 4b - 5d + f).
+static inline void input_step6_copy(const float *restrict a, const float *restrict b, const float *restrict c,
+                                    const float *restrict d, const float *restrict e, const float *restrict f,
+                                    float *restrict o0, float *restrict o1, float *restrict o2, float *restrict o3,
+                                    float *restrict o4, float *restrict o5, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) {
+        float va = a[i], vb = b[i], vc = c[i], vd = d[i], ve = e[i], vf = f[i];
+        o0[i] = (4.0f * va - 5.0f * vc) + ve;
+        o1[i] = (vd + ve) - 4.0f * (vb + vc);
+        o2[i] = 4.0f * (vb - vc) + (ve - vd);
+        o3[i] = 2.0f * (vd - vb) + (ve - vc);
+        o4[i] = 2.0f * (vb - vd) + (ve - vc);
+        o5[i] = (4.0f * vb - 5.0f * vd) + vf;
     }
 }
 
@@ -113,7 +130,7 @@ void nnunet_winograd_input_block(const float *plane, const float *next_plane, pt
     for (ptrdiff_t r = 0; r < row_count;) {
         const ptrdiff_t tz = (row_begin + r) / tiles_y, ty0 = (row_begin + r) % tiles_y;
         const ptrdiff_t r_end = r + (tiles_y - ty0) < row_count ? r + (tiles_y - ty0) : row_count;
-        const ptrdiff_t z0 = depth_alpha == 4 ? 2 * tz - 1 : tz, y0 = 2 * ty0 - 1;
+        const ptrdiff_t z0 = depth_alpha == 6 ? 4 * tz - 1 : depth_alpha == 4 ? 2 * tz - 1 : tz, y0 = 2 * ty0 - 1;
         const ptrdiff_t rows_y = 2 * (r_end - r) + 2;
         for (ptrdiff_t dz = 0; dz < depth_alpha; dz++) {
             const ptrdiff_t iz = z0 + dz;
@@ -133,7 +150,7 @@ void nnunet_winograd_input_block(const float *plane, const float *next_plane, pt
         }
         for (ptrdiff_t rr = r; rr < r_end; rr++) {
             const ptrdiff_t ty = ty0 + (rr - r);
-            const float *rows[4][4];
+            const float *rows[6][4];
             for (ptrdiff_t dz = 0; dz < depth_alpha; dz++) {
                 const ptrdiff_t iz = z0 + dz;
                 for (ptrdiff_t dy = 0; dy < 4; dy++) {
@@ -145,7 +162,15 @@ void nnunet_winograd_input_block(const float *plane, const float *next_plane, pt
             float *target = scratch + rr * pitch;
             for (ptrdiff_t part = 0; part < 2; part++) {
                 const ptrdiff_t from = part * count, to = part * half;
-                if (depth_alpha == 4) {
+                if (depth_alpha == 6) {
+                    for (ptrdiff_t dy = 0; dy < 4; dy++) {
+                        float *o = target + dy * length + to;
+                        input_step6_copy(rows[0][dy] + from, rows[1][dy] + from, rows[2][dy] + from,
+                                         rows[3][dy] + from, rows[4][dy] + from, rows[5][dy] + from, o,
+                                         o + 4 * length, o + 8 * length, o + 12 * length, o + 16 * length,
+                                         o + 20 * length, count);
+                    }
+                } else if (depth_alpha == 4) {
                     for (ptrdiff_t dy = 0; dy < 4; dy++) {
                         float *o = target + dy * length + to;
                         input_step_copy(rows[0][dy] + from, rows[1][dy] + from, rows[2][dy] + from,
@@ -160,12 +185,12 @@ void nnunet_winograd_input_block(const float *plane, const float *next_plane, pt
         }
         r = r_end;
     }
-    if (depth_alpha == 4) {
+    if (depth_alpha > 1) {
         // y and x together, 16 columns at a time: lines (pz, dy) -> positions (pz, py, px). Tile j reads (even[j],
         // odd[j], even[j + 1], odd[j + 1]) of each line; the last vector may write up to the next multiple of 16
         // columns.
         for (ptrdiff_t j = 0; j < n; j += 16) {
-            for (ptrdiff_t pz = 0; pz < 4; pz++) {
+            for (ptrdiff_t pz = 0; pz < depth_alpha; pz++) {
                 vector16 a[4], b[4], c[4], d[4];
                 for (ptrdiff_t dy = 0; dy < 4; dy++) {
                     const float *line = scratch + (pz * 4 + dy) * length + j;
@@ -211,6 +236,13 @@ void nnunet_winograd_input_block(const float *plane, const float *next_plane, pt
 #define OUTPUT_EVEN(a, b, c, d) ((a) + (b) + (c))
 #define OUTPUT_ODD(a, b, c, d) ((b) - (c) - (d))
 
+// Row i of Aᵀ of F(4, 3) (4 × 6) applied to (m0 .. m5); i is a constant after unrolling.
+#define OUTPUT6(i, m0, m1, m2, m3, m4, m5)                                                                          \
+    ((i) == 0   ? (m0) + ((m1) + (m2)) + ((m3) + (m4))                                                              \
+     : (i) == 1 ? ((m1) - (m2)) + 2.0f * ((m3) - (m4))                                                              \
+     : (i) == 2 ? ((m1) + (m2)) + 4.0f * ((m3) + (m4))                                                              \
+                : ((m1) - (m2)) + 8.0f * ((m3) - (m4)) + (m5))
+
 // out[2t] = even[t] + bias, out[2t + 1] = odd[t] + bias for t < count (a multiple of 16).
 static inline void interleave(const float *restrict even, const float *restrict odd, float bias,
                               float *restrict out, ptrdiff_t count) {
@@ -227,12 +259,12 @@ void nnunet_winograd_output_block(const float *products, ptrdiff_t position_stri
                                   float *plane) {
     const ptrdiff_t pitch = tiles_x + 1, n = row_count * pitch, half = input_half(row_count, tiles_x);
     const ptrdiff_t length = 2 * half, count = split_count(tiles_x);
-    const ptrdiff_t depth_outputs = depth_alpha == 4 ? 2 : 1, whole = (n + 15) / 16 * 16;
+    const ptrdiff_t depth_outputs = depth_alpha == 6 ? 4 : depth_alpha == 4 ? 2 : 1, whole = (n + 15) / 16 * 16;
     // x, y and z together, 16 columns at a time: positions (pz, py, px) -> line (oz, oy), with the even outputs
     // x = 2t at [r · pitch + t] and the odd ones at [half + r · pitch + t]. Aᵀ along x, then y, then z, the order of
     // the separable transform.
     for (ptrdiff_t j = 0; j < n; j += 16) {
-        vector16 ys[4][2][2];  // [pz][oy][parity]
+        vector16 ys[6][2][2];  // [pz][oy][parity]
         for (ptrdiff_t pz = 0; pz < depth_alpha; pz++) {
             vector16 even[4], odd[4];
             for (ptrdiff_t py = 0; py < 4; py++) {
@@ -251,7 +283,10 @@ void nnunet_winograd_output_block(const float *products, ptrdiff_t position_stri
             for (ptrdiff_t oy = 0; oy < 2; oy++) {
                 for (ptrdiff_t parity = 0; parity < 2; parity++) {
                     vector16 value = ys[0][oy][parity];
-                    if (depth_alpha == 4 && oz == 0) {
+                    if (depth_alpha == 6) {
+                        value = OUTPUT6(oz, ys[0][oy][parity], ys[1][oy][parity], ys[2][oy][parity],
+                                        ys[3][oy][parity], ys[4][oy][parity], ys[5][oy][parity]);
+                    } else if (depth_alpha == 4 && oz == 0) {
                         value = OUTPUT_EVEN(ys[0][oy][parity], ys[1][oy][parity], ys[2][oy][parity], ys[3][oy][parity]);
                     } else if (depth_alpha == 4) {
                         value = OUTPUT_ODD(ys[0][oy][parity], ys[1][oy][parity], ys[2][oy][parity], ys[3][oy][parity]);
@@ -267,7 +302,7 @@ void nnunet_winograd_output_block(const float *products, ptrdiff_t position_stri
         zero_floats(scratch + line_index * length + half + whole, half - whole);
     }
     // Each row is interleaved in whole vectors into a line buffer and its width copied out.
-    float *line = scratch + 4 * length;
+    float *line = scratch + 2 * depth_outputs * length;
     for (ptrdiff_t oz = 0; oz < depth_outputs; oz++) {
         for (ptrdiff_t oy = 0; oy < 2; oy++) {
             const float *result = scratch + (oz * 2 + oy) * length;
@@ -286,10 +321,10 @@ void nnunet_winograd_output_block(const float *products, ptrdiff_t position_stri
 #define LANES 16
 NNUNET_CLONES NNUNET_INLINE_COPIES
 void nnunet_winograd_weights(const float *weight, ptrdiff_t m_begin, ptrdiff_t m_end, ptrdiff_t channels_q,
-                             ptrdiff_t m_stride, ptrdiff_t q_stride, ptrdiff_t kernel_depth, int flipped,
-                             ptrdiff_t pair_stride, float *transformed) {
+                             ptrdiff_t m_stride, ptrdiff_t q_stride, ptrdiff_t kernel_depth, ptrdiff_t depth_alpha,
+                             int flipped, ptrdiff_t pair_stride, float *transformed) {
     const ptrdiff_t count = kernel_depth * 9;
-    float g[27][LANES], gx[36][LANES], gy[48][LANES], gz[64][LANES];
+    float g[27][LANES], gx[36][LANES], gy[48][LANES], gz[96][LANES];
     for (ptrdiff_t m = m_begin; m < m_end; m++) {
         for (ptrdiff_t q0 = 0; q0 < channels_q; q0 += LANES) {
             const ptrdiff_t lanes = channels_q - q0 < LANES ? channels_q - q0 : LANES;
@@ -319,7 +354,22 @@ void nnunet_winograd_weights(const float *weight, ptrdiff_t m_begin, ptrdiff_t m
                 }
             }
             float *out = transformed + m * channels_q + q0;
-            if (kernel_depth == 3) {
+            if (kernel_depth == 3 && depth_alpha == 6) {
+                // G of F(4, 3): (a / 4, -(a + b + c) / 6, -(a - b + c) / 6, a / 24 + b / 12 + c / 6,
+                // a / 24 - b / 12 + c / 6, c).
+                for (ptrdiff_t i = 0; i < 16; i++) {
+                    for (ptrdiff_t l = 0; l < LANES; l++) {
+                        const float a = gy[i][l], b = gy[16 + i][l], c = gy[32 + i][l];
+                        gz[i][l] = a * 0.25f;
+                        gz[16 + i][l] = -((a + b) + c) / 6.0f;
+                        gz[32 + i][l] = -((a - b) + c) / 6.0f;
+                        gz[48 + i][l] = (a / 24.0f + b / 12.0f) + c / 6.0f;
+                        gz[64 + i][l] = (a / 24.0f - b / 12.0f) + c / 6.0f;
+                        gz[80 + i][l] = c;
+                    }
+                }
+                for (ptrdiff_t p = 0; p < 96; p++) copy_floats(out + p * pair_stride, gz[p], lanes);
+            } else if (kernel_depth == 3) {
                 for (ptrdiff_t i = 0; i < 16; i++) {
                     for (ptrdiff_t l = 0; l < LANES; l++) {
                         const float a = gy[i][l], b = gy[16 + i][l], c = gy[32 + i][l];

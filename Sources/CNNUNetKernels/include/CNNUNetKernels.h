@@ -6,22 +6,24 @@
 
 #include <stddef.h>
 
-/// Winograd F(2, 3) input transform of one channel for a block of `row_count` tile rows from `row_begin` (row =
-/// tz · tiles_y + ty, `tiles_x` tiles each).
+/// Winograd input transform (F(2, 3) along y and x) of one channel for a block of `row_count` tile rows from
+/// `row_begin` (row = tz · tiles_y + ty, `tiles_x` tiles each).
 ///
 /// `plane` is the channel (depth × height × width, C order); `next_plane` (or NULL) is the channel the caller
-/// transforms next, whose rows are prefetched. Along z a tile has `depth_alpha` inputs (4: kernel 3,
-/// padding 1, 2 outputs per tile; 1: kernel 1). Writes, for every transform position p = (pz · 4 + py) · 4 + px
-/// (p < depth_alpha · 16), the values of tile (r, t) at `destination + p · position_stride + r · (tiles_x + 1) + t`;
-/// the column t = tiles_x of each row is padding, whose values are not used. With `depth_alpha` 4 it writes whole
-/// vectors: each position's columns up to the next multiple of 16 of row_count · (tiles_x + 1). `scratch` holds at
-/// least `nnunet_winograd_scratch_count(row_count, tiles_x)` floats.
+/// transforms next, whose rows are prefetched. Along z a tile has `depth_alpha` inputs (6: kernel 3, padding 1,
+/// F(4, 3) with 4 outputs per tile; 4: kernel 3, padding 1, F(2, 3) with 2 outputs; 1: kernel 1). Writes, for every
+/// transform position p = (pz · 4 + py) · 4 + px (p < depth_alpha · 16), the values of tile (r, t) at
+/// `destination + p · position_stride + r · (tiles_x + 1) + t`; the column t = tiles_x of each row is padding, whose
+/// values are not used. With `depth_alpha` 4 or 6 it writes whole vectors: each position's columns up to the next
+/// multiple of 16 of row_count · (tiles_x + 1). `scratch` holds at least
+/// `nnunet_winograd_scratch_count(row_count, tiles_x)` floats.
 void nnunet_winograd_input_block(const float *plane, const float *next_plane, ptrdiff_t depth, ptrdiff_t height,
                                  ptrdiff_t width, ptrdiff_t row_begin, ptrdiff_t row_count, ptrdiff_t tiles_y,
                                  ptrdiff_t depth_alpha, ptrdiff_t tiles_x, float *scratch, float *destination,
                                  ptrdiff_t position_stride);
 
-/// Winograd F(2, 3) output transform of one output channel for the same block: reads the products of tile (r, t) at
+/// Winograd output transform (the inverse of the input transform's `depth_alpha`) of one output channel for the same
+/// block: reads the products of tile (r, t) at
 /// `products + p · position_stride + r · (tiles_x + 1) + t` (each position's columns read up to the next multiple
 /// of 16, the excess unused) and writes the outputs plus `bias` into `plane` (clipped to depth × height × width).
 void nnunet_winograd_output_block(const float *products, ptrdiff_t position_stride, float bias, ptrdiff_t depth,
@@ -29,13 +31,14 @@ void nnunet_winograd_output_block(const float *products, ptrdiff_t position_stri
                                   ptrdiff_t tiles_y, ptrdiff_t depth_alpha, ptrdiff_t tiles_x, float *scratch,
                                   float *plane);
 
-/// Winograd F(2, 3) weight transform `U[p][m][q]` (positions × (m_end - m_begin) rows written at their m × channels_q
-/// place) of the kernels whose (m, q) block of `kernel_depth · 3 · 3` values starts at `m · m_stride + q · q_stride`;
+/// Winograd weight transform `U[p][m][q]` (positions × (m_end - m_begin) rows written at their m × channels_q place)
+/// of the kernels whose (m, q) block of `kernel_depth · 3 · 3` values starts at `m · m_stride + q · q_stride`:
+/// F(2, 3) along y and x, and along z F(4, 3) (`depth_alpha` 6), F(2, 3) (4) or the identity (kernel depth 1, 1);
 /// `flipped` reverses every kernel along every axis. `pair_stride` is rows_m · channels_q (the distance between
 /// positions).
 void nnunet_winograd_weights(const float *weight, ptrdiff_t m_begin, ptrdiff_t m_end, ptrdiff_t channels_q,
-                             ptrdiff_t m_stride, ptrdiff_t q_stride, ptrdiff_t kernel_depth, int flipped,
-                             ptrdiff_t pair_stride, float *transformed);
+                             ptrdiff_t m_stride, ptrdiff_t q_stride, ptrdiff_t kernel_depth, ptrdiff_t depth_alpha,
+                             int flipped, ptrdiff_t pair_stride, float *transformed);
 
 /// The adjoint of the output transform for the weight gradient: from the output gradient `plane` (one channel), the
 /// values `A·dy` of every tile of the block at `destination + p · position_stride + r · (tiles_x + 1) + t`, laid out as

@@ -12,8 +12,17 @@ import CNNUNetKernels
 /// pair instead of 8·27 = 216 (1×3×3: 16 instead of 36). The products are `positions` GEMMs per block of tiles:
 /// `M[p] (Cout × tiles) = U[p] (Cout × Cin) · V[p] (Cin × tiles)`, one per transform position p.
 ///
-/// The transforms have coefficients 0, ±1 and ±1/2 only, so the result differs from the direct convolution by
-/// rounding alone (checked against the float64 reference and the direct path on every planner geometry). The input
+/// Along z, volumes deep enough take F(4, 3) instead (``winogradDepthTile(_:)``): a tile of 4 outputs reads 6 inputs,
+/// 96 products per 4×2×2 outputs instead of 128, with the transforms (interpolation points 0, ±1, ±2)
+/// - input: `Bᵀd = (4d0 - 5d2 + d4, d3 + d4 - 4(d1 + d2), 4(d1 - d2) + d4 - d3, 2(d3 - d1) + d4 - d2,
+///   2(d1 - d3) + d4 - d2, 4d1 - 5d3 + d5)`,
+/// - weight: `Gg = (g0 / 4, -(g0 + g1 + g2) / 6, -(g0 - g1 + g2) / 6, g0 / 24 + g1 / 12 + g2 / 6,
+///   g0 / 24 - g1 / 12 + g2 / 6, g2)`,
+/// - output: `Aᵀm = (m0 + m1 + m2 + m3 + m4, m1 - m2 + 2(m3 - m4), m1 + m2 + 4(m3 + m4), m1 - m2 + 8(m3 - m4) + m5)`.
+///
+/// F(2, 3)'s transforms have coefficients 0, ±1 and ±1/2 only, so its result differs from the direct convolution by
+/// rounding alone; F(4, 3)'s larger coefficients round about 3 times more (both checked against the float64 reference
+/// and the direct path on every planner geometry). The input
 /// gradient of a stride-1 convolution with padding (k - 1) / 2 is the forward convolution of the output gradient with
 /// the kernel flipped and its channel axes swapped, so both passes share ``winogradDataPass``.
 extension Convolution {
@@ -33,12 +42,26 @@ extension Convolution {
         return tiles >= winogradMinimumTiles
     }
 
+    /// The tile along z of the forward and input-gradient passes of `g`: F(4, 3) where its transform positions along
+    /// z (6 per 4 outputs, the last tile clipped) are at most 80 % of F(2, 3)'s (4 per 2 outputs), F(2, 3) otherwise
+    /// (for example 10 or 5 deep, where the last F(4, 3) tile is mostly outside the volume).
+    static func winogradDepthTile(_ g: Geometry) -> WinogradDepthTile {
+        guard g.kernel[0] == 3, winogradLongDepthTiles else { return .two }
+        let depth = g.inputSize[0]
+        return 6 * ((depth + 3) / 4) * 5 <= 4 * ((depth + 1) / 2) * 4 ? .four : .two
+    }
+
+    /// Whether ``winogradDepthTile(_:)`` may pick F(4, 3) along z (the tests turn it off to compare the two).
+    @TaskLocal static var winogradLongDepthTiles = true
+
     /// Transformed weights `U[p][m][q]` (positions × rowsM × channelsQ) of the kernels `w` whose (m, q) block of
     /// `kernelDepth·3·3` values starts at `m · mStride + q · qStride`; `flipped` reverses the kernel along every axis
     /// (the input-gradient pass).
-    static func winogradWeights(_ weight: [Float], rowsM: Int, channelsQ: Int, kernelDepth: Int, flipped: Bool,
-                                threads: Int, mStride: Int, qStride: Int) -> [Float] {
-        let positions = (kernelDepth == 3 ? 4 : 1) * 16
+    static func winogradWeights(_ weight: [Float], rowsM: Int, channelsQ: Int, kernelDepth: Int,
+                                depthTile: WinogradDepthTile = .two, flipped: Bool, threads: Int, mStride: Int,
+                                qStride: Int) -> [Float] {
+        let depthAlpha = kernelDepth == 3 ? depthTile.inputs : 1
+        let positions = depthAlpha * 16
         let pairStride = rowsM * channelsQ
         var result = Kernels.overwrittenBuffer(count: positions * pairStride)
         let workers = positions * pairStride >= Kernels.parallelThreshold ? threads : 1
@@ -48,7 +71,7 @@ extension Convolution {
                 let output = UnsafeSendableBox(out)
                 parallelFor(rowsM, threads: workers) { range in
                     nnunet_winograd_weights(w, range.lowerBound, range.upperBound, channelsQ, mStride, qStride,
-                                            kernelDepth, flipped ? 1 : 0, pairStride, output.value)
+                                            kernelDepth, depthAlpha, flipped ? 1 : 0, pairStride, output.value)
                 }
             }
         }
@@ -57,10 +80,10 @@ extension Convolution {
 
     /// The Winograd convolution of `source` (stride 1, output size = input size `size`) with transformed weights
     /// `U[p][co][ci]`, written into arrays of `destinationParts` channels each, plus `bias`.
-    static func winogradDataPass(batch: Int, size: [Int], kernelDepth: Int, destinationParts: [Int],
-                                 transformedWeights: [Float], bias: [Float]?, source: ChannelParts,
-                                 threads: Int) -> [[Float]] {
-        let layout = WinogradLayout(size: size, kernelDepth: kernelDepth)
+    static func winogradDataPass(batch: Int, size: [Int], kernelDepth: Int, depthTile: WinogradDepthTile = .two,
+                                 destinationParts: [Int], transformedWeights: [Float], bias: [Float]?,
+                                 source: ChannelParts, threads: Int) -> [[Float]] {
+        let layout = WinogradLayout(size: size, kernelDepth: kernelDepth, depthTile: depthTile)
         let sourceChannels = source.channels, destinationChannels = destinationParts.reduce(0, +)
         precondition(transformedWeights.count == layout.positions * sourceChannels * destinationChannels,
                      "winogradDataPass: \(transformedWeights.count) transformed weights for \(layout.positions) × "
@@ -182,6 +205,17 @@ extension Convolution {
     }
 }
 
+/// Outputs per tile along z of a Winograd pass with a 3-deep kernel: F(2, 3), or F(4, 3) (6 inputs, 4 outputs; 25 %
+/// fewer products than two F(2, 3) tiles, in exchange for larger transforms and rounding errors).
+enum WinogradDepthTile: Sendable {
+    case two, four
+
+    /// Inputs per tile along z (the transform's alpha).
+    var inputs: Int { self == .two ? 4 : 6 }
+    /// Outputs per tile along z.
+    var outputs: Int { self == .two ? 2 : 4 }
+}
+
 /// Tile grid of one Winograd pass: `tiles` (z, y, x), `positions` transform positions per tile.
 struct WinogradLayout {
     let size: [Int]
@@ -189,10 +223,10 @@ struct WinogradLayout {
     let tiles: [Int]
     var positions: Int { depthAlpha * 16 }
 
-    init(size: [Int], kernelDepth: Int) {
+    init(size: [Int], kernelDepth: Int, depthTile: WinogradDepthTile = .two) {
         self.size = size
-        depthAlpha = kernelDepth == 3 ? 4 : 1
-        depthOutputs = kernelDepth == 3 ? 2 : 1
+        depthAlpha = kernelDepth == 3 ? depthTile.inputs : 1
+        depthOutputs = kernelDepth == 3 ? depthTile.outputs : 1
         tiles = [(size[0] + depthOutputs - 1) / depthOutputs, (size[1] + 1) / 2, (size[2] + 1) / 2]
     }
 

@@ -5,6 +5,9 @@ import Testing
 private let winogradCases: [ConvCase] = [
     ConvCase(size: [5, 7, 9], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1]),
     ConvCase(size: [6, 8, 10], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1]),
+    // Depths for which F(4, 3) along z is picked: whole tiles, and a clipped last tile.
+    ConvCase(size: [8, 6, 7], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1]),
+    ConvCase(batch: 2, cin: 3, cout: 2, size: [7, 5, 6], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1]),
     ConvCase(batch: 1, cin: 2, cout: 4, size: [3, 4, 5], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1]),
     ConvCase(size: [1, 8, 10], kernel: [3, 3, 3], stride: [1, 1, 1], padding: [1, 1, 1]),
     ConvCase(size: [3, 7, 9], kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1]),
@@ -13,7 +16,7 @@ private let winogradCases: [ConvCase] = [
     ConvCase(size: [1, 16, 1], kernel: [1, 3, 3], stride: [1, 1, 1], padding: [0, 1, 1], is2D: true),
 ]
 
-@Suite("Winograd F(2,3) convolution against the direct path and the float64 reference")
+@Suite("Winograd F(2,3) (and F(4,3) along z) convolution against the direct path and the float64 reference")
 struct WinogradConvolutionTests {
     private func geometry(_ c: ConvCase) -> Convolution.Geometry {
         Convolution.Geometry(batch: c.batch, inputChannels: c.cin, outputChannels: c.cout, inputSize: c.size,
@@ -35,8 +38,27 @@ struct WinogradConvolutionTests {
         for c in others { #expect(!Convolution.winogradApplies(geometry(c)), "\(c)") }
     }
 
-    @Test("forward equals the reference and the direct (folded GEMM) path", arguments: winogradCases)
-    func forward(_ c: ConvCase) {
+    @Test("F(4, 3) along z where it needs at most 80 % of F(2, 3)'s transform positions, F(2, 3) elsewhere")
+    func depthTile() {
+        func tile(depth: Int, kernelDepth: Int = 3) -> WinogradDepthTile {
+            Convolution.winogradDepthTile(Convolution.Geometry(
+                batch: 1, inputChannels: 1, outputChannels: 1, inputSize: [depth, 8, 8], kernel: [kernelDepth, 3, 3],
+                stride: [1, 1, 1], padding: [kernelDepth / 2, 1, 1]))
+        }
+        // 6 positions per 4 outputs against 4 per 2: 40 deep 60 : 80, 7 deep 12 : 16, 10 deep 18 : 20, 5 deep 12 : 12.
+        for depth in [3, 4, 7, 8, 12, 16, 20, 40, 80] { #expect(tile(depth: depth) == .four, "depth \(depth)") }
+        for depth in [1, 2, 5, 6, 9, 10] { #expect(tile(depth: depth) == .two, "depth \(depth)") }
+        #expect(tile(depth: 40, kernelDepth: 1) == .two)
+        Convolution.$winogradLongDepthTiles.withValue(false) { #expect(tile(depth: 40) == .two) }
+    }
+
+    @Test("forward equals the reference and the direct (folded GEMM) path, with either tile along z",
+          arguments: winogradCases, [true, false])
+    func forward(_ c: ConvCase, longDepthTiles: Bool) {
+        Convolution.$winogradLongDepthTiles.withValue(longDepthTiles) { checkForward(c) }
+    }
+
+    private func checkForward(_ c: ConvCase) {
         let g = geometry(c)
         let x = randomTensor(c.inputShape(), seed: 21)
         let w = randomTensor(c.weightShape(), seed: 22, scale: 0.3)
@@ -54,8 +76,13 @@ struct WinogradConvolutionTests {
         #expect(y.data == winograd)
     }
 
-    @Test("input gradient, split into channel parts, equals the direct path", arguments: winogradCases)
-    func inputGradient(_ c: ConvCase) {
+    @Test("input gradient, split into channel parts, equals the direct path, with either tile along z",
+          arguments: winogradCases, [true, false])
+    func inputGradient(_ c: ConvCase, longDepthTiles: Bool) {
+        Convolution.$winogradLongDepthTiles.withValue(longDepthTiles) { checkInputGradient(c) }
+    }
+
+    private func checkInputGradient(_ c: ConvCase) {
         let g = geometry(c)
         let gout = randomTensor([c.batch, c.cout] + c.size, seed: 24)
         let w = randomTensor(c.weightShape(), seed: 25, scale: 0.3)
@@ -159,5 +186,13 @@ struct WinogradConvolutionTests {
                                           bias: nil, stride: [1, 1, 1], padding: [1, 1, 1])
         let worst = zip(winograd, reference.values).map { abs(Double($0) - $1) }.max() ?? .infinity
         #expect(worst <= 1e-4, "largest difference \(worst)")
+        // 7 deep takes F(4, 3) along z (about 3 times F(2, 3)'s rounding error: 8e-6 against 2.5e-6 here, of values
+        // up to 5.8); F(2, 3) alone stays as close as the direct path.
+        #expect(Convolution.winogradDepthTile(g) == .four)
+        let short = Convolution.$winogradLongDepthTiles.withValue(false) {
+            Convolution.forwardFolded(g, input: parts, weight: w.data, bias: nil, threads: 2)
+        }
+        let worstShort = zip(short, reference.values).map { abs(Double($0) - $1) }.max() ?? .infinity
+        #expect(worstShort <= 1e-5, "largest difference \(worstShort)")
     }
 }
