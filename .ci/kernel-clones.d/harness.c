@@ -55,8 +55,12 @@ int main(void) {
         nnunet_scale_shift(plane, y, d * h * w, 1.75f, -0.125f, leaky, 0.01f);
         for (int i = 0; i < d * h * w; i++) printf("%a\n", y[i]);
     }
-    nnunet_instance_norm_backward_plane(grad, plane, dx, d * h * w, (float)mean, 1.5f, 0.75f, &sum_g, &sum_gx);
-    printf("%a %a\n", sum_g, sum_gx);
-    for (int i = 0; i < d * h * w; i++) printf("%a\n", dx[i]);
+    // Without and with a leaky ReLU after the normalisation (y, the last scale_shift's output, as its output).
+    for (int leaky = 0; leaky <= 1; leaky++) {
+        nnunet_instance_norm_backward_plane(grad, leaky ? y : NULL, 0.01f, plane, dx, d * h * w, (float)mean, 1.5f,
+                                            0.75f, &sum_g, &sum_gx);
+        printf("%a %a\n", sum_g, sum_gx);
+        for (int i = 0; i < d * h * w; i++) printf("%a\n", dx[i]);
+    }
     return 0;
 }

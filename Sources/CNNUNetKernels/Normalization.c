@@ -52,21 +52,26 @@ void nnunet_scale_shift(const float *source, float *destination, ptrdiff_t count
     }
 }
 
-NNUNET_CLONES
-void nnunet_instance_norm_backward_plane(const float *gradient, const float *x, float *dx, ptrdiff_t count,
-                                         float mean, float invstd, float gamma, double *sum_gradient,
-                                         double *sum_gradient_xhat) {
+// The gradient at the normalisation's output: g, or with a leaky ReLU after it (`leaky`), g where the ReLU's output
+// is non-negative and negative_slope · g elsewhere.
+#define NORM_GRADIENT(i) (leaky ? (output[i] >= 0 ? gradient[i] : negative_slope * gradient[i]) : gradient[i])
+
+// The backward of one plane; `leaky` is a constant in each copy, inlined into every clone (a function called from
+// a clone is otherwise compiled once, for the baseline).
+__attribute__((always_inline)) static inline void norm_backward_plane(
+    const float *gradient, const float *output, float negative_slope, const float *x, float *dx, ptrdiff_t count,
+    float mean, float invstd, float gamma, double *sum_gradient, double *sum_gradient_xhat, const int leaky) {
     double sums[NNUNET_SUM_LANES] = {0}, products[NNUNET_SUM_LANES] = {0};
     const ptrdiff_t whole = count / NNUNET_SUM_LANES * NNUNET_SUM_LANES;
     for (ptrdiff_t i = 0; i < whole; i += NNUNET_SUM_LANES) {
         for (ptrdiff_t l = 0; l < NNUNET_SUM_LANES; l++) {
-            const float g = gradient[i + l], xhat = (x[i + l] - mean) * invstd;
+            const float g = NORM_GRADIENT(i + l), xhat = (x[i + l] - mean) * invstd;
             sums[l] += (double)g;
             products[l] += (double)(g * xhat);
         }
     }
     for (ptrdiff_t i = whole; i < count; i++) {
-        const float g = gradient[i], xhat = (x[i] - mean) * invstd;
+        const float g = NORM_GRADIENT(i), xhat = (x[i] - mean) * invstd;
         sums[i - whole] += (double)g;
         products[i - whole] += (double)(g * xhat);
     }
@@ -76,6 +81,19 @@ void nnunet_instance_norm_backward_plane(const float *gradient, const float *x, 
     const float k = gamma * invstd / (float)count, a = (float)count, b = (float)sg, d = (float)sgx;
     for (ptrdiff_t i = 0; i < count; i++) {
         const float xhat = (x[i] - mean) * invstd;
-        dx[i] = k * (a * gradient[i] - b - xhat * d);
+        dx[i] = k * (a * NORM_GRADIENT(i) - b - xhat * d);
+    }
+}
+
+NNUNET_CLONES
+void nnunet_instance_norm_backward_plane(const float *gradient, const float *output, float negative_slope,
+                                         const float *x, float *dx, ptrdiff_t count, float mean, float invstd,
+                                         float gamma, double *sum_gradient, double *sum_gradient_xhat) {
+    if (output) {
+        norm_backward_plane(gradient, output, negative_slope, x, dx, count, mean, invstd, gamma, sum_gradient,
+                            sum_gradient_xhat, 1);
+    } else {
+        norm_backward_plane(gradient, output, negative_slope, x, dx, count, mean, invstd, gamma, sum_gradient,
+                            sum_gradient_xhat, 0);
     }
 }

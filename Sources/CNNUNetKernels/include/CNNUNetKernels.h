@@ -73,9 +73,11 @@ void nnunet_scale_shift(const float *source, float *destination, ptrdiff_t count
 
 /// Instance normalisation backward of one plane of `count` values with its forward `mean` and `invstd` and scale
 /// `gamma`: the Float64 sums of g and g · x̂ (x̂ = (x - mean) · invstd), and
-/// dx = γ · invstd / V · (V · g - Σ g - x̂ · Σ g · x̂).
-void nnunet_instance_norm_backward_plane(const float *gradient, const float *x, float *dx, ptrdiff_t count,
-                                         float mean, float invstd, float gamma, double *sum_gradient,
-                                         double *sum_gradient_xhat);
+/// dx = γ · invstd / V · (V · g - Σ g - x̂ · Σ g · x̂). g is `gradient`, or, when `output` (the leaky ReLU's output
+/// after the normalisation) is not NULL, `gradient` where `output` is non-negative and `negative_slope` times it
+/// elsewhere.
+void nnunet_instance_norm_backward_plane(const float *gradient, const float *output, float negative_slope,
+                                         const float *x, float *dx, ptrdiff_t count, float mean, float invstd,
+                                         float gamma, double *sum_gradient, double *sum_gradient_xhat);
 
 #endif

@@ -174,11 +174,21 @@ extension Kernels {
 
     /// Instance normalisation backward. With x̂ = (x - mean) · invstd and per-plane sums over V voxels:
     /// dβ[c] = Σ_n Σ g, dγ[c] = Σ_n Σ g·x̂, dx = γ[c] · invstd / V · (V·g - Σ g - x̂ · Σ g·x̂).
+    /// With `leakyOutput` (the output of a leaky ReLU applied to the normalisation), `g` is the gradient at that
+    /// output, and the ReLU's backward (`g` where the output is non-negative, `negativeSlope · g` elsewhere) is applied
+    /// on the fly: no gradient-sized intermediate.
     static func instanceNormBackward(_ g: [Float], x: [Float], mean: [Float], invstd: [Float], planes: Int,
-                                     channels: Int, spatial: Int, gamma: [Float]?)
+                                     channels: Int, spatial: Int, gamma: [Float]?, leakyOutput: [Float]? = nil,
+                                     negativeSlope: Float = 0)
         -> (dx: [Float], dGamma: [Float], dBeta: [Float]) {
-        var dx = [Float](repeating: 0, count: x.count)
+        if let leakyOutput {
+            precondition(leakyOutput.count == g.count, "instanceNormBackward: \(leakyOutput.count) outputs for "
+                         + "\(g.count) gradients")
+        }
+        var dx = overwrittenBuffer(count: x.count)
         var sumG = [Double](repeating: 0, count: planes), sumGX = [Double](repeating: 0, count: planes)
+        let output = leakyOutput ?? []
+        output.withUnsafeBufferPointer { po in
         g.withUnsafeBufferPointer { pg in
             x.withUnsafeBufferPointer { px in
                 dx.withUnsafeMutableBufferPointer { pd in
@@ -187,11 +197,13 @@ extension Kernels {
                             guard let bg = pg.baseAddress, let bx = px.baseAddress, let bd = pd.baseAddress,
                                   let bsg = psg.baseAddress, let bsgx = psgx.baseAddress else { return }
                             let out = UnsafeSendableBox((bd, bsg, bsgx))
+                            let leaky = UnsafeSendableBox(leakyOutput == nil ? nil : po.baseAddress)
                             parallelFor(planes, threads: x.count >= parallelThreshold
                                         ? ThreadSettings.defaultThreads : 1) { range in
                                 for p in range {
                                     let offset = p * spatial
-                                    nnunet_instance_norm_backward_plane(bg + offset, bx + offset,
+                                    nnunet_instance_norm_backward_plane(bg + offset, leaky.value.map { $0 + offset },
+                                                                        negativeSlope, bx + offset,
                                                                         out.value.0 + offset, spatial, mean[p],
                                                                         invstd[p], gamma?[p % channels] ?? 1,
                                                                         out.value.1 + p, out.value.2 + p)
@@ -201,6 +213,7 @@ extension Kernels {
                     }
                 }
             }
+        }
         }
         var dGamma = [Float](repeating: 0, count: channels), dBeta = [Float](repeating: 0, count: channels)
         var accG = [Double](repeating: 0, count: channels), accB = [Double](repeating: 0, count: channels)

@@ -30,7 +30,8 @@ public func instanceNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: F
 ///
 /// Same values and gradients as the two ops composed, but the normalised intermediate is never kept: backward
 /// recovers where it was negative from the output's sign (slope > 0 keeps the sign) and recomputes the normalisation
-/// gradient from `x` and the saved per-plane mean and 1/std. A block conv → norm → ReLU therefore holds two
+/// gradient from `x` and the saved per-plane mean and 1/std, applying the ReLU's backward on the fly (no
+/// gradient-sized intermediate). A block conv → norm → ReLU therefore holds two
 /// activations for backward (conv output and block output), as PyTorch with nnU-Net's in-place LeakyReLU does,
 /// instead of three.
 public func instanceNormLeakyReLU(_ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Float = 1e-5,
@@ -49,9 +50,9 @@ public func instanceNormLeakyReLU(_ x: Tensor, weight: Tensor?, bias: Tensor?, e
     if let weight { inputs.append(weight) }
     if let bias { inputs.append(bias) }
     return Tensor.record("instanceNormLeakyReLU", shape: x.shape, data: output, inputs: inputs) { g in
-        let gNorm = Kernels.zipMap(g.data, output) { $1 >= 0 ? $0 : negativeSlope * $0 }
-        let grads = Kernels.instanceNormBackward(gNorm, x: input, mean: mean, invstd: invstd,
-                                                 planes: planes, channels: channels, spatial: spatial, gamma: gamma)
+        let grads = Kernels.instanceNormBackward(g.data, x: input, mean: mean, invstd: invstd, planes: planes,
+                                                 channels: channels, spatial: spatial, gamma: gamma,
+                                                 leakyOutput: output, negativeSlope: negativeSlope)
         var out: [Tensor?] = [Tensor(shape: x.shape, data: grads.dx)]
         if weight != nil { out.append(Tensor(shape: [channels], data: grads.dGamma)) }
         if bias != nil { out.append(Tensor(shape: [channels], data: grads.dBeta)) }
