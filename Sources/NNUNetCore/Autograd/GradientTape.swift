@@ -60,7 +60,14 @@ extension Tensor {
 
         withoutGradients {
             var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
-            for tensor in order.reversed() {
+            // Each tensor is let go once its node has run: its consumers ran before it, so nothing of the graph needs
+            // its values any more, and an intermediate that the caller does not hold is freed during the backward
+            // instead of at its end.
+            var pending: [Tensor?] = order
+            order = []
+            for index in pending.indices.reversed() {
+                guard let tensor = pending[index] else { continue }
+                pending[index] = nil
                 let id = ObjectIdentifier(tensor)
                 guard let g = grads.removeValue(forKey: id) else { continue }
                 guard let node = tensor.node else {
