@@ -146,7 +146,8 @@ extension Convolution {
             let cin = g.inputChannels, kvol = g.kernelVolume
             let tile = winogradDepthTile(g)
             let weights = winogradWeights(weight, rowsM: g.outputChannels, channelsQ: cin, kernelDepth: g.kernel[0],
-                                          depthTile: tile, flipped: false, threads: threads, mStride: cin * kvol, qStride: kvol)
+                                          depthTile: tile, flipped: false, threads: threads, mStride: cin * kvol,
+                                          qStride: kvol)
             return winogradDataPass(batch: g.batch, size: g.inputSize, kernelDepth: g.kernel[0], depthTile: tile,
                                     destinationParts: [g.outputChannels], transformedWeights: weights, bias: bias,
                                     source: input, threads: threads)[0]
@@ -173,7 +174,8 @@ extension Convolution {
             let cin = g.inputChannels, kvol = g.kernelVolume
             let tile = winogradDepthTile(g)
             let weights = winogradWeights(weight, rowsM: cin, channelsQ: g.outputChannels, kernelDepth: g.kernel[0],
-                                          depthTile: tile, flipped: true, threads: threads, mStride: kvol, qStride: cin * kvol)
+                                          depthTile: tile, flipped: true, threads: threads, mStride: kvol,
+                                          qStride: cin * kvol)
             return winogradDataPass(batch: g.batch, size: g.inputSize, kernelDepth: g.kernel[0], depthTile: tile,
                                     destinationParts: parts, transformedWeights: weights, bias: nil,
                                     source: ChannelParts([outputGradient], channels: [g.outputChannels],
