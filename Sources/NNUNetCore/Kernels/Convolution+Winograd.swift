@@ -22,9 +22,9 @@ import CNNUNetKernels
 ///
 /// F(2, 3)'s transforms have coefficients 0, ±1 and ±1/2 only, so its result differs from the direct convolution by
 /// rounding alone; F(4, 3)'s larger coefficients round about 3 times more (both checked against the float64 reference
-/// and the direct path on every planner geometry). The input
-/// gradient of a stride-1 convolution with padding (k - 1) / 2 is the forward convolution of the output gradient with
-/// the kernel flipped and its channel axes swapped, so both passes share ``winogradDataPass``.
+/// and the direct path on every planner geometry). The input gradient of a stride-1 convolution with padding
+/// (k - 1) / 2 is the forward convolution of the output gradient with the kernel flipped and its channel axes
+/// swapped, so both passes share ``winogradDataPass``. The weight gradient keeps F(2, 3) along every axis.
 extension Convolution {
     /// The smallest number of tiles per sample for which the Winograd pass is used; smaller volumes (the deepest
     /// U-Net stages) keep the folded GEMM pass, whose weight is not expanded.
@@ -55,8 +55,8 @@ extension Convolution {
     @TaskLocal static var winogradLongDepthTiles = true
 
     /// Transformed weights `U[p][m][q]` (positions × rowsM × channelsQ) of the kernels `w` whose (m, q) block of
-    /// `kernelDepth·3·3` values starts at `m · mStride + q · qStride`; `flipped` reverses the kernel along every axis
-    /// (the input-gradient pass).
+    /// `kernelDepth·3·3` values starts at `m · mStride + q · qStride`, for the tile `depthTile` along z (3-deep
+    /// kernels); `flipped` reverses the kernel along every axis (the input-gradient pass).
     static func winogradWeights(_ weight: [Float], rowsM: Int, channelsQ: Int, kernelDepth: Int,
                                 depthTile: WinogradDepthTile = .two, flipped: Bool, threads: Int, mStride: Int,
                                 qStride: Int) -> [Float] {
