@@ -236,12 +236,8 @@ void nnunet_winograd_input_block(const float *plane, const float *next_plane, pt
 #define OUTPUT_EVEN(a, b, c, d) ((a) + (b) + (c))
 #define OUTPUT_ODD(a, b, c, d) ((b) - (c) - (d))
 
-// Row i of Aᵀ of F(4, 3) (4 × 6) applied to (m0 .. m5); i is a constant after unrolling.
-#define OUTPUT6(i, m0, m1, m2, m3, m4, m5)                                                                          \
-    ((i) == 0   ? (m0) + ((m1) + (m2)) + ((m3) + (m4))                                                              \
-     : (i) == 1 ? ((m1) - (m2)) + 2.0f * ((m3) - (m4))                                                              \
-     : (i) == 2 ? ((m1) + (m2)) + 4.0f * ((m3) + (m4))                                                              \
-                : ((m1) - (m2)) + 8.0f * ((m3) - (m4)) + (m5))
+// Aᵀ of F(4, 3) (4 × 6): (m0 + (m1 + m2) + (m3 + m4), (m1 - m2) + 2(m3 - m4), (m1 + m2) + 4(m3 + m4),
+// (m1 - m2) + 8(m3 - m4) + m5), in the output block below.
 
 // out[2t] = even[t] + bias, out[2t + 1] = odd[t] + bias for t < count (a multiple of 16).
 static inline void interleave(const float *restrict even, const float *restrict odd, float bias,
@@ -263,8 +259,59 @@ void nnunet_winograd_output_block(const float *products, ptrdiff_t position_stri
     // x, y and z together, 16 columns at a time: positions (pz, py, px) -> line (oz, oy), with the even outputs
     // x = 2t at [r · pitch + t] and the odd ones at [half + r · pitch + t]. Aᵀ along x, then y, then z, the order of
     // the separable transform.
-    for (ptrdiff_t j = 0; j < n; j += 16) {
-        vector16 ys[6][2][2];  // [pz][oy][parity]
+    if (depth_alpha == 6) {
+        // F(4, 3) along z, accumulated pair by pair of positions pz (0, then 1 and 2, 3 and 4, then 5) in the
+        // grouping written above, so that at most 16 accumulators and two positions' values are live.
+        for (ptrdiff_t j = 0; j < n; j += 16) {
+            vector16 acc[4][4];  // [oz][oy · 2 + parity]
+            for (ptrdiff_t pair = 0; pair < 4; pair++) {
+                const ptrdiff_t first = pair == 0 ? 0 : pair == 3 ? 5 : 2 * pair - 1;
+                const ptrdiff_t last = pair == 0 || pair == 3 ? first : first + 1;
+                vector16 y[2][4];
+                for (ptrdiff_t pz = first; pz <= last; pz++) {
+                    vector16 even[4], odd[4];
+                    for (ptrdiff_t py = 0; py < 4; py++) {
+                        const float *m = products + ((pz * 4 + py) * 4) * position_stride + j;
+                        const vector16 m0 = LOAD16(m), m1 = LOAD16(m + position_stride);
+                        const vector16 m2 = LOAD16(m + 2 * position_stride), m3 = LOAD16(m + 3 * position_stride);
+                        even[py] = OUTPUT_EVEN(m0, m1, m2, m3);
+                        odd[py] = OUTPUT_ODD(m0, m1, m2, m3);
+                    }
+                    vector16 *t = y[pz - first];
+                    t[0] = OUTPUT_EVEN(even[0], even[1], even[2], even[3]);
+                    t[1] = OUTPUT_EVEN(odd[0], odd[1], odd[2], odd[3]);
+                    t[2] = OUTPUT_ODD(even[0], even[1], even[2], even[3]);
+                    t[3] = OUTPUT_ODD(odd[0], odd[1], odd[2], odd[3]);
+                }
+                for (ptrdiff_t k = 0; k < 4; k++) {
+                    if (pair == 0) {
+                        acc[0][k] = y[0][k];
+                    } else if (pair == 1) {
+                        const vector16 sum = y[0][k] + y[1][k], difference = y[0][k] - y[1][k];
+                        acc[0][k] = acc[0][k] + sum;
+                        acc[1][k] = difference;
+                        acc[2][k] = sum;
+                        acc[3][k] = difference;
+                    } else if (pair == 2) {
+                        const vector16 sum = y[0][k] + y[1][k], difference = y[0][k] - y[1][k];
+                        acc[0][k] = acc[0][k] + sum;
+                        acc[1][k] = acc[1][k] + 2.0f * difference;
+                        acc[2][k] = acc[2][k] + 4.0f * sum;
+                        acc[3][k] = acc[3][k] + 8.0f * difference;
+                    } else {
+                        acc[3][k] = acc[3][k] + y[0][k];
+                    }
+                }
+            }
+            for (ptrdiff_t oz = 0; oz < 4; oz++) {
+                for (ptrdiff_t k = 0; k < 4; k++) {
+                    STORE16(scratch + (oz * 2 + k / 2) * length + (k % 2) * half + j, acc[oz][k]);
+                }
+            }
+        }
+    }
+    for (ptrdiff_t j = 0; depth_alpha != 6 && j < n; j += 16) {
+        vector16 ys[4][2][2];  // [pz][oy][parity]
         for (ptrdiff_t pz = 0; pz < depth_alpha; pz++) {
             vector16 even[4], odd[4];
             for (ptrdiff_t py = 0; py < 4; py++) {
@@ -283,10 +330,7 @@ void nnunet_winograd_output_block(const float *products, ptrdiff_t position_stri
             for (ptrdiff_t oy = 0; oy < 2; oy++) {
                 for (ptrdiff_t parity = 0; parity < 2; parity++) {
                     vector16 value = ys[0][oy][parity];
-                    if (depth_alpha == 6) {
-                        value = OUTPUT6(oz, ys[0][oy][parity], ys[1][oy][parity], ys[2][oy][parity],
-                                        ys[3][oy][parity], ys[4][oy][parity], ys[5][oy][parity]);
-                    } else if (depth_alpha == 4 && oz == 0) {
+                    if (depth_alpha == 4 && oz == 0) {
                         value = OUTPUT_EVEN(ys[0][oy][parity], ys[1][oy][parity], ys[2][oy][parity], ys[3][oy][parity]);
                     } else if (depth_alpha == 4) {
                         value = OUTPUT_ODD(ys[0][oy][parity], ys[1][oy][parity], ys[2][oy][parity], ys[3][oy][parity]);
