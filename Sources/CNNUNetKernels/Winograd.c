@@ -236,6 +236,23 @@ void nnunet_winograd_input_block(const float *plane, const float *next_plane, pt
 #define OUTPUT_EVEN(a, b, c, d) ((a) + (b) + (c))
 #define OUTPUT_ODD(a, b, c, d) ((b) - (c) - (d))
 
+// Aᵀ along x, then y, of the 16 positions (py, px) of depth position pz, 16 columns from j: t[oy · 2 + parity].
+#define OUTPUT_XY(products, position_stride, pz, j, t)                                                              \
+    do {                                                                                                            \
+        vector16 even_[4], odd_[4];                                                                                 \
+        for (ptrdiff_t py_ = 0; py_ < 4; py_++) {                                                                   \
+            const float *m_ = (products) + (((pz) * 4 + py_) * 4) * (position_stride) + (j);                        \
+            const vector16 m0_ = LOAD16(m_), m1_ = LOAD16(m_ + (position_stride));                                  \
+            const vector16 m2_ = LOAD16(m_ + 2 * (position_stride)), m3_ = LOAD16(m_ + 3 * (position_stride));      \
+            even_[py_] = OUTPUT_EVEN(m0_, m1_, m2_, m3_);                                                           \
+            odd_[py_] = OUTPUT_ODD(m0_, m1_, m2_, m3_);                                                             \
+        }                                                                                                           \
+        (t)[0] = OUTPUT_EVEN(even_[0], even_[1], even_[2], even_[3]);                                               \
+        (t)[1] = OUTPUT_EVEN(odd_[0], odd_[1], odd_[2], odd_[3]);                                                   \
+        (t)[2] = OUTPUT_ODD(even_[0], even_[1], even_[2], even_[3]);                                                \
+        (t)[3] = OUTPUT_ODD(odd_[0], odd_[1], odd_[2], odd_[3]);                                                    \
+    } while (0)
+
 // Aᵀ of F(4, 3) (4 × 6): (m0 + (m1 + m2) + (m3 + m4), (m1 - m2) + 2(m3 - m4), (m1 + m2) + 4(m3 + m4),
 // (m1 - m2) + 8(m3 - m4) + m5), in the output block below.
 
@@ -268,21 +285,7 @@ void nnunet_winograd_output_block(const float *products, ptrdiff_t position_stri
                 const ptrdiff_t first = pair == 0 ? 0 : pair == 3 ? 5 : 2 * pair - 1;
                 const ptrdiff_t last = pair == 0 || pair == 3 ? first : first + 1;
                 vector16 y[2][4];
-                for (ptrdiff_t pz = first; pz <= last; pz++) {
-                    vector16 even[4], odd[4];
-                    for (ptrdiff_t py = 0; py < 4; py++) {
-                        const float *m = products + ((pz * 4 + py) * 4) * position_stride + j;
-                        const vector16 m0 = LOAD16(m), m1 = LOAD16(m + position_stride);
-                        const vector16 m2 = LOAD16(m + 2 * position_stride), m3 = LOAD16(m + 3 * position_stride);
-                        even[py] = OUTPUT_EVEN(m0, m1, m2, m3);
-                        odd[py] = OUTPUT_ODD(m0, m1, m2, m3);
-                    }
-                    vector16 *t = y[pz - first];
-                    t[0] = OUTPUT_EVEN(even[0], even[1], even[2], even[3]);
-                    t[1] = OUTPUT_EVEN(odd[0], odd[1], odd[2], odd[3]);
-                    t[2] = OUTPUT_ODD(even[0], even[1], even[2], even[3]);
-                    t[3] = OUTPUT_ODD(odd[0], odd[1], odd[2], odd[3]);
-                }
+                for (ptrdiff_t pz = first; pz <= last; pz++) OUTPUT_XY(products, position_stride, pz, j, y[pz - first]);
                 for (ptrdiff_t k = 0; k < 4; k++) {
                     if (pair == 0) {
                         acc[0][k] = y[0][k];
@@ -311,29 +314,17 @@ void nnunet_winograd_output_block(const float *products, ptrdiff_t position_stri
         }
     }
     for (ptrdiff_t j = 0; depth_alpha != 6 && j < n; j += 16) {
-        vector16 ys[4][2][2];  // [pz][oy][parity]
-        for (ptrdiff_t pz = 0; pz < depth_alpha; pz++) {
-            vector16 even[4], odd[4];
-            for (ptrdiff_t py = 0; py < 4; py++) {
-                const float *m = products + ((pz * 4 + py) * 4) * position_stride + j;
-                const vector16 m0 = LOAD16(m), m1 = LOAD16(m + position_stride);
-                const vector16 m2 = LOAD16(m + 2 * position_stride), m3 = LOAD16(m + 3 * position_stride);
-                even[py] = OUTPUT_EVEN(m0, m1, m2, m3);
-                odd[py] = OUTPUT_ODD(m0, m1, m2, m3);
-            }
-            ys[pz][0][0] = OUTPUT_EVEN(even[0], even[1], even[2], even[3]);
-            ys[pz][1][0] = OUTPUT_ODD(even[0], even[1], even[2], even[3]);
-            ys[pz][0][1] = OUTPUT_EVEN(odd[0], odd[1], odd[2], odd[3]);
-            ys[pz][1][1] = OUTPUT_ODD(odd[0], odd[1], odd[2], odd[3]);
-        }
+        vector16 ys[4][4];  // [pz][oy · 2 + parity]
+        for (ptrdiff_t pz = 0; pz < depth_alpha; pz++) OUTPUT_XY(products, position_stride, pz, j, ys[pz]);
         for (ptrdiff_t oz = 0; oz < depth_outputs; oz++) {
             for (ptrdiff_t oy = 0; oy < 2; oy++) {
                 for (ptrdiff_t parity = 0; parity < 2; parity++) {
-                    vector16 value = ys[0][oy][parity];
+                    const ptrdiff_t k = oy * 2 + parity;
+                    vector16 value = ys[0][k];
                     if (depth_alpha == 4 && oz == 0) {
-                        value = OUTPUT_EVEN(ys[0][oy][parity], ys[1][oy][parity], ys[2][oy][parity], ys[3][oy][parity]);
+                        value = OUTPUT_EVEN(ys[0][k], ys[1][k], ys[2][k], ys[3][k]);
                     } else if (depth_alpha == 4) {
-                        value = OUTPUT_ODD(ys[0][oy][parity], ys[1][oy][parity], ys[2][oy][parity], ys[3][oy][parity]);
+                        value = OUTPUT_ODD(ys[0][k], ys[1][k], ys[2][k], ys[3][k]);
                     }
                     STORE16(scratch + (oz * 2 + oy) * length + parity * half + j, value);
                 }
