@@ -39,11 +39,44 @@ int main(void) {
             for (int i = 0; i < 6 * kd * 9; i++) printf("%a\n", gw[i]);
         }
     }
-    // The gather of one line: contiguous, stride 2 and spread destinations.
-    float line[40];
-    for (ptrdiff_t step = 1; step <= 3; step++) {
-        nnunet_gather_line(plane + 3, line, 40, 1, 11, step == 3 ? 3 : 1, step);
-        for (int i = 0; i < 40; i++) printf("%a\n", line[i]);
+    // The gather of one channel: a stride-2 forward (source step 2) and its input gradient (destination step 2),
+    // each 3×3×3 with padding 1, between the 5×7×9 plane and a 3×4×5 grid, for destination rows 2 ..< 9.
+    for (int transposed = 0; transposed <= 1; transposed++) {
+        const ptrdiff_t small[3] = {3, 4, 5}, large[3] = {d, h, w};
+        const ptrdiff_t *src = transposed ? small : large, *dst = transposed ? large : small;
+        int32_t tz[3 * 7], ty[3 * 7];
+        ptrdiff_t runs[15];
+        for (ptrdiff_t axis = 0; axis < 3; axis++) {
+            for (ptrdiff_t k = 0; k < 3; k++) {
+                ptrdiff_t first = -1, second = -1, count = 0;
+                for (ptrdiff_t i = 0; i < dst[axis]; i++) {
+                    // forward: source 2i - 1 + k; input gradient: output (i + 1 - k) / 2 where exact
+                    ptrdiff_t s = transposed ? ((i + 1 - k) % 2 == 0 ? (i + 1 - k) / 2 : -1) : 2 * i - 1 + k;
+                    if (s < 0 || s >= src[axis]) s = -1;
+                    if (axis == 0) tz[k * dst[0] + i] = (int32_t)s;
+                    if (axis == 1) ty[k * dst[1] + i] = (int32_t)s;
+                    if (axis == 2 && s >= 0) {
+                        if (count == 0) first = i;
+                        if (count == 1) second = i;
+                        count++;
+                    }
+                }
+                if (axis == 2) {
+                    ptrdiff_t s0 = transposed ? (first + 1 - k) / 2 : 2 * first - 1 + k;
+                    runs[5 * k] = count ? first : 0;
+                    runs[5 * k + 1] = count;
+                    runs[5 * k + 2] = count ? s0 : 0;
+                    runs[5 * k + 3] = count > 1 ? second - first : 1;
+                    runs[5 * k + 4] = transposed ? 1 : 2;
+                }
+            }
+        }
+        const ptrdiff_t rows = 7, length = rows * dst[2];
+        float *columns = calloc(27 * length, sizeof(float));
+        nnunet_gather_channel(transposed ? grad : plane, src[1], src[2], tz, ty, dst[0], dst[1], dst[2], 3, 3, 3,
+                              runs, 2, rows, columns, length);
+        for (ptrdiff_t i = 0; i < 27 * length; i++) printf("%a\n", columns[i]);
+        free(columns);
     }
     // Instance normalisation: moments, scale and shift with and without leaky ReLU, backward, on 315 values (not a
     // multiple of the 32 partial sums).

@@ -98,37 +98,19 @@ enum Convolution {
     static func gather(_ src: UnsafePointer<Float>, channels: Int, sourceSize: [Int], destinationSize: [Int],
                        kernel: [Int], mapZ: AxisMap, mapY: AxisMap, runsX: [Run], rows: Range<Int>,
                        col: UnsafeMutablePointer<Float>) {
-        let (sh, sw) = (sourceSize[1], sourceSize[2])
-        let (dd, dh, dw) = (destinationSize[0], destinationSize[1], destinationSize[2])
         let sourcePlane = sourceSize.reduce(1, *)
-        let tileVoxels = rows.count * dw
+        let tileVoxels = rows.count * destinationSize[2]
         let (kd, kh, kw) = (kernel[0], kernel[1], kernel[2])
-        _ = dd
+        let runs = runsX.flatMap { [$0.start, $0.count, $0.source, $0.dStep, $0.sStep] }
         mapZ.table.withUnsafeBufferPointer { tz in
             mapY.table.withUnsafeBufferPointer { ty in
-                guard let tz = tz.baseAddress, let ty = ty.baseAddress else { return }
-                var rowIndex = 0
-                for c in 0..<channels {
-                    let plane = src + c * sourcePlane
-                    for kz in 0..<kd {
-                        for ky in 0..<kh {
-                            for kx in 0..<kw {
-                                let run = runsX[kx]
-                                let dstRow = col + rowIndex * tileVoxels
-                                rowIndex += 1
-                                for (r, row) in rows.enumerated() {
-                                    let z = row / dh, y = row - (row / dh) * dh
-                                    let dst = dstRow + r * dw
-                                    let sz = tz[kz * dd + z], sy = ty[ky * dh + y]
-                                    if sz < 0 || sy < 0 || run.count == 0 {
-                                        dst.update(repeating: 0, count: dw)
-                                        continue
-                                    }
-                                    nnunet_gather_line(plane + (Int(sz) * sh + Int(sy)) * sw + run.source, dst, dw,
-                                                       run.start, run.count, run.dStep, run.sStep)
-                                }
-                            }
-                        }
+                runs.withUnsafeBufferPointer { pr in
+                    guard let tz = tz.baseAddress, let ty = ty.baseAddress, let pr = pr.baseAddress else { return }
+                    for c in 0..<channels {
+                        nnunet_gather_channel(src + c * sourcePlane, sourceSize[1], sourceSize[2], tz, ty,
+                                              destinationSize[0], destinationSize[1], destinationSize[2], kd, kh, kw,
+                                              pr, rows.lowerBound, rows.count, col + c * kd * kh * kw * tileVoxels,
+                                              tileVoxels)
                     }
                 }
             }
