@@ -138,11 +138,11 @@ extension Convolution {
     }
 
     /// Folded forward (stride 1 along x) of the channel concatenation of `input`'s parts.
-    /// `allowWinograd: false` keeps the GEMM pass where ``winogradApplies(_:)`` would pick the Winograd pass (the
-    /// tests compare the two).
+    /// `allowWinograd: false` keeps the GEMM pass where ``winogradDataPassApplies(_:)`` would pick the Winograd pass
+    /// (the tests compare the two).
     static func forwardFolded(_ g: Geometry, input: ChannelParts, weight: [Float], bias: [Float]?,
                               threads: Int, allowWinograd: Bool = true) -> [Float] {
-        if allowWinograd && winogradApplies(g) {
+        if allowWinograd && winogradDataPassApplies(g) {
             let cin = g.inputChannels, kvol = g.kernelVolume
             let tile = winogradDepthTile(g)
             let weights = winogradWeights(weight, rowsM: g.outputChannels, channelsQ: cin, kernelDepth: g.kernel[0],
@@ -170,7 +170,7 @@ extension Convolution {
     /// Folded input gradient (stride 1 along x), split into arrays of `parts` input channels each.
     static func backwardInputFolded(_ g: Geometry, outputGradient: [Float], weight: [Float], parts: [Int],
                                     threads: Int, allowWinograd: Bool = true) -> [[Float]] {
-        if allowWinograd && winogradApplies(g) {
+        if allowWinograd && winogradDataPassApplies(g) {
             let cin = g.inputChannels, kvol = g.kernelVolume
             let tile = winogradDepthTile(g)
             let weights = winogradWeights(weight, rowsM: cin, channelsQ: g.outputChannels, kernelDepth: g.kernel[0],

@@ -30,8 +30,30 @@ extension Convolution {
     /// U-Net stages) keep the folded GEMM pass, whose weight is not expanded.
     static let winogradMinimumTiles = 8
 
-    /// Whether ``winogradDataPass`` computes `g`'s forward and input gradient: stride 1, kernel 3 with padding 1
-    /// along y and x, and along z kernel 3 with padding 1 or kernel 1 with padding 0, with enough tiles.
+    /// Fewest channels on either side of a convolution for which the forward and input-gradient passes take the
+    /// Winograd pass. With 1×3×3 and 2D 3×3 kernels (F(2, 3) along two axes: 16 products per 4 outputs against 36)
+    /// the transforms, per channel, cost more than the products they save below 16 channels, as in the first
+    /// convolution of a 2D network. Measured on the 2-core EPYC (AVX-512), forward of a 3×3 convolution on 320×256
+    /// to 32 channels, Winograd against the folded GEMM pass: 1 input channel 5.0 against 1.3 ms, 8 9.6 against 6.0,
+    /// 16 13.4 against 14.3, 32 21.6 against 28.4. 3×3×3 kernels take it at any width: the GEMM pass is faster only
+    /// for 1 or 2 input channels (40×56×40 to 32 channels: 3.5 against 2.1 ms and 3.7 against 2.9; 4: 4.2 against
+    /// 4.5), about 1 % of a Task004 patch forward.
+    static func winogradMinimumChannels(kernelDepth: Int) -> Int { kernelDepth == 3 ? 1 : 16 }
+
+    /// Whether the minimum of ``winogradMinimumChannels(kernelDepth:)`` holds (the tests turn it off, to compare
+    /// the two passes on few channels).
+    @TaskLocal static var winogradChannelMinimum = true
+
+    /// Whether ``winogradDataPass`` computes `g`'s forward and input gradient: ``winogradApplies(_:)`` and at least
+    /// ``winogradMinimumChannels(kernelDepth:)`` input and output channels.
+    static func winogradDataPassApplies(_ g: Geometry) -> Bool {
+        guard winogradApplies(g) else { return false }
+        return !winogradChannelMinimum
+            || min(g.inputChannels, g.outputChannels) >= winogradMinimumChannels(kernelDepth: g.kernel[0])
+    }
+
+    /// Whether the Winograd transforms apply to `g`: stride 1, kernel 3 with padding 1 along y and x, and along z
+    /// kernel 3 with padding 1 or kernel 1 with padding 0, with enough tiles.
     static func winogradApplies(_ g: Geometry) -> Bool {
         guard g.stride == [1, 1, 1], g.kernel[1] == 3, g.kernel[2] == 3, g.padding[1] == 1, g.padding[2] == 1
         else { return false }

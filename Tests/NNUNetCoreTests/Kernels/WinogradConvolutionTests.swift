@@ -52,10 +52,36 @@ struct WinogradConvolutionTests {
         Convolution.$winogradLongDepthTiles.withValue(false) { #expect(tile(depth: 40) == .two) }
     }
 
+    @Test("with 1×3×3 and 3×3 kernels, fewer than 16 channels on either side keep the GEMM pass; 3×3×3 any width")
+    func channelMinimum() {
+        func applies(_ cin: Int, _ cout: Int, kernelDepth: Int = 3) -> Bool {
+            Convolution.winogradDataPassApplies(Convolution.Geometry(
+                batch: 1, inputChannels: cin, outputChannels: cout, inputSize: [8, 16, 16],
+                kernel: [kernelDepth, 3, 3], stride: [1, 1, 1], padding: [kernelDepth / 2, 1, 1]))
+        }
+        #expect(applies(1, 32) && applies(32, 1) && applies(32, 32))
+        #expect(!applies(1, 32, kernelDepth: 1) && !applies(8, 32, kernelDepth: 1) && !applies(32, 15, kernelDepth: 1))
+        #expect(applies(16, 32, kernelDepth: 1) && applies(32, 32, kernelDepth: 1))
+        Convolution.$winogradChannelMinimum.withValue(false) { #expect(applies(1, 32, kernelDepth: 1)) }
+        // A first 2D convolution of one modality takes the GEMM pass: the public op equals it bit for bit.
+        let c = ConvCase(batch: 1, cin: 1, cout: 8, size: [1, 12, 10], kernel: [1, 3, 3], stride: [1, 1, 1],
+                         padding: [0, 1, 1], is2D: true)
+        let g = geometry(c)
+        let x = randomTensor(c.inputShape(), seed: 41), w = randomTensor(c.weightShape(), seed: 42, scale: 0.3)
+        let parts = Convolution.ChannelParts([x.data], channels: [c.cin], voxels: g.inputVoxels)
+        let direct = Convolution.forwardFolded(g, input: parts, weight: w.data, bias: nil, threads: 2,
+                                               allowWinograd: false)
+        let y = conv(x, weight: w, bias: nil, stride: c.spatial(c.stride), padding: c.spatial(c.padding), threads: 2)
+        #expect(y.data == direct)
+    }
+
     @Test("forward equals the reference and the direct (folded GEMM) path, with either tile along z",
           arguments: winogradCases, [true, false])
     func forward(_ c: ConvCase, longDepthTiles: Bool) {
-        Convolution.$winogradLongDepthTiles.withValue(longDepthTiles) { checkForward(c) }
+        // The cases have fewer channels than the Winograd pass needs by default: the minimum is turned off.
+        Convolution.$winogradChannelMinimum.withValue(false) {
+            Convolution.$winogradLongDepthTiles.withValue(longDepthTiles) { checkForward(c) }
+        }
     }
 
     private func checkForward(_ c: ConvCase) {
@@ -79,7 +105,9 @@ struct WinogradConvolutionTests {
     @Test("input gradient, split into channel parts, equals the direct path, with either tile along z",
           arguments: winogradCases, [true, false])
     func inputGradient(_ c: ConvCase, longDepthTiles: Bool) {
-        Convolution.$winogradLongDepthTiles.withValue(longDepthTiles) { checkInputGradient(c) }
+        Convolution.$winogradChannelMinimum.withValue(false) {
+            Convolution.$winogradLongDepthTiles.withValue(longDepthTiles) { checkInputGradient(c) }
+        }
     }
 
     private func checkInputGradient(_ c: ConvCase) {
