@@ -60,14 +60,17 @@ extension Convolution {
                                blockStart: (Int, Int) -> Int) -> [Float] {
         let (kd, kh, kw) = (kernel[0], kernel[1], kernel[2])
         let kf = channelsQ * kd * kh
-        var result = [Float](repeating: 0, count: kw * rowsM * kf)
-        for m in 0..<rowsM {
-            for q in 0..<channelsQ {
-                let start = blockStart(m, q)
-                for kz in 0..<kd {
-                    for ky in 0..<kh {
+        // Every value is written: kw · rowsM rows of kf = channelsQ · kd · kh values.
+        var result = Kernels.overwrittenBuffer(count: kw * rowsM * kf)
+        weight.withUnsafeBufferPointer { pw in
+            result.withUnsafeMutableBufferPointer { pr in
+                guard let w = pw.baseAddress, let r = pr.baseAddress else { return }
+                for m in 0..<rowsM {
+                    for q in 0..<channelsQ {
+                        let source = w + blockStart(m, q)
                         for kx in 0..<kw {
-                            result[(kx * rowsM + m) * kf + (q * kd + kz) * kh + ky] = weight[start + (kz * kh + ky) * kw + kx]
+                            let target = r + (kx * rowsM + m) * kf + q * kd * kh
+                            for k in 0..<(kd * kh) { target[k] = source[k * kw + kx] }
                         }
                     }
                 }

@@ -20,10 +20,14 @@ extension Convolution {
                                                 threads: Int) -> [Float] {
         let kvol = g.kernelVolume, cin = g.inputChannels, cout = g.outputChannels, rowsM = cin * kvol
         // Wᵀ'[(ci, k), co] = w[co, ci, k]
-        var transposed = [Float](repeating: 0, count: rowsM * cout)
-        for co in 0..<cout {
-            for ci in 0..<cin {
-                for k in 0..<kvol { transposed[(ci * kvol + k) * cout + co] = weight[(co * cin + ci) * kvol + k] }
+        var transposed = Kernels.overwrittenBuffer(count: rowsM * cout)  // every value written below
+        weight.withUnsafeBufferPointer { pw in
+            transposed.withUnsafeMutableBufferPointer { pt in
+                guard let w = pw.baseAddress, let t = pt.baseAddress else { return }
+                for row in 0..<rowsM {  // row = ci · kvol + k, at w[(co · cin + ci) · kvol + k] = w[co · rowsM + row]
+                    let target = t + row * cout
+                    for co in 0..<cout { target[co] = w[co * rowsM + row] }
+                }
             }
         }
         let small = g.outputSize, smallVoxels = g.outputVoxels, large = g.inputSize, largeVoxels = g.inputVoxels

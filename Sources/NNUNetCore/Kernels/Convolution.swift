@@ -202,10 +202,16 @@ enum Convolution {
         let outSize = g.outputSize, outVoxels = g.outputVoxels, kvol = g.kernelVolume
         let columnRows = g.outputChannels * kvol
         // Wᵀ'[ci, (co, k)] = w[co, ci, k]
-        var wt = [Float](repeating: 0, count: weight.count)
-        for co in 0..<g.outputChannels {
-            for ci in 0..<g.inputChannels {
-                for k in 0..<kvol { wt[(ci * g.outputChannels + co) * kvol + k] = weight[(co * g.inputChannels + ci) * kvol + k] }
+        var wt = Kernels.overwrittenBuffer(count: weight.count)  // every value written below
+        weight.withUnsafeBufferPointer { pw in
+            wt.withUnsafeMutableBufferPointer { pt in
+                guard let w = pw.baseAddress, let t = pt.baseAddress else { return }
+                for ci in 0..<g.inputChannels {
+                    for co in 0..<g.outputChannels {
+                        (t + (ci * g.outputChannels + co) * kvol)
+                            .update(from: w + (co * g.inputChannels + ci) * kvol, count: kvol)
+                    }
+                }
             }
         }
         var gx = Kernels.overwrittenBuffer(count: g.batch * g.inputChannels * g.inputVoxels)
