@@ -24,9 +24,11 @@ extension Convolution {
         weight.withUnsafeBufferPointer { pw in
             transposed.withUnsafeMutableBufferPointer { pt in
                 guard let w = pw.baseAddress, let t = pt.baseAddress else { return }
-                for row in 0..<rowsM {  // row = ci · kvol + k, at w[(co · cin + ci) · kvol + k] = w[co · rowsM + row]
-                    let target = t + row * cout
-                    for co in 0..<cout { target[co] = w[co * rowsM + row] }
+                // Row (ci, k) = ci · kvol + k of co's weights is w[(co · cin + ci) · kvol + k] = w[co · rowsM + row]:
+                // read in order, written cout apart.
+                for co in 0..<cout {
+                    let source = w + co * rowsM
+                    for row in 0..<rowsM { t[row * cout + co] = source[row] }
                 }
             }
         }
