@@ -58,13 +58,14 @@ void nnunet_winograd_weight_gradient(const float *transformed, ptrdiff_t m_begin
 /// Floats of scratch space the block transforms need for `row_count` rows of `tiles_x` tiles.
 ptrdiff_t nnunet_winograd_scratch_count(ptrdiff_t row_count, ptrdiff_t tiles_x);
 
-/// The convolution column gather's rows (kz, ky, kx) of one source channel for the destination rows `row_begin ..< row_begin + row_count`
-/// (row = z · destination_height + y): row (kz, ky, kx) starts at `destination + ((kz · kernel_height + ky) ·
-/// kernel_width + kx) · row_length` and holds `destination_width` values per destination row, gathered as
-/// `nnunet_gather_line` from the line (table_z[kz · destination_depth + z], table_y[ky · destination_height + y]) of
-/// `plane` (source_height × source_width values per slice), zero where a table entry is -1: along x,
+/// The convolution column gather's rows (kz, ky, kx) of one source channel for the destination rows
+/// `row_begin ..< row_begin + row_count` (row = z · destination_height + y). Row (kz, ky, kx) starts at
+/// `destination + ((kz · kernel_height + ky) · kernel_width + kx) · row_length` and holds `destination_width` values
+/// per destination row, taken from the line (table_z[kz · destination_depth + z],
+/// table_y[ky · destination_height + y]) of `plane` (source_height × source_width values per slice), all zero where a
+/// table entry is -1. Along x,
 /// `line[start + j · destination_step] = source[source_start + j · source_step]` for j < count and the other values
-/// of the line 0, with `runs` holding (start, count, source_start, destination_step, source_step) for each kx.
+/// of the line are 0, with `runs` holding (start, count, source_start, destination_step, source_step) for each kx.
 void nnunet_gather_channel(const float *plane, ptrdiff_t source_height, ptrdiff_t source_width,
                            const int32_t *table_z, const int32_t *table_y, ptrdiff_t destination_depth,
                            ptrdiff_t destination_height, ptrdiff_t destination_width, ptrdiff_t kernel_depth,
