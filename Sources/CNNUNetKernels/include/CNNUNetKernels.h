@@ -63,9 +63,9 @@ ptrdiff_t nnunet_winograd_scratch_count(ptrdiff_t row_count, ptrdiff_t tiles_x);
 /// `destination + ((kz · kernel_height + ky) · kernel_width + kx) · row_length` and holds `destination_width` values
 /// per destination row, taken from the line (table_z[kz · destination_depth + z],
 /// table_y[ky · destination_height + y]) of `plane` (source_height × source_width values per slice), all zero where a
-/// table entry is -1. Along x,
-/// `line[start + j · destination_step] = source[source_start + j · source_step]` for j < count and the other values
-/// of the line are 0, with `runs` holding (start, count, source_start, destination_step, source_step) for each kx.
+/// table entry is -1. Along x, `line[start + j · destination_step] = source[source_start + j · source_step]` for
+/// j < count and the other values of the line are 0, with `runs` holding (start, count, source_start,
+/// destination_step, source_step) for each kx.
 void nnunet_gather_channel(const float *plane, ptrdiff_t source_height, ptrdiff_t source_width,
                            const int32_t *table_z, const int32_t *table_y, ptrdiff_t destination_depth,
                            ptrdiff_t destination_height, ptrdiff_t destination_width, ptrdiff_t kernel_depth,
